@@ -1,0 +1,27 @@
+"""clustermodel: the cluster internationalization index, reproduced and stress-tested.
+
+The pipeline, one module per stage:
+
+- :mod:`clustermodel.data` reads indicator tables into xarray (``Study``);
+- :mod:`clustermodel.normalise` divides by reference-set maxima;
+- :mod:`clustermodel.aggregate` weights and aggregates (vectorised over weights);
+- :mod:`clustermodel.index` is the labelled index function ``compute_index``;
+- :mod:`clustermodel.scenarios` scores a whole study and sorts clusters into
+  the four scenarios (``evaluate``);
+- :mod:`clustermodel.reproduce` compares with the paper's Tables 5-6.
+"""
+
+from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
+from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ClusterModelError",
+    "ClusterModelWarning",
+    "InputError",
+    "IndexSpec",
+    "ScenarioThresholds",
+    "SCENARIOS",
+    "__version__",
+]

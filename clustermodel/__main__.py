@@ -1,0 +1,5 @@
+import sys
+
+from clustermodel.cli import main
+
+sys.exit(main())

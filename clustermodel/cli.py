@@ -1,0 +1,86 @@
+"""Command-line interface: ``clustermodel <command> …`` or ``python -m clustermodel``.
+
+Errors on bad input are printed as one line (``clustermodel: error: …``) with
+exit status 2; warnings as one line each on standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+import warnings
+
+from clustermodel import __version__
+from clustermodel._errors import ClusterModelError
+
+__all__ = ["main", "build_parser", "run_guarded"]
+
+
+def _commands():
+    import clustermodel.commands as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"clustermodel.commands.{info.name}")
+        yield mod
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clustermodel",
+        description=(
+            "Reproduce and stress-test the cluster internationalization index "
+            "(Equation 1, Tables 4-6 and Figure 13 of the paper). Without data options every "
+            "command runs on the paper's data in data/."
+        ),
+        epilog="Run 'clustermodel <command> --help' for the options of one command.",
+    )
+    parser.add_argument("--version", action="version", version=f"clustermodel {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="<command>")
+    for mod in _commands():
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"clustermodel: warning: {message}", file=sys.stderr)
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    return run_guarded(lambda: args._run(args))
+
+
+def run_guarded(func) -> int:
+    """Call ``func()``; turn clustermodel errors into one line on stderr and exit status 2."""
+    previous = warnings.showwarning
+    warnings.showwarning = _one_line_warning
+    try:
+        return int(func() or 0)
+    except ClusterModelError as exc:
+        print(f"clustermodel: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into e.g. `head`
+        sys.stderr.close()
+        return 0
+    except OSError as exc:
+        print(f"clustermodel: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("clustermodel: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        warnings.showwarning = previous
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

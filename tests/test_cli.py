@@ -1,0 +1,45 @@
+import json
+
+import pytest
+
+from clustermodel.cli import main
+
+
+def test_reproduce_json(capsys):
+    assert main(["reproduce", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["scenario_counts"] == {"supported": 3, "lonely": 14, "potential": 8, "late": 0}
+    assert len(d["clusters"]) == 25 and len(d["regions"]) == 19
+
+
+def test_reproduce_writes_reports(tmp_path, capsys):
+    assert main(["reproduce", "--out", str(tmp_path)]) == 0
+    assert {p.name for p in tmp_path.iterdir()} == {"reproduction.md", "reproduction.json", "figure13.png"}
+
+
+def test_bad_input_one_line_exit_2(write_csv, capsys):
+    c = write_csv("c.csv", "no,a,b\n1,1,2\n2,oops,3\n")
+    w = write_csv("w.csv", "indicator,weight\na,0.5\nb,0.5\n")
+    r = write_csv("r.csv", "region,x\nN,1\n")
+    assert main(["reproduce", "--clusters", str(c), "--weights", str(w), "--regions", str(r)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("clustermodel: error:") and "line 3" in err[0] and "column 'a'" in err[0]
+
+
+def test_unwritable_out(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["reproduce", "--out", str(blocker / "sub")]) == 2
+    assert "cannot create output folder" in capsys.readouterr().err
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "reproduce" in capsys.readouterr().out
+
+
+def test_help_lists_reproduce(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "reproduce" in capsys.readouterr().out
