@@ -1,30 +1,14 @@
 """Tables 5 and 6 row by row, the scenario thresholds and the Figure 13 replica.
 
-Writes reports/reproduction.md, reports/reproduction.json, reports/reproduction.nc
-and reports/figure13.png.
+Writes reports/reproduction.{md,json,nc} and reports/figure13.png.
 """
 
-from __future__ import annotations
-
-from clustermodel._io import atomic_path, write_text
 from clustermodel.data import load_paper
-from clustermodel.plots import figure13
-from clustermodel.reproduce import reproduce
-from clustermodel.spec import ScenarioThresholds
+from clustermodel.workflow import run_reproduction
 
 
 def main(config: dict, reports) -> dict:
-    cfg = config["reproduction"]
-    result = reproduce(
-        load_paper(),
-        thresholds=ScenarioThresholds(cluster=cfg["cluster_threshold"], region=cfg["region_threshold"]),
-    )
-    write_text(reports / "reproduction.md", result.summary())
-    write_text(reports / "reproduction.json", result.to_json() + "\n")
-    with atomic_path(reports / "reproduction.nc") as tmp:
-        result.to_dataset().to_netcdf(tmp)
-    figure13(result, reports / "figure13.png")
-    return result.to_dict()
+    return run_reproduction(load_paper(), config, reports)
 
 
 if __name__ == "__main__":

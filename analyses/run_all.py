@@ -18,7 +18,7 @@ def main() -> int:
 
     def run():
         REPORTS.mkdir(exist_ok=True)
-        for name in config["order"]:
+        for name in [*config["order"], "report"]:
             print(f"[clustermodel] {name} …", flush=True)
             importlib.import_module(name).main(config, REPORTS)
         print(f"[clustermodel] reports written to {REPORTS}", flush=True)

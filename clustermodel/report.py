@@ -1,0 +1,135 @@
+"""Stage 6: the reviewer-ready report (report.md, report.html, manifest.json).
+
+The report opens with the findings every stage recorded in its JSON (each with
+its number and a link to the table or figure), then includes every stage's
+details. ``manifest.json`` records the package version, the git commit, the
+SHA-256 of every input, the config (seeds, sizes, spec) and a timestamp — the
+only thing that changes between two runs with the same seed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+from clustermodel import __version__
+from clustermodel._io import ensure_dir, write_text
+
+__all__ = ["run_study", "write_report", "write_manifest"]
+
+TITLES = {
+    "scores": "Nominal scores and whether the weights matter",
+    "reproduction": "Reproduction of the paper (Tables 5-6, Figure 13)",
+    "sobol": "Sobol sensitivity to the weights and the method",
+    "bootstrap": "Bootstrap over expert panels and over clusters",
+    "correlation": "The cluster-region relationship and the industry effect",
+}
+
+
+def _git_commit(root: Path) -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return Path(path).name
+
+
+def write_report(out, stages, *, title: str = "clustermodel report", preamble: str = "") -> Path:
+    """Assemble report.md and report.html from the stages' JSON and Markdown in ``out``."""
+    import markdown
+
+    out = Path(out)
+    lines = [f"# {title}", ""]
+    if preamble:
+        lines += [preamble, ""]
+    lines += ["## Key findings", ""]
+    present = []
+    for name in stages:
+        js = out / f"{name}.json"
+        if not js.exists():
+            continue
+        present.append(name)
+        for f in json.loads(js.read_text(encoding="utf-8")).get("findings", []):
+            lines.append(f"- {f}")
+    lines += ["", "## Contents", ""]
+    lines += [f"- [{TITLES.get(n, n)}](#{n})" for n in present]
+    for name in present:
+        md = out / f"{name}.md"
+        lines += ["", f'<a id="{name}"></a>', "", f"# {TITLES.get(name, name)}", ""]
+        if md.exists():
+            body = md.read_text(encoding="utf-8")
+            # demote the stage's headings one level under the section title
+            body = "\n".join(("#" + ln) if ln.startswith("#") else ln for ln in body.splitlines())
+            lines.append(body)
+        pngs = sorted(p.name for p in out.glob(f"{name}*.png")) + (["figure13.png"] if name == "reproduction" else [])
+        for png in pngs:
+            if (out / png).exists():
+                lines += ["", f"![{png}]({png})"]
+    text = "\n".join(lines) + "\n"
+    write_text(out / "report.md", text)
+    html_body = markdown.markdown(text, extensions=["tables", "fenced_code"])
+    html = (
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>"
+        + title
+        + "</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.45}"
+        "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ccc;padding:2px 6px}"
+        "img{max-width:100%}</style></head><body>\n"
+        + html_body
+        + "\n</body></html>\n"
+    )
+    write_text(out / "report.html", html)
+    return out / "report.md"
+
+
+def write_manifest(out, *, study, config: dict, stages, root: Path | None = None) -> Path:
+    """manifest.json: version, commit, input hashes, config, output hashes and a timestamp."""
+    out = Path(out)
+    root = Path(root) if root is not None else Path.cwd()
+    outputs = {}
+    for p in sorted(out.iterdir()):
+        if p.is_file() and p.name != "manifest.json" and not p.name.startswith("."):
+            outputs[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
+    manifest = {
+        "package": "clustermodel",
+        "version": __version__,
+        "git_commit": _git_commit(root),
+        "inputs": {_relative(k, root): v for k, v in study.sources.items()},
+        "config": config,
+        "stages": list(stages),
+        "outputs": outputs,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    write_text(out / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    return out / "manifest.json"
+
+
+def run_study(study, config: dict, out, *, stages=None, title: str = "clustermodel report", preamble: str = "", progress=print):
+    """Run every stage on ``study``, then write the report and the manifest."""
+    from clustermodel.workflow import STAGES
+
+    out = ensure_dir(out)
+    names = list(stages or config.get("order", STAGES))
+    for name in names:
+        if name not in STAGES:
+            from clustermodel._errors import ClusterModelError
+
+            raise ClusterModelError(f"unknown analysis {name!r} in the config's `order`; known: {', '.join(STAGES)}")
+    done = []
+    for name in names:
+        if progress:
+            progress(f"[clustermodel] {name} …")
+        if STAGES[name](study, config, out) is not None:
+            done.append(name)
+    write_report(out, done, title=title, preamble=preamble)
+    write_manifest(out, study=study, config=config, stages=done)
+    return done

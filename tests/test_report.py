@@ -1,0 +1,88 @@
+import json
+import tomllib
+
+import pytest
+
+from clustermodel.cli import main
+from clustermodel.report import run_study
+from conftest import DATA, ROOT
+
+EXAMPLE = DATA / "examples"
+
+
+def small_config():
+    """The analyses config with every sample size shrunk so that a full run stays quick."""
+    with open(ROOT / "analyses" / "config.toml", "rb") as fh:
+        config = tomllib.load(fh)
+    for section in config.values():
+        if isinstance(section, dict):
+            for key in ("n", "n_draws", "n_resamples"):
+                if key in section:
+                    section[key] = 256 if key == "n" else min(section[key], 199)
+    return config
+
+
+def test_same_seed_same_bytes_except_manifest_timestamp(tmp_path, paper):
+    config = small_config()
+    a, b = tmp_path / "a", tmp_path / "b"
+    run_study(paper, config, a, progress=None)
+    run_study(paper, config, b, progress=None)
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    assert {"report.md", "report.html", "manifest.json", "figure13.png"} <= set(names)
+    for name in names:
+        if name != "manifest.json":
+            assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    ma, mb = (json.loads((d / "manifest.json").read_text()) for d in (a, b))
+    ma.pop("created"), mb.pop("created")
+    assert ma == mb
+    assert set(ma["inputs"]) == {"data/clusters.csv", "data/weights.csv", "data/regions.csv", "data/indicators.csv"}
+
+
+def test_report_opens_with_findings(tmp_path, paper):
+    run_study(paper, small_config(), tmp_path, progress=None)
+    text = (tmp_path / "report.md").read_text()
+    findings = text.split("## Key findings")[1].split("## Contents")[0]
+    assert "weights cancel" in findings
+    assert "23 of 25 cluster rows" in findings
+    assert "(reproduction.md)" in findings and "(figure13.png)" in findings
+    assert "<table>" in (tmp_path / "report.html").read_text()
+
+
+def test_example_dataset_end_to_end_through_the_cli(tmp_path, capsys):
+    rc = main([
+        "report", "--clusters", str(EXAMPLE / "clusters.csv"), "--weights", str(EXAMPLE / "weights.csv"),
+        "--regions", str(EXAMPLE / "regions.csv"), "--id-column", "id", "--group-column", "sector",
+        "--region-column", "area", "--out", str(tmp_path),
+    ])
+    assert rc == 0, capsys.readouterr().err
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert [u["id"] for u in scores["units"]][:3] == ["A1", "A2", "A3"]
+    assert sum(scores["scenario_counts"].values()) == 10
+    assert not (tmp_path / "reproduction.json").exists()  # no published values to compare with
+    assert (tmp_path / "report.md").exists() and (tmp_path / "manifest.json").exists()
+
+
+def test_example_dataset_from_excel(tmp_path):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("openpyxl")
+    xlsx = tmp_path / "clusters.xlsx"
+    pd.read_csv(EXAMPLE / "clusters.csv", dtype=str, keep_default_na=False).to_excel(xlsx, index=False)
+    rc = main([
+        "report", "--clusters", str(xlsx), "--weights", str(EXAMPLE / "weights.csv"), "--regions",
+        str(EXAMPLE / "regions.csv"), "--id-column", "id", "--group-column", "sector", "--region-column", "area",
+        "--only", "scores", "--out", str(tmp_path / "out"),
+    ])
+    assert rc == 0
+    assert json.loads((tmp_path / "out" / "scores.json").read_text())["units"][1]["id"] == "A2"
+
+
+def test_user_data_missing_mapped_column_is_named(tmp_path, capsys):
+    rc = main([
+        "report", "--clusters", str(EXAMPLE / "clusters.csv"), "--weights", str(EXAMPLE / "weights.csv"),
+        "--regions", str(EXAMPLE / "regions.csv"), "--id-column", "id", "--region-column", "region",
+        "--out", str(tmp_path),
+    ])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "'region'" in err and "no 'region' column" in err
