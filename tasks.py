@@ -42,6 +42,7 @@ def main(argv: list[str]) -> int:
         return 2
     setup()
     env = {**os.environ, "MPLBACKEND": "Agg"}
+    env.setdefault("HYPOTHESIS_PROFILE", "ci")  # the documented CI profile (tests/conftest.py, docs/testing.md)
     if argv[0] == "setup":
         return 0
     if argv[0] == "test":
