@@ -562,8 +562,10 @@ class WeightBootstrapResult:
         Size of the expert table (nonparametric mode only).
     confidence_level : float
         Of the equal-tailed percentile intervals (0.90 = 5th to 95th percentile).
-    seed : int or None
-        The integer seed, if ``rng`` was one.
+    seed : int, str or None
+        The integer seed, if ``rng`` was one (a caller that spawned the
+        generator from a seed may record a description such as
+        ``'42 (spawned stream 0)'``).
     zero_spread : bool
         True when no cluster's index varies at all over the draws.
     notes : list of str
@@ -584,7 +586,7 @@ class WeightBootstrapResult:
     concentration: float | None
     n_experts: int | None
     confidence_level: float
-    seed: int | None
+    seed: int | str | None
     zero_spread: bool
     notes: list = field(default_factory=list)
 
@@ -1022,6 +1024,8 @@ class ClusterBootstrapResult:
         maximum differs from the full sample's (a group's leader left out).
     nominal : dict
         The statistics on the original sample.
+    maxima : {'resample', 'fixed'}
+        Whether the normalisation maxima were recomputed in each resample.
     spec, thresholds, confidence_level, seed, notes
     """
 
@@ -1034,7 +1038,7 @@ class ClusterBootstrapResult:
     spec: IndexSpec
     thresholds: ScenarioThresholds
     confidence_level: float
-    seed: int | None
+    seed: int | str | None
     maxima: str = "resample"
     notes: list = field(default_factory=list)
 
