@@ -450,7 +450,8 @@ def percentile_interval(sample, confidence_level: float = 0.90, *, axis: int = 0
     [3.0, 1.2, 4.8]
     """
     cl = check_probability(confidence_level, "confidence_level")
-    q = [50.0, 100 * (1 - cl) / 2, 100 * (1 + cl) / 2]
+    tail = round(50.0 * (1.0 - cl), 10)  # 5.0, not 4.999999999999999, for cl = 0.9
+    q = [50.0, tail, 100.0 - tail]
     x = np.asarray(sample, dtype=float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN slice gives NaN, which is what we want
