@@ -977,6 +977,13 @@ def weight_bootstrap(
             )
     elif zero:
         notes.insert(0, "Zero spread: every panel gave the same index for every cluster (the panels' weights do not vary).")
+    nominal_counts = {s_: int(v) for s_, v in zip(SCENARIOS, nominal.scenario_counts.values)}
+    if nominal_counts != PAPER_COUNTS:
+        notes.append(
+            f"At the centre weights this spec already gives the counts {nominal_counts}, not the paper's "
+            f"{PAPER_COUNTS}; the probability of the paper's counts therefore measures how often a panel moves the "
+            "classification onto the paper's, not whether the paper's result is stable."
+        )
     notes.append(
         "The data are fixed in this bootstrap (same clusters, same normalisation maxima, same region index); "
         "see the cluster (data) bootstrap for sampling uncertainty."
@@ -1119,8 +1126,8 @@ class ClusterBootstrapResult:
             "## Cluster (data) bootstrap: clusters resampled, weights fixed",
             "",
             f"- {self.n_resamples} resamples of {d['n_clusters']} clusters with replacement (regions intact), seed "
-            f"{self.seed}; spec `{self.spec.to_dict()}`; normalisation maxima: **{self.maxima}** "
-            f"({MAXIMA[self.maxima]}).",
+            f"{self.seed}; spec `{self.spec.to_dict()}`; normalisation maxima: **{self.maxima}** — "
+            f"{MAXIMA[self.maxima]}.",
             f"- Cluster–region correlation: nominal {_fmt(c['nominal'])}, median {_fmt(c['median'])}, "
             f"{lo_p:g}–{hi_p:g} %: [{_fmt(c['low'])}, {_fmt(c['high'])}], bootstrap bias {_fmt(c['bias'])}"
             + (f" (undefined in {c['n_undefined']} resamples)" if c["n_undefined"] else "")
