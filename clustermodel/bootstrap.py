@@ -898,6 +898,11 @@ def weight_bootstrap(
     if mode is None:
         mode = "parametric" if experts is None else "nonparametric"
     mode = check_choice(mode, "mode", list(MODES))
+    if not study.has_regions:
+        raise ClusterModelError(
+            "the weight bootstrap needs a region table (scenarios and the cluster-region correlation); "
+            "pass a regions file (--regions) with a region column in the cluster table"
+        )
     seed = _seed_of(rng)
     gen = as_rng(rng)
     labels = [str(v) for v in study.indicators["indicator"].values]

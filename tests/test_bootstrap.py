@@ -386,6 +386,18 @@ def test_small_concentration_warns(paper):
         weight_bootstrap(paper, QUAD, n_resamples=10, rng=0)
 
 
+def test_study_without_regions_rejected(write_csv):
+    from clustermodel.data import load_study
+
+    c = write_csv("c.csv", "no,a,b\n1,1,2\n2,3,1\n")
+    w = write_csv("w.csv", "indicator,weight\na,0.5\nb,0.5\n")
+    study = load_study(c, w)
+    with pytest.raises(ClusterModelError, match="needs a region table"):
+        weight_bootstrap(study, QUAD, n_resamples=10)
+    with pytest.raises(ClusterModelError, match="needs a region table"):
+        cluster_bootstrap(study, QUAD, n_resamples=10)
+
+
 def test_cluster_bootstrap_rejects_bad_options(paper):
     with pytest.raises(ClusterModelError, match="`maxima` must be one of"):
         cluster_bootstrap(paper, n_resamples=10, maxima="none")
