@@ -48,7 +48,7 @@ from clustermodel import __version__
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
 from clustermodel._validation import as_rng, check_choice, check_positive_int, check_probability
 from clustermodel.aggregate import aggregate_array, attainable_maximum
-from clustermodel.index import as_weights, group_codes, index_maximum, rank
+from clustermodel.index import as_weights, group_codes, index_maximum
 from clustermodel.normalise import normalise_array, reference_maxima
 from clustermodel.reproduce import PAPER_COUNTS
 from clustermodel.scenarios import classify, evaluate, pearson, region_index
