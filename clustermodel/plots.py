@@ -82,3 +82,95 @@ def figure13(result, path, *, title: str | None = None):
         xlabel="Regional foreign economic activity index (Table 6, recomputed)",
         ylabel="Cluster internationalization index (Table 5, recomputed)",
     )
+
+
+__all__ += ["rank_uncertainty", "scenario_stability", "SCENARIO_COLOURS"]
+
+#: Colours of the four scenarios (in the order of ``clustermodel.spec.SCENARIOS``).
+SCENARIO_COLOURS = {"supported": "#1b9e77", "lonely": "#7570b3", "potential": "#d95f02", "late": "#e7298a"}
+
+
+def _cluster_labels(table, order):
+    names = table["name"].values if "name" in table.coords else None
+    labels = []
+    for i in order:
+        no = table["cluster"].values[i]
+        if names is None:
+            labels.append(str(no))
+        else:
+            name = str(names[i])
+            labels.append(f"{no}: {name if len(name) <= 42 else name[:40] + '…'}")
+    return labels
+
+
+def rank_uncertainty(result, path, *, title: str | None = None):
+    """Rank-uncertainty plot of a weight bootstrap.
+
+    Clusters sorted by nominal rank (top = rank 1); for each the median rank
+    over the panels (dot), the percentile interval (bar) and the nominal rank
+    (cross).
+
+    Parameters
+    ----------
+    result : clustermodel.bootstrap.WeightBootstrapResult
+    path : output PNG path
+    """
+    t = result.cluster_table()
+    order = np.argsort(t["rank_nominal"].values, kind="stable")
+    n = len(order)
+    y = np.arange(n)
+    med = t["rank_median"].values[order]
+    lo = t["rank_low"].values[order]
+    hi = t["rank_high"].values[order]
+    nom = t["rank_nominal"].values[order]
+    lo_p, hi_p = 100 * (1 - result.confidence_level) / 2, 100 * (1 + result.confidence_level) / 2
+    fig, ax = plt.subplots(figsize=(9, 0.3 * n + 1.8))
+    ax.hlines(y, lo, hi, color="0.35", lw=3, alpha=0.7, label=f"{lo_p:g}–{hi_p:g} % interval", zorder=2)
+    ax.plot(med, y, "o", color="#1f77b4", ms=6, label="median rank", zorder=3)
+    ax.plot(nom, y, "x", color="#d62728", ms=8, mew=2, label="nominal rank", zorder=4)
+    ax.set_yticks(y)
+    ax.set_yticklabels(_cluster_labels(t, order), fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0.5, n + 0.5)
+    ax.set_xticks(np.arange(1, n + 1, 2 if n > 15 else 1))
+    ax.set_xlabel("rank (1 = highest index)")
+    ax.set_title(title or f"Rank uncertainty over {result.n_resamples} expert panels\n{result.mode_description}", fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper right")
+    return save(fig, path)
+
+
+def scenario_stability(result, path, *, title: str | None = None):
+    """Scenario-stability chart of a weight bootstrap.
+
+    One horizontal bar per cluster (sorted by nominal rank) stacking the
+    probabilities of the four scenarios over the panels; the nominal scenario
+    is written at the bar's end.
+
+    Parameters
+    ----------
+    result : clustermodel.bootstrap.WeightBootstrapResult
+    path : output PNG path
+    """
+    t = result.cluster_table()
+    order = np.argsort(t["rank_nominal"].values, kind="stable")
+    n = len(order)
+    y = np.arange(n)
+    p = t["scenario_probability"].values[order]
+    scen = [str(s) for s in t["scenario"].values]
+    fig, ax = plt.subplots(figsize=(9, 0.3 * n + 1.8))
+    left = np.zeros(n)
+    for k, s in enumerate(scen):
+        ax.barh(y, p[:, k], left=left, color=SCENARIO_COLOURS.get(s, f"C{k}"), label=s, height=0.8, edgecolor="white", linewidth=0.3)
+        left += p[:, k]
+    nominal = t["scenario_nominal"].values[order]
+    for yi, code in zip(y, nominal):
+        ax.text(1.01, yi, scen[int(code)], va="center", fontsize=7, color="0.3")
+    ax.set_yticks(y)
+    ax.set_yticklabels(_cluster_labels(t, order), fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("probability over expert panels (nominal scenario at the right)")
+    ax.set_title(title or f"Scenario stability over {result.n_resamples} expert panels\n{result.mode_description}", fontsize=9)
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.08 - 0.6 / n))
+    return save(fig, path)
