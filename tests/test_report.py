@@ -22,11 +22,36 @@ def small_config():
     return config
 
 
-def test_same_seed_same_bytes_except_manifest_timestamp(tmp_path, paper):
+def dump_toml(config) -> str:
+    """Serialise the flat two-level config back to TOML (test helper)."""
+
+    def value(v):
+        if isinstance(v, str):
+            return f'"{v}"'
+        if isinstance(v, bool):
+            return str(v).lower()
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return repr(v)
+
+    lines = [f"{k} = {value(v)}" for k, v in config.items() if not isinstance(v, dict)]
+    for name, section in config.items():
+        if isinstance(section, dict):
+            lines += ["", f"[{name}]"] + [f"{k} = {value(v)}" for k, v in section.items()]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory, paper):
     config = small_config()
-    a, b = tmp_path / "a", tmp_path / "b"
+    a, b = tmp_path_factory.mktemp("a"), tmp_path_factory.mktemp("b")
     run_study(paper, config, a, progress=None)
     run_study(paper, config, b, progress=None)
+    return a, b
+
+
+def test_same_seed_same_bytes_except_manifest_timestamp(two_runs):
+    a, b = two_runs
     names = sorted(p.name for p in a.iterdir())
     assert names == sorted(p.name for p in b.iterdir())
     assert {"report.md", "report.html", "manifest.json", "figure13.png"} <= set(names)
@@ -39,8 +64,15 @@ def test_same_seed_same_bytes_except_manifest_timestamp(tmp_path, paper):
     assert set(ma["inputs"]) == {"data/clusters.csv", "data/weights.csv", "data/regions.csv", "data/indicators.csv"}
 
 
-def test_report_opens_with_findings(tmp_path, paper):
-    run_study(paper, small_config(), tmp_path, progress=None)
+def test_small_config_round_trips(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(dump_toml(small_config()))
+    with open(cfg, "rb") as fh:
+        assert tomllib.load(fh) == small_config()
+
+
+def test_report_opens_with_findings(two_runs):
+    tmp_path = two_runs[0]
     text = (tmp_path / "report.md").read_text()
     findings = text.split("## Key findings")[1].split("## Contents")[0]
     assert "weights cancel" in findings
@@ -50,11 +82,14 @@ def test_report_opens_with_findings(tmp_path, paper):
 
 
 def test_example_dataset_end_to_end_through_the_cli(tmp_path, capsys):
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(dump_toml(small_config()))
     rc = main([
         "report", "--clusters", str(EXAMPLE / "clusters.csv"), "--weights", str(EXAMPLE / "weights.csv"),
         "--regions", str(EXAMPLE / "regions.csv"), "--id-column", "id", "--group-column", "sector",
-        "--region-column", "area", "--out", str(tmp_path),
+        "--region-column", "area", "--out", str(tmp_path / "out"), "--config", str(cfg),
     ])
+    tmp_path = tmp_path / "out"
     assert rc == 0, capsys.readouterr().err
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert [u["id"] for u in scores["units"]][:3] == ["A1", "A2", "A3"]
