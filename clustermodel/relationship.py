@@ -412,7 +412,7 @@ def _check_relationship(cluster_index, region_index, regions):
         v = y[codes == g]
         if np.ptp(v) > 1e-12 * max(1.0, float(np.max(np.abs(v)))):
             raise ClusterModelError(
-                f"`region_index` differs between clusters of region {name!r} ({', '.join(f'{u:.6g}' for u in v)}); "
+                f"`region_index` differs between clusters of region {str(name)!r} ({', '.join(f'{u:.6g}' for u in v)}); "
                 "clusters of one region must share its regional value"
             )
         values[g] = v[0]
