@@ -881,8 +881,9 @@ def industry_tests(cluster_index, groups, *, reference: str | None = None, n_res
                 n=x.size,
                 unit="cluster",
                 method=(
-                    f"{text}; p-value from {'an exact' if exact else str(n_resamples) + ' random'} permutation test of the "
-                    f"group labels (upper tail, scipy.stats.permutation_test); {names.size} groups of sizes "
+                    f"{text}; p-value from a permutation test of the group labels ("
+                    f"{'every' if exact else str(n_resamples) + ' random'} permutations, upper tail, "
+                    f"scipy.stats.permutation_test); {names.size} groups of sizes "
                     f"{', '.join(str(s) for s in sizes)}" + ("" if reference is None else f"; index normalised with reference={reference}")
                 ),
                 pvalue_parametric=float(asym.pvalue),
@@ -922,7 +923,7 @@ def power_min_correlation(n, *, alpha: float = 0.05, power: float = 0.8, alterna
     Examples
     --------
     >>> round(power_min_correlation(25), 3)
-    0.536
+    0.535
     """
     n = check_positive_int(n, "n", minimum=4)
     alpha = check_probability(alpha, "alpha")
@@ -1181,7 +1182,7 @@ _WHY_PRIMARY = (
     "per region), with a permutation p-value (regional values permuted among regions; no normality assumed) and a "
     "BCa interval from resampling regions. It was chosen before any result was computed; Pearson because the paper's "
     "claim is a linear reading of a scatter plot. The region-block permutation and the OLS with region-clustered "
-    "standard errors keep the cluster-level statistic but resample or cluster by region; Spearman and Kendall show "
+    "standard errors keep the cluster-level statistic but resample or cluster by region (the clustered standard error is a sandwich estimate that tends to be too small with as few as 19 regions and one high-leverage region, Moscow, so its p-value is not preferred); Spearman and Kendall show "
     "whether one extreme region (Moscow) drives the result; the cluster-level tests that treat the 25 clusters as "
     "independent are shown only for comparison and are too optimistic."
 )
@@ -1393,9 +1394,10 @@ class RelationshipResult:
         ]
         for n_, r in self.power.items():
             lines.append(f"- n = {n_}: the smallest correlation detected with 80 % power (two-sided alpha = 0.05) is |r| = {r:.3f}.")
+        n_small = min(self.power)
         lines.append(
-            "- A non-significant correlation with 19 regions is therefore compatible with population correlations up "
-            "to about 0.6 in absolute value; it is not evidence of no relationship."
+            f"- A non-significant correlation over {n_small} independent units is therefore compatible with population "
+            f"correlations up to about {self.power[n_small]:.2f} in absolute value; it is not evidence of no relationship."
         )
         if self.sensitivity is not None:
             lines += ["", self.sensitivity.summary().rstrip("\n")]
@@ -1411,7 +1413,7 @@ _INDUSTRY_CAVEAT = (
     "*level* of internationalization between industries are removed by construction, and a non-significant "
     "Kruskal-Wallis or ANOVA test then says only that the groups spread similarly below their leaders. It cannot "
     "support the paper's statement that industry does not matter. The `reference=sample` rows (one maximum over all "
-    "25 clusters) are the ones that can show level differences; with groups of four to six clusters they too can "
+    "clusters) are the ones that can show level differences; with groups of only a few clusters each they too can "
     "detect only large effects."
 )
 
@@ -1514,7 +1516,10 @@ def relationship_analysis(
             refs = ("group", "sample") if s == "computed" else ("group",)
             for ref, g in zip(refs, r[3].spawn(len(refs))):
                 vals = x if s == "published" else _computed_values(study, spec.replace(reference=ref))[0]
-                ind += industry_tests(vals, groups, reference=ref, n_resamples=n_resamples, rng=g)
+                rows = industry_tests(vals, groups, reference=ref, n_resamples=n_resamples, rng=g)
+                if s == "published":
+                    rows = [t.replace(method=t.method.replace("index normalised with reference=group", "published Table 5 values (normalised within industry groups)")) for t in rows]
+                ind += rows
             ind = _adjust(ind, family="industry", source=s)
         tests += rel + ind
         sources[s] = {
