@@ -997,12 +997,14 @@ def _source_values(study, source, spec, thresholds):
     cluster_regions, region_names = _study_regions(study)
     if source == "published":
         if "published_index" not in study.clusters or "published_index" not in study.regions:
-            raise ClusterModelError("the study has no published index in the cluster or region table; use source='computed'")
+            raise ClusterModelError(
+                "the study has no published index in the cluster or region table; use source='computed' (--source computed)"
+            )
         ci = study.clusters["published_index"].values.astype(float)
         ri = study.regions["published_index"].values.astype(float)
         for vals, what in ((ci, "cluster"), (ri, "region")):
             if not np.all(np.isfinite(vals)):
-                raise ClusterModelError(f"the published {what} index has missing values; use source='computed'")
+                raise ClusterModelError(f"the published {what} index has missing values; use source='computed' (--source computed)")
     else:
         ci, ri = _computed_values(study, spec)
     roc = region_values_of_clusters(cluster_regions, region_names, ri)
@@ -1394,11 +1396,13 @@ class RelationshipResult:
         ]
         for n_, r in self.power.items():
             lines.append(f"- n = {n_}: the smallest correlation detected with 80 % power (two-sided alpha = 0.05) is |r| = {r:.3f}.")
-        n_small = min(self.power)
-        lines.append(
-            f"- A non-significant correlation over {n_small} independent units is therefore compatible with population "
-            f"correlations up to about {self.power[n_small]:.2f} in absolute value; it is not evidence of no relationship."
-        )
+        n_small = min(self.power, default=None)
+        if n_small is not None:
+            lines.append(
+                f"- A non-significant correlation over {n_small} independent units is therefore compatible with "
+                f"population correlations up to about {self.power[n_small]:.2f} in absolute value; it is not evidence "
+                "of no relationship."
+            )
         if self.sensitivity is not None:
             lines += ["", self.sensitivity.summary().rstrip("\n")]
         lines += ["", "### Industry", "", _INDUSTRY_CAVEAT]
@@ -1491,7 +1495,7 @@ def relationship_analysis(
     cluster_regions, _ = _study_regions(study)
     groups = study.clusters["group"].values.astype(str) if study.has_groups else None
     region_names, codes = np.unique(cluster_regions, return_inverse=True)
-    tests, sources, ols, tables = [], {}, {}, {}
+    tests, sources, ols, tables, notes = [], {}, {}, {}, []
     streams = rng.spawn(len(names) + 1)
     for s, stream in zip(names, streams):
         src = data[s]
@@ -1504,11 +1508,14 @@ def relationship_analysis(
         rel.append(ols[s].to_record())
         rel += cluster_level_tests(x, y, cluster_regions, n_resamples=n_resamples, confidence_level=confidence_level, rng=r[2])
         ch, rh, ch_region, rh_region = _high_flags(src, codes, region_names.size)
-        tables[s] = {
-            "cluster": scenario_table(ch, rh, unit="cluster", confidence_level=confidence_level),
-            "region": scenario_table(ch_region, rh_region, unit="region", confidence_level=confidence_level),
-        }
-        rel += [tables[s]["cluster"].to_record(), tables[s]["region"].to_record()]
+        tables[s] = {}
+        for unit, c_high, r_high in (("cluster", ch, rh), ("region", ch_region, rh_region)):
+            try:
+                tables[s][unit] = scenario_table(c_high, r_high, unit=unit, confidence_level=confidence_level)
+            except ClusterModelError as exc:  # an empty margin: report it, keep the other tests
+                notes.append(f"{s} values, {unit} level: no Fisher test: {exc}")
+                continue
+            rel.append(tables[s][unit].to_record())
         rel = _adjust(rel, family="relationship", source=s)
         ind = []
         if groups is not None:
@@ -1532,7 +1539,10 @@ def relationship_analysis(
                 np.where(ch, np.where(rh, 0, 1), np.where(rh, 3, 2))
             ],
         }
-    power = {n_: power_min_correlation(n_) for n_ in sorted({int(cluster_regions.size), int(region_names.size)}, reverse=True)}
+    sizes = sorted({int(cluster_regions.size), int(region_names.size)}, reverse=True)
+    power = {n_: power_min_correlation(n_) for n_ in sizes if n_ >= 4}
+    if len(power) < len(sizes):
+        notes.append("No power calculation for fewer than four independent units (Fisher's z needs n - 3 > 0).")
     for n_, r_ in power.items():
         tests.append(
             TestResult(
@@ -1547,7 +1557,6 @@ def relationship_analysis(
             )
         )
     sens = None
-    notes = []
     if "computed" in names:
         sens = negative_policy_sensitivity(study, spec, thresholds=thresholds, n_resamples=n_resamples, rng=streams[-1])
     else:

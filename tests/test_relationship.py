@@ -407,6 +407,22 @@ def test_option_messages(paper, kwargs, match):
         relationship_analysis(paper, **{"n_resamples": 99, **kwargs})
 
 
+def test_small_study_reports_what_it_cannot_test(write_csv, capsys):
+    # three regions, every region below the region threshold: the Fisher tables have an empty margin and
+    # three regions are too few for the power formula; both become notes, the other tests still run
+    c = write_csv("c.csv", "no,group,region,a,b\n1,g1,N,1,2\n2,g1,N,2,1\n3,g2,S,3,3\n4,g2,E,1,1\n5,g2,E,2,2\n")
+    w = write_csv("w.csv", "indicator,weight\na,0.5\nb,0.5\n")
+    r = write_csv("r.csv", "region,x,y\nN,1,2\nS,2,1\nE,3,3\n")
+    args = ["correlate", "--clusters", str(c), "--weights", str(w), "--regions", str(r), "--source", "computed", "--n-resamples", "99"]
+    assert main(args + ["--json"]) == 0
+    recs = json.loads(capsys.readouterr().out)
+    tests = {x["test"] for x in recs}
+    assert "pearson:region_mean" in tests and not any(t.startswith("fisher") for t in tests)
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "no Fisher test" in out and "No power calculation" in out
+
+
 def test_mismatched_lengths():
     with pytest.raises(ClusterModelError, match="one entry per cluster"):
         region_level_tests([1.0, 2.0, 3.0], [0.1, 0.2], list("ABC"), n_resamples=99)
