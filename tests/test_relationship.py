@@ -132,7 +132,7 @@ def test_region_level_uses_region_means(paper_xy):
 def test_region_block_permutation_equals_enumeration():
     # 4 regions, 7 clusters: 24 permutations of the regional values among regions, enumerated here
     x = np.array([0.3, 1.2, 0.9, 1.5, 0.4, 1.1, 0.2])
-    regions = np.array(["A", "A", "B", "C", "C", "C", "D"])
+    regions = np.array(["C", "A", "B", "A", "C", "D", "C"])  # unsorted on purpose
     value = {"A": 0.1, "B": 0.7, "C": 0.5, "D": 1.3}
     y = np.array([value[r] for r in regions])
     res = region_block_tests(x, y, regions, methods=("pearson", "kendall"), n_resamples=99, rng=1)
