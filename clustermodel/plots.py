@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 
 from clustermodel._io import atomic_path  # noqa: E402
 
-__all__ = ["figure13", "scenario_plot", "save"]
+__all__ = ["figure13", "scenario_plot", "save", "correlation_figure"]
 
 #: Fixed metadata so that the same figure gives the same bytes.
 PNG_METADATA = {"Software": None}
@@ -173,4 +173,52 @@ def scenario_stability(result, path, *, title: str | None = None):
     ax.set_xlabel("probability over expert panels (nominal scenario at the right)")
     ax.set_title(title or f"Scenario stability over {result.n_resamples} expert panels\n{result.mode_description}", fontsize=9)
     ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.08 - 0.6 / n))
+    return save(fig, path)
+
+
+def correlation_figure(result, path):
+    """Cluster index against regional index per value source, with region means and the clustered-OLS line.
+
+    Parameters
+    ----------
+    result : clustermodel.relationship.RelationshipResult
+    path : output PNG path
+    """
+    sources = list(result.sources)
+    fig, axes = plt.subplots(1, len(sources), figsize=(7.5 * len(sources), 6.2), squeeze=False, sharey=True)
+    regions = np.asarray(result.cluster_regions)
+    names = np.asarray(result.region_names)
+    for ax, s in zip(axes[0], sources):
+        d = result.sources[s]
+        x = np.asarray(d["region_index_of_cluster"], dtype=float)
+        y = np.asarray(d["cluster_index"], dtype=float)
+        shared = np.array([np.sum(regions == r) > 1 for r in regions])
+        ax.scatter(x[~shared], y[~shared], s=40, color="tab:blue", edgecolor="k", linewidth=0.4, zorder=3, label="cluster (only one in its region)")
+        ax.scatter(x[shared], y[shared], s=40, color="tab:orange", edgecolor="k", linewidth=0.4, zorder=3, label="cluster sharing its region")
+        rx = np.array([x[regions == r][0] for r in names])
+        ry = np.asarray(d["region_mean_cluster_index"], dtype=float)
+        ax.scatter(rx, ry, s=110, marker="D", facecolor="none", edgecolor="k", linewidth=1.0, zorder=4, label="region mean (primary analysis)")
+        for cid, xi, yi in zip(result.clusters, x, y):
+            ax.annotate(str(cid), (xi, yi), xytext=(4, 3), textcoords="offset points", fontsize=7)
+        ols = result.ols[s]
+        grid = np.linspace(min(0.0, x.min()), x.max() * 1.05, 100)
+        ax.plot(grid, ols.fitted(grid), color="tab:red", lw=1.5, zorder=2, label="OLS fit (region-clustered SE)")
+        ax.axhline(d["cluster_threshold"], color="grey", ls="--", lw=0.8)
+        ax.axvline(d["region_threshold"], color="grey", ls="--", lw=0.8)
+        p = result.get(result.primary, s)
+        lvl = f"{result.confidence_level:.0%}"
+        fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
+        text = (
+            f"region means: r = {p.statistic:.2f}, permutation p = {p.pvalue:.3f}, {lvl} CI [{fmt(p.ci_low)}, {fmt(p.ci_high)}] (n = {p.n})\n"
+            f"clustered OLS slope (= cluster-level r) {ols.slope:.2f}, p = {ols.pvalue:.3f}, "
+            f"{lvl} CI [{ols.ci_low:.2f}, {ols.ci_high:.2f}] ({ols.n_obs} clusters, {ols.n_groups} regions)"
+        )
+        ax.text(0.01, 0.99, text, transform=ax.transAxes, va="top", ha="left", fontsize=7, bbox=dict(facecolor="white", alpha=0.85, edgecolor="0.8"))
+        ax.set_xlabel(f"Regional foreign economic activity index ({s})")
+        ax.set_title(f"{s} values")
+        ax.grid(alpha=0.3)
+        ax.set_ylim(bottom=0, top=max(y.max(), d["cluster_threshold"]) * 1.35)
+    axes[0][0].set_ylabel("Cluster internationalization index")
+    axes[0][0].legend(fontsize=7, loc="lower right", framealpha=0.9)
+    fig.suptitle("Cluster index vs regional index: clusters, region means and the clustered-OLS fit")
     return save(fig, path)

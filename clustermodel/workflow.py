@@ -18,7 +18,7 @@ import numpy as np
 from clustermodel._io import atomic_path, ensure_dir, write_text
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
 
-__all__ = ["STAGES", "run_scores", "run_reproduction", "run_bootstrap", "write_json", "spec_from_config", "thresholds_from_config"]
+__all__ = ["STAGES", "run_scores", "run_reproduction", "run_bootstrap", "run_correlation", "write_json", "spec_from_config", "thresholds_from_config"]
 
 
 def write_json(path, obj) -> None:
@@ -196,7 +196,14 @@ def run_reproduction(study, config: dict, out) -> dict | None:
         ),
         (
             f"**Figure 13**: thresholds at half the attainable maximum ({result.threshold_values['cluster']:.3g} and "
-            f"{result.threshold_values['region']:.3g}) give {result.scenario_counts} (paper: 3/14/8/0). "
+            f"{result.threshold_values['region']:.3g}) give "
+            + ", ".join(f"{v} {k}" for k, v in result.scenario_counts.items())
+            + " (paper: 3 supported, 14 lonely, 8 potential, 0 late), supported clusters in "
+            + " and ".join(sorted({r['region'] for r in result.clusters if r['scenario'] == 'supported'}))
+            + f". Cut-offs from {result.feasible['computed'][0]['cluster'][0]:.3f} to "
+            f"{result.feasible['computed'][0]['cluster'][1]:.3f} (clusters) and "
+            f"{result.feasible['computed'][0]['region'][0]:.3f} to {result.feasible['computed'][0]['region'][1]:.3f} "
+            "(regions) of the attainable maximum all give the paper's counts. "
             "[figure](figure13.png)"
         ),
     ]
@@ -364,5 +371,89 @@ def _bootstrap_findings(payload, main_run, data_runs, lo_p, hi_p):
     ]
 
 
+def run_correlation(study, config: dict, out) -> dict | None:
+    """Tests of the cluster-region relationship and of the industry effect."""
+    from clustermodel.plots import correlation_figure
+    from clustermodel.relationship import relationship_analysis
+
+    if not study.has_regions:
+        return None
+    out = ensure_dir(out)
+    cfg = config.get("correlation", {})
+    has_published = "published_index" in study.clusters and "published_index" in study.regions
+    spec = IndexSpec() if study.has_groups else IndexSpec(reference="sample")
+    result = relationship_analysis(
+        study,
+        spec,
+        source=cfg.get("source", "both") if has_published else "computed",
+        thresholds=thresholds_from_config(config),
+        n_resamples=int(cfg.get("n_resamples", 9999)),
+        confidence_level=float(cfg.get("confidence_level", 0.95)),
+        rng=int(cfg.get("seed", 0)),
+    )
+    data = result.to_dict()
+    prim = result.get(result.primary, "computed")
+    cl = f"{100 * result.confidence_level:g} %"
+    power = data["power_min_correlation"]
+    findings = [
+        (
+            f"**Cluster–region relationship** (primary analysis: {prim.test}, one pair per region, n = {prim.n}): "
+            f"r = {prim.statistic:.3f}, permutation p = {prim.pvalue:.3f}, "
+            + (
+                f"{cl} BCa interval [{prim.ci_low:.2f}, {prim.ci_high:.2f}]"
+                if prim.ci_low is not None and prim.ci_high is not None
+                else f"no BCa interval ({prim.note})"
+            )
+            + (
+                f"; on the published values r = {result.get(result.primary, 'published').statistic:.3f}, "
+                f"p = {result.get(result.primary, 'published').pvalue:.3f}"
+                if has_published and cfg.get("source", "both") == "both"
+                else ""
+            )
+            + ". With this few units only |r| ≥ "
+            + " / ".join(f"{v:.2f} (n = {k})" for k, v in power.items() if v is not None)
+            + " is detectable with 80 % power at α = 0.05, so the absence of evidence is not evidence of absence. "
+            "[correlation](correlation.md), [figure](correlation.png)"
+        )
+    ]
+    sens = data.get("negative_policy_sensitivity")
+    if sens and sens.get("scenario_counts"):
+        changed = [c for c in sens["clusters"] if c["scenario_changed"]]
+        counts = sens["scenario_counts"]
+        findings.append(
+            "**If a trade deficit counted as zero** instead of being squared: scenario counts "
+            + "/".join(str(counts["zero"][k]) for k in SCENARIOS)
+            + " instead of "
+            + "/".join(str(counts["square"][k]) for k in SCENARIOS)
+            + (
+                "; clusters changing scenario: "
+                + ", ".join(f"{c['cluster']} ({c['region']}: {c['scenario_square']} → {c['scenario_zero']})" for c in changed)
+                if changed
+                else "; no cluster changes scenario"
+            )
+            + f"; region-level r {sens['correlations']['square']['region_pearson']:.2f} → "
+            f"{sens['correlations']['zero']['region_pearson']:.2f}. [correlation](correlation.md)"
+        )
+    industry = [r for r in data["records"] if r["test"].startswith(("kruskal", "anova")) and r["source"] == "computed"]
+    if industry:
+        findings.append(
+            "**Industry effect**: "
+            + ", ".join(f"{r['test']} p = {r['pvalue']:.2f}" for r in industry)
+            + "; under within-group normalisation every group holds each indicator's maximum by construction, so "
+            "these tests cannot show level differences between industries. [correlation](correlation.md)"
+        )
+    data["findings"] = findings
+    write_text(out / "correlation.md", result.summary())
+    write_json(out / "correlation.json", data)
+    write_netcdf(out / "correlation.nc", result.to_dataset())
+    correlation_figure(result, out / "correlation.png")
+    return data
+
+
 #: Stage name -> runner, in dependency order.
-STAGES = {"scores": run_scores, "reproduction": run_reproduction, "bootstrap": run_bootstrap}
+STAGES = {
+    "scores": run_scores,
+    "reproduction": run_reproduction,
+    "bootstrap": run_bootstrap,
+    "correlation": run_correlation,
+}

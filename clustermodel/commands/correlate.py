@@ -1,0 +1,75 @@
+"""`clustermodel correlate`: tests of the cluster–region relationship and of the industry effect."""
+
+from __future__ import annotations
+
+from clustermodel._io import atomic_path, ensure_dir, write_text
+from clustermodel.commands._common import (
+    add_data_arguments,
+    add_output_arguments,
+    add_spec_arguments,
+    emit_json,
+    load_from_args,
+    spec_from_args,
+)
+from clustermodel.spec import ScenarioThresholds
+
+NAME = "correlate"
+HELP = (
+    "test the correlation of the cluster and regional indices (region as the unit of inference), "
+    "the scenario table and the industry effect"
+)
+
+
+def add_arguments(parser):
+    add_data_arguments(parser)
+    add_spec_arguments(parser)
+    parser.add_argument(
+        "--source",
+        choices=["both", "computed", "published"],
+        default="both",
+        help="values to test: the recomputed index, the published Tables 5-6, or both (default: both)",
+    )
+    parser.add_argument("--seed", type=int, default=20261131, help="seed of the permutations and bootstrap resamples (default 20261131)")
+    parser.add_argument("--n-resamples", type=int, default=9999, help="permutations and bootstrap resamples per test (default 9999)")
+    parser.add_argument("--confidence-level", type=float, default=0.95, help="level of the BCa intervals (default 0.95)")
+    parser.add_argument("--cluster-threshold", type=float, default=0.5, help="cluster 'high' threshold as a fraction of the attainable maximum (default 0.5)")
+    parser.add_argument("--region-threshold", type=float, default=0.5, help="region 'high' threshold as a fraction of the attainable maximum (default 0.5)")
+    add_output_arguments(parser)
+
+
+def write_reports(result, out, *, stem: str = "correlation"):
+    """Write <stem>.md, <stem>.json, <stem>.nc and <stem>.png into ``out``."""
+    from clustermodel.plots import correlation_figure
+
+    out = ensure_dir(out)
+    write_text(out / f"{stem}.md", result.summary())
+    write_text(out / f"{stem}.json", result.to_json() + "\n")
+    with atomic_path(out / f"{stem}.nc") as tmp:
+        result.to_dataset().to_netcdf(tmp)
+    correlation_figure(result, out / f"{stem}.png")
+
+
+def run(args) -> int:
+    from clustermodel.relationship import relationship_analysis
+
+    if args.seed is not None and args.seed < 0:
+        from clustermodel._errors import ClusterModelError
+
+        raise ClusterModelError(f"`--seed` must be non-negative, got {args.seed}")
+    study = load_from_args(args)
+    result = relationship_analysis(
+        study,
+        spec_from_args(args),
+        source=args.source,
+        thresholds=ScenarioThresholds(cluster=args.cluster_threshold, region=args.region_threshold),
+        n_resamples=args.n_resamples,
+        confidence_level=args.confidence_level,
+        rng=args.seed,
+    )
+    if args.out is not None:
+        write_reports(result, args.out)
+    if args.json:
+        emit_json(result.to_records())
+    elif args.out is None:
+        print(result.summary(), end="")
+    return 0
