@@ -123,7 +123,7 @@ def sobol_bars(result, path, *, quantity: str = "index", title: str | None = Non
         title or f"Sobol' indices of each cluster's {quantity} ({pct} bootstrap intervals, N = {ix.n}, spec {result.spec.weights})",
         fontsize=10,
     )
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    fig.subplots_adjust(left=0.05, right=0.98, bottom=0.14, top=0.9, wspace=0.12, hspace=0.35)
     return save(fig, path)
 
 
@@ -150,4 +150,36 @@ def sobol_heatmap(result, path, *, quantities=("index", "rank", "scenario_kept")
     return save(fig, path)
 
 
-__all__ += ["sobol_bars", "sobol_heatmap"]
+
+def sobol_convergence(result, path, *, outputs=("mean_rank_shift", "correlation", "counts_kept"), title: str | None = None):
+    """S1 and ST of the conclusion outputs against the base sample size N, with their intervals."""
+    ix = result.indices
+    conv = ix.convergence
+    if conv is None:
+        from clustermodel._errors import ClusterModelError
+
+        raise ClusterModelError("this result has no convergence study; run with convergence_levels > 1")
+    ns = np.asarray(conv["n"])
+    cmap = plt.get_cmap("tab10")
+    fig, axes = plt.subplots(2, len(outputs), figsize=(4.2 * len(outputs), 6.4), sharex=True, squeeze=False)
+    for col, o in enumerate(outputs):
+        k = ix.outputs.index(o)
+        for row, key in enumerate(("S1", "ST")):
+            ax = axes[row, col]
+            for j, f in enumerate(ix.factors):
+                ax.plot(ns, conv[key][:, k, j], marker="o", ms=3, color=cmap(j % 10), label=f)
+                ax.fill_between(ns, conv[f"{key}_low"][:, k, j], conv[f"{key}_high"][:, k, j], color=cmap(j % 10), alpha=0.15)
+            ax.set_xscale("log", base=2)
+            ax.set_title(f"{key} of {o}", fontsize=9)
+            ax.axhline(0, color="0.5", lw=0.5)
+            ax.grid(alpha=0.3)
+            if row == 1:
+                ax.set_xlabel("base sample size N")
+    axes[0, 0].legend(fontsize=7)
+    pct = f"{ix.confidence_level:.0%}"
+    fig.suptitle(title or f"Convergence of the Sobol' indices ({pct} bootstrap intervals shaded)", fontsize=10)
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.09, top=0.9, wspace=0.25, hspace=0.3)
+    return save(fig, path)
+
+
+__all__ += ["sobol_bars", "sobol_heatmap", "sobol_convergence"]

@@ -1028,23 +1028,36 @@ class SobolResult:
             for k, o in enumerate(ix.outputs)
         ]
 
-    def convergence_table(self) -> list | None:
-        """Per base sample size: the widest intervals and the largest change to the final estimate."""
+    def convergence_table(self) -> dict | None:
+        """The convergence study: the study-level outputs' indices at every N, and median interval widths.
+
+        Returns ``{"records": [...], "median_interval_width": [...]}``: one record per
+        (N, study-level output, factor) with S1, ST and their intervals, and per N the median
+        width of the S1 and ST intervals over all outputs that are not constant.
+        """
         c = self.indices.convergence
         if c is None:
             return None
-        rows = []
+        ix = self.indices
+        study_level = [k for k, cl in enumerate(self.cluster) if cl is None]
+        varying = ~ix.constant
+        recs, widths = [], []
         for i, n in enumerate(c["n"]):
-            rows.append(
+            for k in study_level:
+                for j, f in enumerate(ix.factors):
+                    rec = {"n": int(n), "output": ix.outputs[k], "factor": f}
+                    rec.update({key: float(c[key][i, k, j]) for key in ("S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high")})
+                    recs.append(rec)
+            w1 = (c["S1_high"][i] - c["S1_low"][i])[varying]
+            wt = (c["ST_high"][i] - c["ST_low"][i])[varying]
+            widths.append(
                 {
                     "n": int(n),
-                    "max_S1_interval_width": float(np.max(c["S1_high"][i] - c["S1_low"][i])),
-                    "max_ST_interval_width": float(np.max(c["ST_high"][i] - c["ST_low"][i])),
-                    "max_abs_S1_change_to_final": float(np.max(np.abs(c["S1"][i] - c["S1"][-1]))),
-                    "max_abs_ST_change_to_final": float(np.max(np.abs(c["ST"][i] - c["ST"][-1]))),
+                    "S1": float(np.median(w1)) if w1.size else 0.0,
+                    "ST": float(np.median(wt)) if wt.size else 0.0,
                 }
             )
-        return rows
+        return {"records": recs, "median_interval_width": widths}
 
     def to_dict(self) -> dict:
         ix = self.indices
@@ -1180,18 +1193,25 @@ class SobolResult:
                 lines.append(f"| {c} | {q} | " + " | ".join(f"{v:.3f}" for v in ix.ST[k]) + " |")
         conv = self.convergence_table()
         if conv:
+            ns = [w["n"] for w in conv["median_interval_width"]]
             lines += [
                 "",
                 "### Convergence",
                 "",
-                "| N | widest S1 interval | widest ST interval | max abs(S1 − S1 at final N) | max abs(ST − ST at final N) |",
-                "|---:|---:|---:|---:|---:|",
+                "Median width of the intervals over all non-constant outputs: "
+                + ", ".join(f"N = {w['n']}: S1 {w['S1']:.3f}, ST {w['ST']:.3f}" for w in conv["median_interval_width"])
+                + ". Total indices of the conclusion outputs at each N:",
+                "",
+                "| output | factor | " + " | ".join(f"ST at N = {n}" for n in ns) + " |",
+                "|---|---|" + "---|" * len(ns),
             ]
-            for r in conv:
-                lines.append(
-                    f"| {r['n']} | {r['max_S1_interval_width']:.3f} | {r['max_ST_interval_width']:.3f} | "
-                    f"{r['max_abs_S1_change_to_final']:.3f} | {r['max_abs_ST_change_to_final']:.3f} |"
-                )
+            by = {(r["output"], r["factor"], r["n"]): r for r in conv["records"]}
+            for o in ("mean_rank_shift", "correlation", "counts_kept"):
+                for f in ix.factors:
+                    cells = [by[(o, f, n)] for n in ns]
+                    lines.append(
+                        f"| {o} | {f} | " + " | ".join(f"{r['ST']:.3f} [{r['ST_low']:.3f}, {r['ST_high']:.3f}]" for r in cells) + " |"
+                    )
         if self.notes:
             lines += ["", "### Notes", "", *[f"- {t}" for t in self.notes]]
         return "\n".join(lines) + "\n"

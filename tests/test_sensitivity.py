@@ -240,7 +240,8 @@ def test_result_exports(paper, tmp_path):
     assert {"S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"} <= set(recs[0])
     d = json.loads(res.to_json())
     assert d["n"] == 64 and d["seed"] == 3 and d["spec"]["weights"] == "quadratic" and d["notes"]
-    assert [c["n"] for c in d["convergence"]] == [32, 64]
+    assert [c["n"] for c in d["convergence"]["median_interval_width"]] == [32, 64]
+    assert len(d["convergence"]["records"]) == 2 * 7 * 4  # N levels x study-level outputs x factors
     ds = res.to_dataset()
     assert ds["ST"].dims == ("output", "factor") and ds.attrs["spec_weights"] == "quadratic"
     path = tmp_path / "s.nc"

@@ -34,17 +34,23 @@ def add_arguments(parser):
 
 
 def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True) -> list:
-    """Write ``<stem>.json``, ``<stem>.md``, ``<stem>.nc`` and (optionally) the two figures into ``out``."""
+    """Write ``<stem>.json``, ``<stem>.md``, ``<stem>.nc`` and (optionally) the figures into ``out``.
+
+    Figures: ``<stem>_bars.png`` (per-cluster S1/ST with intervals), ``<stem>_heatmap.png`` (ST,
+    clusters x factors) and, with a convergence study, ``<stem>_convergence.png``.
+    """
     out = ensure_dir(out)
     written = [write_text(out / f"{stem}.json", result.to_json() + "\n"), write_text(out / f"{stem}.md", result.summary())]
     with atomic_path(out / f"{stem}.nc") as tmp:
         result.to_dataset().to_netcdf(tmp)
     written.append(out / f"{stem}.nc")
     if figures:
-        from clustermodel.plots import sobol_bars, sobol_heatmap
+        from clustermodel.plots import sobol_bars, sobol_convergence, sobol_heatmap
 
         written.append(sobol_bars(result, out / f"{stem}_bars.png"))
         written.append(sobol_heatmap(result, out / f"{stem}_heatmap.png"))
+        if result.indices.convergence is not None:
+            written.append(sobol_convergence(result, out / f"{stem}_convergence.png"))
     return written
 
 
