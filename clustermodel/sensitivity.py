@@ -18,6 +18,7 @@ Two layers:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import numbers
@@ -602,13 +603,7 @@ def sobol_indices(
         conv = {"n": sizes}
         for k in ("S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"):
             conv[k] = np.stack([getattr(x, k) for x in runs])
-    return _replace(res, sample_seed=sample_seed, resample_seed=resample_seed, convergence=conv)
-
-
-def _replace(obj, **kw):
-    import dataclasses
-
-    return dataclasses.replace(obj, **kw)
+    return dataclasses.replace(res, sample_seed=sample_seed, resample_seed=resample_seed, convergence=conv)
 
 
 # Ishigami test function ---------------------------------------------------------------------
