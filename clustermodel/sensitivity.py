@@ -63,8 +63,8 @@ __all__ = [
 
 #: Below this variance (of outputs scaled to unit variance) SALib sets an index to 0; so do we.
 _EPS = np.finfo(float).eps
-#: Memory budget (bytes) of one block of bootstrap features; outputs are processed in blocks.
-_BLOCK_BYTES = 64 * 2**20
+#: Memory budget (bytes) of one bootstrap feature array; outputs are processed in blocks of this size.
+_BLOCK_BYTES = 32 * 2**20
 
 
 # --------------------------------------------------------------------------------------------
@@ -325,25 +325,19 @@ def _analyze_core(Y: np.ndarray, d: int, r: np.ndarray, confidence_level: float)
     n_res = counts.shape[0]
     S1b = np.zeros((n_res, k, d))
     STb = np.zeros((n_res, k, d))
-    per_output = n * (2 * d + 4) * 8
-    block = max(1, _BLOCK_BYTES // per_output)
+    block = max(1, _BLOCK_BYTES // (n * 8))  # outputs per block: one (N, block) feature array at a time
     for lo in range(0, k, block):
         sl = slice(lo, min(k, lo + block))
-        a, b, ab = A[:, sl], B[:, sl], AB[:, :, sl]
-        kb = a.shape[1]
-        feats = np.concatenate(
-            [a, b, a * a, b * b, (b[:, None, :] * (ab - a[:, None, :])).reshape(n, d * kb), (0.5 * (a[:, None, :] - ab) ** 2).reshape(n, d * kb)],
-            axis=1,
-        )
-        m = counts @ feats / n  # (R, 4K + 2DK)
-        ma, mb, ma2, mb2 = (m[:, i * kb : (i + 1) * kb] for i in range(4))
-        num1 = m[:, 4 * kb : 4 * kb + d * kb].reshape(n_res, d, kb)
-        numt = m[:, 4 * kb + d * kb :].reshape(n_res, d, kb)
-        vb = 0.5 * (ma2 + mb2) - (0.5 * (ma + mb)) ** 2  # (R, K)
+        a, b = A[:, sl], B[:, sl]
+        ma, mb = counts @ a / n, counts @ b / n  # (R, Kb) resample means
+        ma2, mb2 = counts @ (a * a) / n, counts @ (b * b) / n
+        vb = 0.5 * (ma2 + mb2) - (0.5 * (ma + mb)) ** 2  # variance of the resampled A and B values
         okb = (vb > _EPS) & ok[sl][None, :]
-        sb = np.where(okb, vb, 1.0)[:, None, :]
-        S1b[:, sl, :] = np.where(okb[:, None, :], num1 / sb, 0.0).transpose(0, 2, 1)
-        STb[:, sl, :] = np.where(okb[:, None, :], numt / sb, 0.0).transpose(0, 2, 1)
+        sb = np.where(okb, vb, 1.0)
+        for j in range(d):
+            abj = AB[:, j, sl]
+            S1b[:, sl, j] = np.where(okb, (counts @ (b * (abj - a)) / n) / sb, 0.0)
+            STb[:, sl, j] = np.where(okb, (counts @ (0.5 * (a - abj) ** 2) / n) / sb, 0.0)
     alpha = 1 - confidence_level
     z = scipy.stats.norm.ppf(0.5 + confidence_level / 2)
     S1_low, S1_high = np.quantile(S1b, [alpha / 2, 1 - alpha / 2], axis=0)
