@@ -63,6 +63,8 @@ __all__ = [
 
 #: Below this variance (of outputs scaled to unit variance) SALib sets an index to 0; so do we.
 _EPS = np.finfo(float).eps
+#: A 0/1 output that changes in fewer A/B runs than this is flagged as a rare flip in the notes.
+_RARE_FLIPS = 20
 #: Memory budget (bytes) of one bootstrap feature array; outputs are processed in blocks of this size.
 _BLOCK_BYTES = 32 * 2**20
 
@@ -1376,6 +1378,18 @@ def weight_sensitivity(
     if ix.constant.all() and not (spec.weights == "equation1" and "placement" not in triggers):
         notes.append("Every output is constant over the sample: no factor has any influence on this study under this spec.")
     notes += list(ix.notes)
+    flips = {
+        o: min(p, 1 - p) * 2 * ix.n
+        for o, q, p, c in zip(ix.outputs, meta["quantity"], ix.output_mean, ix.constant)
+        if q in ("scenario_kept", "counts_kept") and not c
+    }
+    rare = [f"{o} ({v:.0f})" for o, v in flips.items() if v < _RARE_FLIPS]
+    if rare:
+        notes.append(
+            f"Rare flips: {', '.join(rare)} changed in fewer than {_RARE_FLIPS} of the {2 * ix.n} A and B runs (count in "
+            "brackets). Their variance rests on a handful of runs, so their indices are unreliable (a total index can "
+            "exceed 1); read them as 'almost never flips' and increase N to estimate them."
+        )
     notes.append(
         "Ranks, scenario counts and the 0/1 outputs (scenario kept, counts kept) are discrete; variance-based indices "
         "remain well defined for them and give the share of the variance of a rank, or of a flip probability, that "

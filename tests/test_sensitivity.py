@@ -408,3 +408,13 @@ def test_affine_invariance_and_batching_property(scale, shift, seed):
 def test_progress_bar_runs(capsys):
     res = sobol_indices(ishigami, ISHIGAMI_PROBLEM, n=64, rng=1, n_resamples=5, progress=True, convergence_levels=2)
     assert res.convergence["n"] == [32, 64]
+
+
+def test_rare_flips_are_flagged(paper):
+    res = weight_sensitivity(paper, QUADRATIC, n=256, rng=4, n_resamples=10)
+    ix = res.indices
+    flagged = [t for t in res.notes if t.startswith("Rare flips")]
+    kept = [k for k, q in enumerate(res.quantity) if q == "scenario_kept" and not ix.constant[k]]
+    rare = [ix.outputs[k] for k in kept if min(ix.output_mean[k], 1 - ix.output_mean[k]) * 2 * ix.n < 20]
+    assert rare, "this seed and N give at least one rarely flipping cluster"
+    assert flagged and all(f"{o} (" in flagged[0] for o in rare)
