@@ -418,3 +418,20 @@ def test_rare_flips_are_flagged(paper):
     rare = [ix.outputs[k] for k in kept if min(ix.output_mean[k], 1 - ix.output_mean[k]) * 2 * ix.n < 20]
     assert rare, "this seed and N give at least one rarely flipping cluster"
     assert flagged and all(f"{o} (" in flagged[0] for o in rare)
+
+
+def test_benchmark_script_agrees_with_salib(tmp_path, capsys):
+    # smoke test of benchmarks/bench_sobol.py at a small N: its exit status checks the 1e-10 agreement
+    # with SALib's row-by-row usage (timings are printed, never asserted)
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_sobol.py"
+    spec = importlib.util.spec_from_file_location("bench_sobol", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "bench.json"
+    assert bench.main(["--log2n", "6", "--n-resamples", "10", "--evaluate-rows", "0", "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert d["max_abs_diff"]["S1"] <= 1e-10 and d["max_abs_diff"]["ST"] <= 1e-10
+    assert "speed ratio" in capsys.readouterr().out
