@@ -16,9 +16,11 @@ def small_config():
         config = tomllib.load(fh)
     for section in config.values():
         if isinstance(section, dict):
-            for key in ("n", "n_draws", "n_resamples"):
+            for key in ("n", "n_equation1", "n_draws", "n_resamples"):
                 if key in section:
-                    section[key] = 256 if key == "n" else min(section[key], 199)
+                    section[key] = 256 if key.startswith("n_eq") or key == "n" else min(section[key], 99)
+            if "concentration_sensitivity" in section:
+                section["concentration_sensitivity"] = section["concentration_sensitivity"][:2]
     return config
 
 

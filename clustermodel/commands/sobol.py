@@ -1,0 +1,80 @@
+"""`clustermodel sobol`: Sobol' sensitivity of scores, ranks and conclusions to the expert weights."""
+
+from __future__ import annotations
+
+import sys
+
+from clustermodel._io import atomic_path, ensure_dir, write_text
+from clustermodel.commands._common import add_data_arguments, add_output_arguments, add_spec_arguments, emit_json, load_from_args, spec_from_args
+from clustermodel.sensitivity import TRIGGER_OPTIONS, WEIGHT_DISTRIBUTIONS, weight_sensitivity
+from clustermodel.spec import IndexSpec, ScenarioThresholds
+
+__all__ = ["NAME", "HELP", "add_arguments", "run", "write_outputs"]
+
+NAME = "sobol"
+HELP = "Sobol' sensitivity of every cluster's index, rank and scenario and of the scenario counts to the expert weights (and method choices)"
+
+
+def add_arguments(parser):
+    add_data_arguments(parser)
+    add_spec_arguments(parser, default=IndexSpec(weights="quadratic"))
+    g = parser.add_argument_group("Sobol' design")
+    g.add_argument("--n", type=int, default=4096, help="base sample size N, a power of two; the model runs N*(D+2) times (default 4096)")
+    g.add_argument("--seed", type=int, default=None, help="random seed (non-negative integer); the same seed gives identical indices")
+    g.add_argument("--distribution", choices=list(WEIGHT_DISTRIBUTIONS), default="dirichlet", help="how weights are drawn: 'dirichlet' = Dirichlet(concentration * published weights) via normalised Gamma draws; 'uniform' = published weights times 1 +/- delta, renormalised (default dirichlet)")
+    g.add_argument("--concentration", type=float, default=50.0, help="Dirichlet concentration kappa; larger = weights closer to Table 4 (default 50)")
+    g.add_argument("--delta", type=float, default=0.25, help="largest relative perturbation of the uniform distribution, in (0, 1) (default 0.25)")
+    g.add_argument("--triggers", nargs="*", choices=list(TRIGGER_OPTIONS), default=[], metavar="CHOICE", help=f"spec choices added as discrete trigger factors: any of {', '.join(TRIGGER_OPTIONS)}")
+    g.add_argument("--n-resamples", type=int, default=100, help="bootstrap resamples for the intervals (default 100)")
+    g.add_argument("--confidence-level", type=float, default=0.95, help="confidence level of the intervals (default 0.95)")
+    g.add_argument("--convergence", type=int, default=1, metavar="L", help="also estimate at N/2^(L-1), ..., N/2, N to show convergence (default 1: N only)")
+    g.add_argument("--cluster-threshold", type=float, default=0.5, help="cluster 'high' threshold as a fraction of the attainable maximum (default 0.5)")
+    g.add_argument("--region-threshold", type=float, default=0.5, help="region 'high' threshold as a fraction of the attainable maximum (default 0.5)")
+    add_output_arguments(parser)
+
+
+def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True) -> list:
+    """Write ``<stem>.json``, ``<stem>.md``, ``<stem>.nc`` and (optionally) the figures into ``out``.
+
+    Figures: ``<stem>_bars.png`` (per-cluster S1/ST with intervals), ``<stem>_heatmap.png`` (ST,
+    clusters x factors) and, with a convergence study, ``<stem>_convergence.png``.
+    """
+    out = ensure_dir(out)
+    written = [write_text(out / f"{stem}.json", result.to_json() + "\n"), write_text(out / f"{stem}.md", result.summary())]
+    with atomic_path(out / f"{stem}.nc") as tmp:
+        result.to_dataset().to_netcdf(tmp)
+    written.append(out / f"{stem}.nc")
+    if figures:
+        from clustermodel.plots import sobol_bars, sobol_convergence, sobol_heatmap
+
+        written.append(sobol_bars(result, out / f"{stem}_bars.png"))
+        written.append(sobol_heatmap(result, out / f"{stem}_heatmap.png"))
+        if result.indices.convergence is not None:
+            written.append(sobol_convergence(result, out / f"{stem}_convergence.png"))
+    return written
+
+
+def run(args) -> int:
+    study = load_from_args(args)
+    result = weight_sensitivity(
+        study,
+        spec_from_args(args),
+        n=args.n,
+        rng=args.seed,
+        distribution=args.distribution,
+        concentration=args.concentration,
+        delta=args.delta,
+        triggers=args.triggers,
+        thresholds=ScenarioThresholds(cluster=args.cluster_threshold, region=args.region_threshold),
+        n_resamples=args.n_resamples,
+        confidence_level=args.confidence_level,
+        convergence_levels=args.convergence,
+        progress=sys.stderr.isatty() and not args.json,
+    )
+    if args.out is not None:
+        write_outputs(result, args.out)
+    if args.json:
+        emit_json(result.to_dict())
+    elif args.out is None:
+        print(result.summary(), end="")
+    return 0
