@@ -10,7 +10,18 @@ import numpy as np  # noqa: E402
 
 from clustermodel._io import atomic_path  # noqa: E402
 
-__all__ = ["figure13", "scenario_plot", "save", "correlation_figure"]
+__all__ = [
+    "save",
+    "scenario_plot",
+    "figure13",
+    "rank_uncertainty",
+    "scenario_stability",
+    "SCENARIO_COLOURS",
+    "correlation_figure",
+    "sobol_bars",
+    "sobol_heatmap",
+    "sobol_convergence",
+]
 
 #: Fixed metadata so that the same figure gives the same bytes.
 PNG_METADATA = {"Software": None}
@@ -84,7 +95,6 @@ def figure13(result, path, *, title: str | None = None):
     )
 
 
-__all__ += ["rank_uncertainty", "scenario_stability", "SCENARIO_COLOURS"]
 
 #: Colours of the four scenarios (in the order of ``clustermodel.spec.SCENARIOS``).
 SCENARIO_COLOURS = {"supported": "#1b9e77", "lonely": "#7570b3", "potential": "#d95f02", "late": "#e7298a"}
@@ -341,4 +351,3 @@ def sobol_convergence(result, path, *, outputs=("mean_rank_shift", "correlation"
     return save(fig, path)
 
 
-__all__ += ["sobol_bars", "sobol_heatmap", "sobol_convergence"]
