@@ -6,7 +6,7 @@ and reports/figure13.png.
 
 from __future__ import annotations
 
-from clustermodel._io import atomic_path, write_text
+from clustermodel._io import atomic_path, staged_outputs, write_text
 from clustermodel.data import load_paper
 from clustermodel.plots import figure13
 from clustermodel.reproduce import reproduce
@@ -19,11 +19,12 @@ def main(config: dict, reports) -> dict:
         load_paper(),
         thresholds=ScenarioThresholds(cluster=cfg["cluster_threshold"], region=cfg["region_threshold"]),
     )
-    write_text(reports / "reproduction.md", result.summary())
-    write_text(reports / "reproduction.json", result.to_json() + "\n")
-    with atomic_path(reports / "reproduction.nc") as tmp:
-        result.to_dataset().to_netcdf(tmp)
-    figure13(result, reports / "figure13.png")
+    with staged_outputs(reports) as out:  # every file of this analysis, or none
+        write_text(out / "reproduction.md", result.summary())
+        write_text(out / "reproduction.json", result.to_json() + "\n")
+        with atomic_path(out / "reproduction.nc") as tmp:
+            result.to_dataset().to_netcdf(tmp)
+        figure13(result, out / "figure13.png")
     return result.to_dict()
 
 

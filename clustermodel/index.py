@@ -117,6 +117,13 @@ def compute_index(indicators: xr.DataArray, weights, spec: IndexSpec | None = No
     dim = unit_dim(indicators)
     w = as_weights(weights, indicators)
     x = indicators.transpose(dim, "indicator").values
+    if spec.negative == "error" and np.any(x < 0):
+        i, j = np.argwhere(x < 0)[0]
+        raise ClusterModelError(
+            f"`indicators` holds a negative value {x[i, j]!r} ({dim} {indicators[dim].values[i]!r}, indicator "
+            f"{str(indicators['indicator'].values[j])!r}) that negative='error' cannot score; fix the value or "
+            "choose negative='zero' (a deficit counts as zero) or negative='square' (the formula as printed)"
+        )
     normalised, present = normalise_array(x, group_codes=group_codes(indicators, spec), negative=spec.negative)
     values = aggregate_array(normalised, present, w.values, placement=spec.weights, missing=spec.missing)
     batch = [d for d in w.dims if d != "indicator"]
