@@ -201,11 +201,12 @@ def load_weights(path, *, name: str = "weights") -> xr.DataArray:
         if np.isnan(v):
             raise InputError("weight is missing; every indicator needs a weight", file=path, line=i + 2, column="weight")
         if v < 0:
-            raise InputError(f"negative weight {v!r}; weights must be >= 0", file=path, line=i + 2, column="weight")
+            raise InputError(f"negative weight {float(v)!r}; weights must be >= 0", file=path, line=i + 2, column="weight")
     total = w.sum()
     if total <= 0:
         raise InputError("the weights sum to zero; at least one must be positive", file=path, column="weight")
-    if abs(total - 1) > WEIGHT_SUM_TOLERANCE:
+    # the relative slack keeps a typed sum of exactly 0.99 or 1.01 (0.010000000000000009 in binary) renormalised
+    if abs(total - 1) > WEIGHT_SUM_TOLERANCE * (1 + 1e-9):
         raise InputError(
             f"the weights sum to {total:.6g}, not 1; they are rejected (only a rounding difference of up to "
             f"{WEIGHT_SUM_TOLERANCE} is renormalised): fix the weights so that they sum to one",

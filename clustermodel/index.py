@@ -120,7 +120,7 @@ def compute_index(indicators: xr.DataArray, weights, spec: IndexSpec | None = No
     if spec.negative == "error" and np.any(x < 0):
         i, j = np.argwhere(x < 0)[0]
         raise ClusterModelError(
-            f"`indicators` holds a negative value {x[i, j]!r} ({dim} {indicators[dim].values[i]!r}, indicator "
+            f"`indicators` holds a negative value {float(x[i, j])!r} ({dim} {indicators[dim].values[i].item()!r}, indicator "
             f"{str(indicators['indicator'].values[j])!r}) that negative='error' cannot score; fix the value or "
             "choose negative='zero' (a deficit counts as zero) or negative='square' (the formula as printed)"
         )
