@@ -53,7 +53,7 @@ def as_weights(weights, indicators: xr.DataArray) -> xr.DataArray:
                 f"{', '.join(labels)}); got shape {arr.shape}"
             )
         dims = [f"batch_{k}" for k in range(arr.ndim - 1)] + ["indicator"]
-        weights = xr.DataArray(arr, dims=dims, coords={"indicator": labels})
+        return xr.DataArray(arr, dims=dims, coords={"indicator": labels})  # already in the data's order
     if "indicator" not in weights.dims:
         raise ClusterModelError("`weights` needs an 'indicator' dimension")
     wl = [str(v) for v in weights["indicator"].values] if "indicator" in weights.coords else labels
@@ -68,6 +68,8 @@ def as_weights(weights, indicators: xr.DataArray) -> xr.DataArray:
         raise ClusterModelError("; ".join(parts) + f"; the data's indicators are {', '.join(labels)}")
     if "indicator" not in weights.coords:
         weights = weights.assign_coords(indicator=labels)
+    if wl == labels and weights.dims[-1] == "indicator":
+        return weights  # aligned already: skip the (comparatively slow) label lookup
     return weights.sel(indicator=labels).transpose(..., "indicator")
 
 
