@@ -41,6 +41,16 @@ def _unlink_quietly(path) -> None:
         pass
 
 
+def _file_mode(path: Path) -> int:
+    """The mode of the file being replaced, else 0o666 minus the umask (what open() would give)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 @contextmanager
 def atomic_path(path):
     """Yield a temporary path beside ``path``; move it into place only on success.
@@ -64,6 +74,7 @@ def atomic_path(path):
         _unlink_quietly(tmp)
         raise
     try:
+        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600 files; outputs get the usual permissions
         os.replace(tmp, path)
     except OSError as exc:
         _unlink_quietly(tmp)

@@ -454,3 +454,16 @@ def test_catalogue_document_lists_every_test():
         assert tests, row  # every entry names its test(s)
         named |= set(tests)
     assert named <= set(globals()), sorted(named - set(globals()))
+
+
+def test_outputs_get_ordinary_permissions(tmp_path):
+    """Atomic writes go through mkstemp (mode 0600); the published file gets the umask's mode."""
+    mask = os.umask(0o022)
+    try:
+        p = write_text(tmp_path / "table.md", "x")
+        assert (p.stat().st_mode & 0o777) == 0o644
+        p.chmod(0o640)
+        write_text(p, "y")
+        assert (p.stat().st_mode & 0o777) == 0o640  # a replaced file keeps its mode
+    finally:
+        os.umask(mask)
