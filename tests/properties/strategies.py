@@ -10,6 +10,8 @@ come from the dedicated ``negative=True`` tables (Table 6's trade deficits).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import xarray as xr
 from hypothesis import settings
@@ -18,7 +20,7 @@ from hypothesis import strategies as st
 from clustermodel.spec import MISSING_POLICIES, NEGATIVE_POLICIES, REFERENCE_SETS, WEIGHT_PLACEMENTS, IndexSpec
 
 __all__ = [
-    "STUDY_SETTINGS",
+    "HEAVY_SETTINGS",
     "indicator_tables",
     "weight_vectors",
     "weight_batches",
@@ -28,9 +30,10 @@ __all__ = [
     "studies",
 ]
 
-#: Settings for properties that score a whole study per example (``evaluate``, ``reproduce``: tens
-#: of milliseconds each): a quarter of the active profile's examples keeps the suite within its budget.
-STUDY_SETTINGS = settings(max_examples=max(10, settings.default.max_examples // 4))
+#: Settings for properties whose every example is expensive (a whole study through ``evaluate`` or
+#: ``reproduce``, files written and read, a CLI run): a quarter of the active profile's examples keeps the
+#: suite within its budget (about two minutes under the ci profile on a 2-core machine).
+HEAVY_SETTINGS = settings(max_examples=max(10, settings.default.max_examples // 4))
 
 # Decimal exponents of a column's magnitude: 10**-3 (0.00x bln) to 10**3 (thousands of publications).
 _EXPONENTS = st.integers(min_value=-3, max_value=3)
@@ -42,12 +45,15 @@ def indicator_values(exponent: int, *, negative: bool = False):
     return st.integers(min_value=lo, max_value=10_000).map(lambda k: float(k) * 10.0**exponent)
 
 
-@st.composite
-def _group_codes(draw, n: int, max_groups: int):
-    """Group code of every unit; ``n_groups`` is drawn so that groups of one are common."""
-    n_groups = draw(st.integers(min_value=1, max_value=min(n, max_groups)))
-    codes = draw(st.lists(st.integers(0, n_groups - 1), min_size=n, max_size=n))
-    return np.array(codes)
+@functools.lru_cache(maxsize=None)
+def _ints(lo: int, hi: int, size: int = 0):
+    """Cached strategies (building and validating a new one per draw costs more than the draw)."""
+    element = st.integers(lo, hi)
+    return element if size == 0 else st.lists(element, min_size=size, max_size=size)
+
+
+_KINDS = st.sampled_from(["decimal", "count", "zero"])
+_KINDS_NO_ZERO = st.sampled_from(["decimal", "count"])
 
 
 @st.composite
@@ -69,31 +75,32 @@ def indicator_tables(
     Parameters
     ----------
     missing : bool
-        Allow NaN cells (about one in five; a whole row or column may be missing).
+        Allow NaN cells (in half of the tables, about one cell in five; a whole row or column may be missing).
     zero_columns : bool
         Allow a column that is zero for every unit.
     negative : bool
         Allow negative values (every column may hold them).
     """
-    n = draw(st.integers(min_units, max_units))
-    m = draw(st.integers(min_indicators, max_indicators))
+    n = draw(_ints(min_units, max_units))
+    m = draw(_ints(min_indicators, max_indicators))
     columns = []
     for _ in range(m):
-        kind = draw(st.sampled_from(["decimal", "count", "zero"] if zero_columns else ["decimal", "count"]))
+        kind = draw(_KINDS if zero_columns else _KINDS_NO_ZERO)
         if kind == "zero":
-            col = [0.0] * n
-        elif kind == "count":
-            lo = -300 if negative else 0
-            col = draw(st.lists(st.integers(lo, 3000).map(float), min_size=n, max_size=n))
-        else:
+            col = np.zeros(n)
+        elif kind == "count":  # integer counts (members, publications)
+            col = np.array(draw(_ints(-300 if negative else 0, 3000, n)), dtype=float)
+        else:  # printed decimals: an integer mantissa times a power of ten (72.4, 1.2, 0.2)
             e = draw(_EXPONENTS)
-            col = draw(st.lists(indicator_values(e, negative=negative), min_size=n, max_size=n))
+            col = np.array(draw(_ints(-10_000 if negative else 0, 10_000, n)), dtype=float) * 10.0**e
         columns.append(col)
     values = np.array(columns, dtype=float).T.reshape(n, m)
-    if missing:
-        mask = np.array(draw(st.lists(st.integers(0, 4), min_size=n * m, max_size=n * m))).reshape(n, m) == 4
+    if missing and draw(st.booleans()):  # complete tables are common too (and cheaper to draw)
+        mask = np.array(draw(_ints(0, 4, n * m))).reshape(n, m) == 4
         values[mask] = np.nan
-    codes = draw(_group_codes(n, max_groups))
+    # group codes: the number of groups is drawn first, so that groups of one are common
+    n_groups = draw(_ints(1, min(n, max_groups)))
+    codes = draw(_ints(0, n_groups - 1, n))
     return xr.DataArray(
         values,
         dims=(dim, "indicator"),
@@ -106,6 +113,7 @@ def indicator_tables(
     )
 
 
+@functools.lru_cache(maxsize=None)
 def weight_vectors(m: int, *, min_value: float = 1e-3, max_value: float = 1e3, allow_zero: bool = False):
     """A weight vector of length ``m`` as a float array.
 
@@ -118,11 +126,13 @@ def weight_vectors(m: int, *, min_value: float = 1e-3, max_value: float = 1e3, a
     return st.lists(element, min_size=m, max_size=m).filter(lambda w: sum(w) > 0).map(np.array)
 
 
+@functools.lru_cache(maxsize=None)
 def weight_batches(m: int, *, max_batch: int = 6, allow_zero: bool = False):
     """A (k, m) array of weight vectors."""
     return st.lists(weight_vectors(m, allow_zero=allow_zero), min_size=1, max_size=max_batch).map(np.stack)
 
 
+@functools.lru_cache(maxsize=None)
 def specs(**fixed):
     """Every combination of the spec's options; keyword arguments pin fields."""
     fields = {

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from clustermodel import ClusterModelError, IndexSpec
 from clustermodel.index import compute_index, index_maximum
+from clustermodel.aggregate import aggregate_array
 from clustermodel.normalise import normalise_array
 from strategies import indicator_tables, specs, weight_batches, weight_vectors
 
@@ -113,7 +114,10 @@ def test_weighted_variants_are_weighted_sums_of_single_indicator_scores(x, data)
     m = x.sizes["indicator"]
     w = data.draw(weight_vectors(m, allow_zero=True))
     spec = data.draw(specs(weights=st.sampled_from(["quadratic", "arithmetic"]), missing="zero"))
-    single = np.stack([_index(x[:, [j]], [1.0], spec) for j in range(m)], axis=-1)  # (n, m)
+    # I_j for every j in one batched call: the unit weight vectors e_j score indicator j alone
+    single = _index(x, np.eye(m), spec).T  # (n, m)
+    if m > 1:
+        np.testing.assert_allclose(single[:, -1], _index(x[:, [m - 1]], [1.0], spec), rtol=RTOL, atol=ATOL)
     got = _index(x, w, spec)
     if spec.weights == "quadratic":
         np.testing.assert_allclose(got**2, (single**2) @ w, rtol=1e-11, atol=ATOL)
@@ -377,3 +381,17 @@ def test_negative_values_break_the_bound_under_square_but_not_under_zero(x, data
     assert _index(y, w, sspec.replace(negative="zero"))[i] == pytest.approx(np.sqrt(m - 1), rel=1e-12)
     with pytest.raises(ClusterModelError, match="negative='error'"):
         _index(y, w, sspec.replace(negative="error"))
+
+
+@given(st.lists(indicator_tables(min_units=4, max_units=4, min_indicators=3, max_indicators=3, negative=True), min_size=1, max_size=4), st.data())
+def test_aggregate_pairs_a_batch_of_tables_with_a_batch_of_weights(tables, data):
+    """The bootstrap path: resample b is scored with weight vector b, in one broadcasting call."""
+    spec = data.draw(specs())
+    W = np.stack([data.draw(weight_vectors(3, allow_zero=True)) for _ in tables])
+    xs = np.stack([t.values for t in tables])
+    n, present = normalise_array(xs, negative=spec.negative)
+    got = aggregate_array(n, present, W, placement=spec.weights, missing=spec.missing)
+    assert got.shape == (len(tables), 4)
+    for b, t in enumerate(tables):
+        one = compute_index(t, W[b], spec.replace(reference="sample")).values
+        np.testing.assert_allclose(got[b], one, rtol=RTOL, atol=ATOL)

@@ -1,4 +1,4 @@
-"""Argument normalisation (``_validation``) and atomic output (``_io``) as properties."""
+"""Argument normalisation (``_validation``), the spec (``spec``) and atomic output (``_io``) as properties."""
 
 import tempfile
 from pathlib import Path
@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clustermodel import ClusterModelError
+from clustermodel import ClusterModelError, IndexSpec, ScenarioThresholds
 from clustermodel._io import atomic_path, write_text
 from clustermodel._validation import as_rng, check_positive_int, check_probability
+from clustermodel.spec import MISSING_POLICIES, NEGATIVE_POLICIES, REFERENCE_SETS, WEIGHT_PLACEMENTS
+from strategies import specs
 
 
 @given(st.integers(0, 2**64))
@@ -84,3 +86,32 @@ def test_atomic_output_is_all_or_nothing(old, new, fail):
         assert [p.name for p in target.parent.iterdir()] == ["table.md"]
         write_text(target, "x")
         assert target.read_text() == "x"
+
+
+@given(specs())
+def test_a_spec_round_trips_through_its_dict(spec):
+    assert IndexSpec.from_dict(spec.to_dict()) == spec
+    assert spec.replace() == spec and hash(spec.replace()) == hash(spec)
+    for line, (field, value) in zip(spec.describe().splitlines(), spec.to_dict().items()):
+        assert value in line
+
+
+@given(st.sampled_from(["reference", "weights", "missing", "negative"]), st.text(max_size=10))
+def test_an_unknown_spec_option_is_rejected_listing_the_valid_ones(field, value):
+    valid = {"reference": REFERENCE_SETS, "weights": WEIGHT_PLACEMENTS, "missing": MISSING_POLICIES, "negative": NEGATIVE_POLICIES}[field]
+    if value in valid:
+        assert getattr(IndexSpec(**{field: value}), field) == value
+        return
+    with pytest.raises(ClusterModelError) as e:
+        IndexSpec(**{field: value})
+    assert str(e.value).startswith(f"`{field}` must be one of ") and all(repr(k) in str(e.value) for k in valid)
+
+
+@given(st.one_of(st.floats(allow_nan=True), st.integers(-2, 2), st.booleans(), st.text(max_size=2)))
+def test_thresholds_accept_exactly_fractions_in_the_half_open_unit_interval(value):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1
+    if ok:
+        assert ScenarioThresholds(cluster=value).cluster == value
+    else:
+        with pytest.raises(ClusterModelError, match="`cluster` threshold must be a fraction"):
+            ScenarioThresholds(cluster=value)
