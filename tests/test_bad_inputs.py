@@ -12,7 +12,6 @@ import warnings
 
 import numpy as np
 import pytest
-import xarray as xr
 
 from clustermodel import ClusterModelError, ClusterModelWarning, IndexSpec, InputError
 from clustermodel._io import staged_outputs, write_text

@@ -25,7 +25,6 @@ __all__ = [
     "weight_vectors",
     "weight_batches",
     "specs",
-    "indicator_values",
     "non_numeric_cells",
     "studies",
 ]
@@ -37,12 +36,6 @@ HEAVY_SETTINGS = settings(max_examples=max(10, settings.default.max_examples // 
 
 # Decimal exponents of a column's magnitude: 10**-3 (0.00x bln) to 10**3 (thousands of publications).
 _EXPONENTS = st.integers(min_value=-3, max_value=3)
-
-
-def indicator_values(exponent: int, *, negative: bool = False):
-    """One cell as printed: an integer mantissa times a power of ten (e.g. 72.4, 1177, 0.2)."""
-    lo = -10_000 if negative else 0
-    return st.integers(min_value=lo, max_value=10_000).map(lambda k: float(k) * 10.0**exponent)
 
 
 @functools.lru_cache(maxsize=None)

@@ -13,7 +13,7 @@ import xarray as xr
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from clustermodel import ClusterModelError, IndexSpec
+from clustermodel import ClusterModelError
 from clustermodel.index import compute_index, index_maximum
 from clustermodel.aggregate import aggregate_array
 from clustermodel.normalise import normalise_array
