@@ -12,15 +12,19 @@ from _common import REPORTS, load_config  # noqa: E402
 
 
 def main() -> int:
+    from clustermodel._io import staged_outputs
     from clustermodel.cli import run_guarded
 
     config = load_config()
 
     def run():
         REPORTS.mkdir(exist_ok=True)
-        for name in [*config["order"], "report"]:
+        for name in config["order"]:
             print(f"[clustermodel] {name} …", flush=True)
-            importlib.import_module(name).main(config, REPORTS)
+            with staged_outputs(REPORTS) as stage:  # an analysis that fails leaves nothing half-written
+                importlib.import_module(name).main(config, stage)
+        print("[clustermodel] report …", flush=True)
+        importlib.import_module("report").main(config, REPORTS)  # reads the published outputs
         print(f"[clustermodel] reports written to {REPORTS}", flush=True)
         return 0
 

@@ -21,7 +21,7 @@ def check_weights(weights, *, name: str = "weights") -> np.ndarray:
     if not np.all(np.isfinite(w)):
         raise ClusterModelError(f"`{name}` contains NaN or infinite values; every weight must be a finite number")
     if np.any(w < 0):
-        raise ClusterModelError(f"`{name}` contains a negative weight ({w.min()!r}); weights must be >= 0")
+        raise ClusterModelError(f"`{name}` contains a negative weight ({float(w.min())!r}); weights must be >= 0")
     if np.any(w.sum(axis=-1) <= 0):
         raise ClusterModelError(f"`{name}`: at least one weight of every weight vector must be positive")
     return w

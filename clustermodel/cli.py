@@ -28,8 +28,19 @@ def _commands():
         yield mod
 
 
+class _UsageError(Exception):
+    """A command line argparse rejects (unknown option, a value of the wrong type …)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error becomes one line (like every other error), not usage + message."""
+
+    def error(self, message):
+        raise _UsageError(f"{message} (run '{self.prog} --help' for the options)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="clustermodel",
         description=(
             "Reproduce and stress-test the cluster internationalization index "
@@ -53,7 +64,11 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        print(f"clustermodel: error: {exc}", file=sys.stderr)
+        return 2
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2

@@ -85,15 +85,29 @@ def read_table(path) -> pd.DataFrame:
     return df.apply(lambda s: s.str.strip())
 
 
-def _require(df, columns, path):
+def _require(df, columns, path, *, fix: str = "add it to the header line"):
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise InputError(
             f"required column(s) {', '.join(repr(m) for m in missing)} not found; the header has "
-            f"{', '.join(repr(c) for c in df.columns)}",
+            f"{', '.join(repr(c) for c in df.columns)}: {fix}",
             file=path,
             line=1,
         )
+
+
+def _check_weighted_indicators(weights, weights_path, df, table_path):
+    """Every indicator named in a weights file must be a column of the table it weights."""
+    for i, name in enumerate(str(v) for v in weights["indicator"].values):
+        if name not in df.columns:
+            raise InputError(
+                f"weight for unknown indicator {name!r}: {table_path} has no column {name!r} (its columns are "
+                f"{', '.join(repr(c) for c in df.columns)}); remove the row from the weights file or add the "
+                "column to the table",
+                file=weights_path,
+                line=i + 2,
+                column="indicator",
+            )
 
 
 def _numeric(df, column, path) -> np.ndarray:
@@ -156,7 +170,8 @@ def _check_indicators(values, names, path, labels, unit):
             )
         if np.nanmax(np.abs(col)) == 0:
             warnings.warn(
-                f"{path}: column '{name}': indicator is zero for every row and contributes nothing to any index",
+                f"{path}: column '{name}': indicator is zero for every row and contributes nothing to any index; "
+                "check the column, or drop it and its weight",
                 ClusterModelWarning,
                 stacklevel=3,
             )
@@ -179,18 +194,19 @@ def load_weights(path, *, name: str = "weights") -> xr.DataArray:
     """
     path = Path(path)
     df = read_table(path)
-    _require(df, ["indicator", "weight"], path)
+    _require(df, ["indicator", "weight"], path, fix="a weights table has the header 'indicator,weight'")
     labels = _unique_labels(df, "indicator", path)
     w = _numeric(df, "weight", path)
     for i, v in enumerate(w):
         if np.isnan(v):
             raise InputError("weight is missing; every indicator needs a weight", file=path, line=i + 2, column="weight")
         if v < 0:
-            raise InputError(f"negative weight {v!r}; weights must be >= 0", file=path, line=i + 2, column="weight")
+            raise InputError(f"negative weight {float(v)!r}; weights must be >= 0", file=path, line=i + 2, column="weight")
     total = w.sum()
     if total <= 0:
         raise InputError("the weights sum to zero; at least one must be positive", file=path, column="weight")
-    if abs(total - 1) > WEIGHT_SUM_TOLERANCE:
+    # the relative slack keeps a typed sum of exactly 0.99 or 1.01 (0.010000000000000009 in binary) renormalised
+    if abs(total - 1) > WEIGHT_SUM_TOLERANCE * (1 + 1e-9):
         raise InputError(
             f"the weights sum to {total:.6g}, not 1; they are rejected (only a rounding difference of up to "
             f"{WEIGHT_SUM_TOLERANCE} is renormalised): fix the weights so that they sum to one",
@@ -354,7 +370,8 @@ def load_study(
     w = load_weights(weights)
     df = read_table(clusters)
     indicators = [str(v) for v in w["indicator"].values]
-    _require(df, [id_column, *indicators], clusters)
+    _require(df, [id_column], clusters, fix="add the identifier column or name it with `id_column` (--id-column)")
+    _check_weighted_indicators(w, Path(weights), df, clusters)
     ds = _unit_dataset(
         df,
         clusters,
@@ -373,11 +390,11 @@ def load_study(
     if regions is not None:
         regions = Path(regions)
         rdf = read_table(regions)
-        _require(rdf, ["region"], regions)
+        _require(rdf, ["region"], regions, fix="name the column of region names 'region'")
         if region_weights is not None:
             rw = load_weights(region_weights, name="region_weights")
             rind = [str(v) for v in rw["indicator"].values]
-            _require(rdf, rind, regions)
+            _check_weighted_indicators(rw, Path(region_weights), rdf, regions)
         else:
             rind = [c for c in rdf.columns if c not in ("region", published_column)]
             if not rind:

@@ -53,7 +53,7 @@ def as_weights(weights, indicators: xr.DataArray) -> xr.DataArray:
                 f"{', '.join(labels)}); got shape {arr.shape}"
             )
         dims = [f"batch_{k}" for k in range(arr.ndim - 1)] + ["indicator"]
-        weights = xr.DataArray(arr, dims=dims, coords={"indicator": labels})
+        return xr.DataArray(arr, dims=dims, coords={"indicator": labels})  # already in the data's order
     if "indicator" not in weights.dims:
         raise ClusterModelError("`weights` needs an 'indicator' dimension")
     wl = [str(v) for v in weights["indicator"].values] if "indicator" in weights.coords else labels
@@ -68,6 +68,8 @@ def as_weights(weights, indicators: xr.DataArray) -> xr.DataArray:
         raise ClusterModelError("; ".join(parts) + f"; the data's indicators are {', '.join(labels)}")
     if "indicator" not in weights.coords:
         weights = weights.assign_coords(indicator=labels)
+    if wl == labels and weights.dims[-1] == "indicator":
+        return weights  # aligned already: skip the (comparatively slow) label lookup
     return weights.sel(indicator=labels).transpose(..., "indicator")
 
 
@@ -117,6 +119,13 @@ def compute_index(indicators: xr.DataArray, weights, spec: IndexSpec | None = No
     dim = unit_dim(indicators)
     w = as_weights(weights, indicators)
     x = indicators.transpose(dim, "indicator").values
+    if spec.negative == "error" and np.any(x < 0):
+        i, j = np.argwhere(x < 0)[0]
+        raise ClusterModelError(
+            f"`indicators` holds a negative value {float(x[i, j])!r} ({dim} {indicators[dim].values[i].item()!r}, indicator "
+            f"{str(indicators['indicator'].values[j])!r}) that negative='error' cannot score; fix the value or "
+            "choose negative='zero' (a deficit counts as zero) or negative='square' (the formula as printed)"
+        )
     normalised, present = normalise_array(x, group_codes=group_codes(indicators, spec), negative=spec.negative)
     values = aggregate_array(normalised, present, w.values, placement=spec.weights, missing=spec.missing)
     batch = [d for d in w.dims if d != "indicator"]

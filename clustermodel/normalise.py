@@ -30,7 +30,7 @@ def _treat_negative(x, negative):
         if np.any(x < 0):
             bad = np.argwhere(x < 0)[0]
             raise ClusterModelError(
-                f"negative indicator value {x[tuple(bad)]!r} at unit position {bad[-2]}, indicator "
+                f"negative indicator value {float(x[tuple(bad)])!r} at unit position {bad[-2]}, indicator "
                 f"position {bad[-1]} cannot be scored with negative='error'; choose negative='zero' "
                 "(treat as zero) or negative='square' (as printed)"
             )

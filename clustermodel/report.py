@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 from clustermodel import __version__
-from clustermodel._io import ensure_dir, write_text
+from clustermodel._io import ensure_dir, staged_outputs, write_text
 
 __all__ = ["run_study", "write_report", "write_manifest"]
 
@@ -128,8 +128,9 @@ def run_study(study, config: dict, out, *, stages=None, title: str = "clustermod
     for name in names:
         if progress:
             progress(f"[clustermodel] {name} …")
-        if STAGES[name](study, config, out) is not None:
-            done.append(name)
+        with staged_outputs(out) as stage:  # a stage that fails leaves nothing behind
+            if STAGES[name](study, config, stage) is not None:
+                done.append(name)
     write_report(out, done, title=title, preamble=preamble)
     write_manifest(out, study=study, config=config, stages=done)
     return done

@@ -9,6 +9,7 @@ reported with its terms and with the single changes that would close the gap.
 
 from __future__ import annotations
 
+import decimal
 import json
 from dataclasses import dataclass, field
 
@@ -30,8 +31,9 @@ PAPER_SUPPORTED_REGIONS = ("Kaluga region", "Moscow")
 
 
 def _decimals(x: float) -> int:
-    s = repr(float(x))
-    return 0 if "e" in s else len(s.split(".")[1].rstrip("0"))
+    """Decimal places of ``x`` as printed in its shortest form (0.06 -> 2, 1e-05 -> 5, 1e+16 -> 0)."""
+    exponent = decimal.Decimal(repr(float(x))).normalize().as_tuple().exponent
+    return max(-int(exponent), 0)
 
 
 def published_tolerance(published) -> float:

@@ -43,3 +43,40 @@ def test_help_lists_reproduce(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "reproduce" in capsys.readouterr().out
+
+
+def test_index_command_json_matches_compute_index(paper, capsys):
+    from clustermodel import IndexSpec
+    from clustermodel.index import compute_index
+
+    assert main(["index", "--placement", "quadratic", "--reference", "sample", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    want = compute_index(paper.indicators, paper.weights, IndexSpec(weights="quadratic", reference="sample")).values
+    assert [r["index"] for r in d["clusters"]] == pytest.approx(want.tolist(), rel=1e-15)
+    assert sorted(r["rank"] for r in d["clusters"]) == list(range(1, 26))
+
+
+def test_index_command_writes_both_files(tmp_path, capsys):
+    assert main(["index", "--out", str(tmp_path / "new")]) == 0
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["index.json", "index.md"]
+
+
+def test_failed_reproduce_leaves_the_out_folder_as_it_was(tmp_path, monkeypatch, capsys):
+    import clustermodel.plots
+    from clustermodel import ClusterModelError
+
+    (tmp_path / "reproduction.md").write_text("old")
+
+    def broken(result, path, **kw):
+        raise ClusterModelError("figure failed")
+
+    monkeypatch.setattr(clustermodel.plots, "figure13", broken)
+    assert main(["reproduce", "--out", str(tmp_path)]) == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["reproduction.md"]
+    assert (tmp_path / "reproduction.md").read_text() == "old"
+
+
+def test_usage_errors_are_one_line(capsys):
+    assert main(["reproduce", "--cluster-threshold", "abc"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["clustermodel: error: argument --cluster-threshold: invalid float value: 'abc' (run 'clustermodel reproduce --help' for the options)"]

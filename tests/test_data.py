@@ -64,8 +64,14 @@ def test_unknown_region_is_rejected_with_location(write_csv):
 
 
 def test_missing_column_is_named(write_csv):
+    c = write_csv("c.csv", "id,a,b\n1,1,2\n")
+    with pytest.raises(InputError, match=r"c.csv, line 1: required column\(s\) 'no' not found.*--id-column"):
+        load_study(c, write_csv("w.csv", WEIGHTS))
+
+
+def test_weight_for_an_indicator_the_table_lacks_names_the_weights_row(write_csv):
     c = write_csv("c.csv", "no,a\n1,1\n")
-    with pytest.raises(InputError, match=r"required column\(s\) 'b' not found"):
+    with pytest.raises(InputError, match=r"w.csv, line 3, column 'indicator': weight for unknown indicator 'b': .*c.csv has no column 'b'"):
         load_study(c, write_csv("w.csv", WEIGHTS))
 
 

@@ -95,3 +95,9 @@ def test_sample_reference_forced_reproduces_almost_nothing(paper):
     r = reproduce(paper, IndexSpec(reference="sample"))
     assert r.n_reproduced["clusters"] == 1
     assert np.isclose(r.threshold_values["cluster"], 1.0)
+
+
+def test_tolerance_of_values_python_prints_in_exponent_notation():
+    # repr(0.00005) is '5e-05': five decimals, not zero (the tolerance used to come out as 0.5)
+    assert published_tolerance([0.00005, 1.2]) == pytest.approx(5e-6)
+    assert published_tolerance([1e16]) == 0.5

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from clustermodel._io import atomic_path, ensure_dir, write_text
+from clustermodel._io import atomic_path, staged_outputs, write_text
 from clustermodel.bootstrap import DEFAULT_CONCENTRATION, DEFAULT_PANEL_SIZE, MAXIMA, MODES, cluster_bootstrap, weight_bootstrap
 from clustermodel.commands._common import (
     add_data_arguments,
@@ -106,17 +106,17 @@ def run(args: argparse.Namespace) -> int:
 
         from clustermodel.plots import rank_uncertainty, scenario_stability
 
-        out = ensure_dir(args.out)
-        write_text(out / "bootstrap.md", summary)
-        write_text(out / "bootstrap.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-        with atomic_path(out / "bootstrap.nc") as tmp:
-            wb.to_dataset().to_netcdf(tmp, encoding=_compressed(wb.to_dataset()))
-        if cb is not None:
-            with atomic_path(out / "bootstrap_data.nc") as tmp:
-                ds = cb.to_dataset()
-                ds.to_netcdf(tmp, encoding=_compressed(ds))
-        rank_uncertainty(wb, out / "bootstrap_ranks.png")
-        scenario_stability(wb, out / "bootstrap_scenarios.png")
+        with staged_outputs(args.out) as out:  # every file or none
+            write_text(out / "bootstrap.md", summary)
+            write_text(out / "bootstrap.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+            with atomic_path(out / "bootstrap.nc") as tmp:
+                wb.to_dataset().to_netcdf(tmp, encoding=_compressed(wb.to_dataset()))
+            if cb is not None:
+                with atomic_path(out / "bootstrap_data.nc") as tmp:
+                    ds = cb.to_dataset()
+                    ds.to_netcdf(tmp, encoding=_compressed(ds))
+            rank_uncertainty(wb, out / "bootstrap_ranks.png")
+            scenario_stability(wb, out / "bootstrap_scenarios.png")
     if args.json:
         emit_json(payload)
     elif args.out is None:

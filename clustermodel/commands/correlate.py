@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clustermodel._io import atomic_path, ensure_dir, write_text
+from clustermodel._io import atomic_path, ensure_dir, staged_outputs, write_text
 from clustermodel.commands._common import (
     add_data_arguments,
     add_output_arguments,
@@ -67,7 +67,8 @@ def run(args) -> int:
         rng=args.seed,
     )
     if args.out is not None:
-        write_reports(result, args.out)
+        with staged_outputs(args.out) as out:  # every file or none
+            write_reports(result, out)
     if args.json:
         emit_json(result.to_records())
     elif args.out is None:

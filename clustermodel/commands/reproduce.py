@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clustermodel._io import ensure_dir, write_text
+from clustermodel._io import staged_outputs, write_text
 from clustermodel.commands._common import add_data_arguments, add_output_arguments, emit_json, load_from_args
 from clustermodel.reproduce import reproduce
 from clustermodel.spec import IndexSpec, ScenarioThresholds
@@ -27,10 +27,10 @@ def run(args) -> int:
     if args.out is not None:
         from clustermodel.plots import figure13
 
-        out = ensure_dir(args.out)
-        write_text(out / "reproduction.md", result.summary())
-        write_text(out / "reproduction.json", result.to_json() + "\n")
-        figure13(result, out / "figure13.png")
+        with staged_outputs(args.out) as out:  # all three files or none
+            write_text(out / "reproduction.md", result.summary())
+            write_text(out / "reproduction.json", result.to_json() + "\n")
+            figure13(result, out / "figure13.png")
     if args.json:
         emit_json(result.to_dict())
     elif args.out is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from clustermodel._io import atomic_path, ensure_dir, write_text
+from clustermodel._io import atomic_path, ensure_dir, staged_outputs, write_text
 from clustermodel.commands._common import add_data_arguments, add_output_arguments, add_spec_arguments, emit_json, load_from_args, spec_from_args
 from clustermodel.sensitivity import TRIGGER_OPTIONS, WEIGHT_DISTRIBUTIONS, weight_sensitivity
 from clustermodel.spec import IndexSpec, ScenarioThresholds
@@ -72,7 +72,8 @@ def run(args) -> int:
         progress=sys.stderr.isatty() and not args.json,
     )
     if args.out is not None:
-        write_outputs(result, args.out)
+        with staged_outputs(args.out) as out:  # every file or none
+            write_outputs(result, out)
     if args.json:
         emit_json(result.to_dict())
     elif args.out is None:
