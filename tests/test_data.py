@@ -1,10 +1,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import DATA
 
 from clustermodel import ClusterModelWarning, InputError
 from clustermodel.data import load_study, load_weights
-from conftest import DATA
 
 WEIGHTS = "indicator,weight\na,0.5\nb,0.5\n"
 REGIONS = "region,r1,r2\nNorth,1,2\nSouth,3,4\n"

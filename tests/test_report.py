@@ -2,10 +2,10 @@ import json
 import tomllib
 
 import pytest
+from conftest import DATA, ROOT
 
 from clustermodel.cli import main
 from clustermodel.report import run_study
-from conftest import DATA, ROOT
 
 EXAMPLE = DATA / "examples"
 

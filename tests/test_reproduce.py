@@ -3,10 +3,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import DATA
 
 from clustermodel.reproduce import PAPER_COUNTS, feasible_thresholds, published_tolerance, reproduce
 from clustermodel.spec import IndexSpec, ScenarioThresholds
-from conftest import DATA
 
 NOT_REPRODUCED = {8, 14}
 

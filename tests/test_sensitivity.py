@@ -8,7 +8,7 @@ import pytest
 import scipy.stats
 import xarray as xr
 
-from clustermodel import ClusterModelError, IndexSpec, SCENARIOS
+from clustermodel import SCENARIOS, ClusterModelError, IndexSpec
 from clustermodel.cli import main
 from clustermodel.scenarios import evaluate
 from clustermodel.sensitivity import (

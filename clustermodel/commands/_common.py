@@ -9,7 +9,7 @@ from pathlib import Path
 from clustermodel.data import load_paper, load_study
 from clustermodel.spec import MISSING_POLICIES, NEGATIVE_POLICIES, REFERENCE_SETS, WEIGHT_PLACEMENTS, IndexSpec
 
-__all__ = ["add_data_arguments", "add_spec_arguments", "load_from_args", "spec_from_args", "emit_json", "add_output_arguments"]
+__all__ = ["add_data_arguments", "add_spec_arguments", "load_from_args", "spec_from_args", "emit_json", "add_output_arguments", "add_threshold_arguments", "thresholds_from_args"]
 
 
 def add_data_arguments(parser):
@@ -30,6 +30,23 @@ def add_spec_arguments(parser, *, default: IndexSpec | None = None):
     g.add_argument("--placement", choices=list(WEIGHT_PLACEMENTS), default=d.weights, help=f"where the weights act (default: {d.weights}; 'equation1' = as printed, weights cancel)")
     g.add_argument("--missing", choices=list(MISSING_POLICIES), default=d.missing, help=f"missing values (default: {d.missing})")
     g.add_argument("--negative", choices=list(NEGATIVE_POLICIES), default=d.negative, help=f"negative values (default: {d.negative})")
+
+
+def add_threshold_arguments(parser):
+    """--cluster-threshold / --region-threshold: 'high' from this fraction of the attainable maximum."""
+    for axis in ("cluster", "region"):
+        parser.add_argument(
+            f"--{axis}-threshold",
+            type=float,
+            default=0.5,
+            help=f"{axis} 'high' threshold as a fraction of the attainable maximum (default 0.5; see docs/method.md)",
+        )
+
+
+def thresholds_from_args(args):
+    from clustermodel.spec import ScenarioThresholds
+
+    return ScenarioThresholds(cluster=args.cluster_threshold, region=args.region_threshold)
 
 
 def add_output_arguments(parser):

@@ -5,16 +5,25 @@ from __future__ import annotations
 import argparse
 
 from clustermodel._io import atomic_path, staged_outputs, write_text
-from clustermodel.bootstrap import DEFAULT_CONCENTRATION, DEFAULT_PANEL_SIZE, MAXIMA, MODES, cluster_bootstrap, weight_bootstrap
+from clustermodel.bootstrap import (
+    DEFAULT_CONCENTRATION,
+    DEFAULT_PANEL_SIZE,
+    MAXIMA,
+    MODES,
+    cluster_bootstrap,
+    weight_bootstrap,
+)
 from clustermodel.commands._common import (
     add_data_arguments,
     add_output_arguments,
     add_spec_arguments,
+    add_threshold_arguments,
     emit_json,
     load_from_args,
     spec_from_args,
+    thresholds_from_args,
 )
-from clustermodel.spec import IndexSpec, ScenarioThresholds
+from clustermodel.spec import IndexSpec
 
 __all__ = ["NAME", "HELP", "add_arguments", "run"]
 
@@ -54,8 +63,7 @@ def add_arguments(parser):
     g.add_argument("--n-resamples", type=int, default=10_000, help="number of panels / resamples (default 10000)")
     g.add_argument("--seed", type=int, default=None, help="random seed (default: fresh entropy; give one to reproduce)")
     g.add_argument("--confidence-level", type=float, default=0.90, help="of the percentile intervals (default 0.90: 5-95 %%)")
-    g.add_argument("--cluster-threshold", type=float, default=0.5, help="cluster 'high' threshold, fraction of the attainable maximum (default 0.5)")
-    g.add_argument("--region-threshold", type=float, default=0.5, help="region 'high' threshold, fraction of the attainable maximum (default 0.5)")
+    add_threshold_arguments(g)
     d = parser.add_argument_group("data bootstrap (clusters resampled; weights fixed) — reported separately")
     d.add_argument("--data-bootstrap", action="store_true", help="also resample the clusters with replacement (regions intact)")
     d.add_argument(
@@ -72,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
     study = load_from_args(args)
     spec = spec_from_args(args)
-    thr = ScenarioThresholds(cluster=args.cluster_threshold, region=args.region_threshold)
+    thr = thresholds_from_args(args)
     weight_rng, data_rng = as_rng(args.seed, name="--seed").spawn(2)
     wb = weight_bootstrap(
         study,

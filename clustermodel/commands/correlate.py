@@ -7,11 +7,12 @@ from clustermodel.commands._common import (
     add_data_arguments,
     add_output_arguments,
     add_spec_arguments,
+    add_threshold_arguments,
     emit_json,
     load_from_args,
     spec_from_args,
+    thresholds_from_args,
 )
-from clustermodel.spec import ScenarioThresholds
 
 NAME = "correlate"
 HELP = (
@@ -32,8 +33,7 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=20261131, help="seed of the permutations and bootstrap resamples (default 20261131)")
     parser.add_argument("--n-resamples", type=int, default=9999, help="permutations and bootstrap resamples per test (default 9999)")
     parser.add_argument("--confidence-level", type=float, default=0.95, help="level of the BCa intervals (default 0.95)")
-    parser.add_argument("--cluster-threshold", type=float, default=0.5, help="cluster 'high' threshold as a fraction of the attainable maximum (default 0.5)")
-    parser.add_argument("--region-threshold", type=float, default=0.5, help="region 'high' threshold as a fraction of the attainable maximum (default 0.5)")
+    add_threshold_arguments(parser)
     add_output_arguments(parser)
 
 
@@ -61,7 +61,7 @@ def run(args) -> int:
         study,
         spec_from_args(args),
         source=args.source,
-        thresholds=ScenarioThresholds(cluster=args.cluster_threshold, region=args.region_threshold),
+        thresholds=thresholds_from_args(args),
         n_resamples=args.n_resamples,
         confidence_level=args.confidence_level,
         rng=args.seed,

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from clustermodel._io import staged_outputs, write_text
-from clustermodel.commands._common import add_data_arguments, add_output_arguments, emit_json, load_from_args
+from clustermodel.commands._common import (
+    add_data_arguments,
+    add_output_arguments,
+    add_threshold_arguments,
+    emit_json,
+    load_from_args,
+    thresholds_from_args,
+)
 from clustermodel.reproduce import reproduce
-from clustermodel.spec import IndexSpec, ScenarioThresholds
+from clustermodel.spec import IndexSpec
 
 NAME = "reproduce"
 HELP = "compare the recomputed index with the published Tables 5 and 6 and classify the four scenarios"
@@ -14,15 +21,14 @@ HELP = "compare the recomputed index with the published Tables 5 and 6 and class
 def add_arguments(parser):
     add_data_arguments(parser)
     parser.add_argument("--reference", choices=["sample", "group"], default=None, help="force a reference set (default: the one that reproduces most rows)")
-    parser.add_argument("--cluster-threshold", type=float, default=0.5, help="cluster 'high' threshold as a fraction of the attainable maximum (default 0.5)")
-    parser.add_argument("--region-threshold", type=float, default=0.5, help="region 'high' threshold as a fraction of the attainable maximum (default 0.5)")
+    add_threshold_arguments(parser)
     add_output_arguments(parser)
 
 
 def run(args) -> int:
     study = load_from_args(args)
     spec = None if args.reference is None else IndexSpec(reference=args.reference)
-    thr = ScenarioThresholds(cluster=args.cluster_threshold, region=args.region_threshold)
+    thr = thresholds_from_args(args)
     result = reproduce(study, spec, thresholds=thr)
     if args.out is not None:
         from clustermodel.plots import figure13

@@ -5,9 +5,18 @@ from __future__ import annotations
 import sys
 
 from clustermodel._io import atomic_path, ensure_dir, staged_outputs, write_text
-from clustermodel.commands._common import add_data_arguments, add_output_arguments, add_spec_arguments, emit_json, load_from_args, spec_from_args
+from clustermodel.commands._common import (
+    add_data_arguments,
+    add_output_arguments,
+    add_spec_arguments,
+    add_threshold_arguments,
+    emit_json,
+    load_from_args,
+    spec_from_args,
+    thresholds_from_args,
+)
 from clustermodel.sensitivity import TRIGGER_OPTIONS, WEIGHT_DISTRIBUTIONS, weight_sensitivity
-from clustermodel.spec import IndexSpec, ScenarioThresholds
+from clustermodel.spec import IndexSpec
 
 __all__ = ["NAME", "HELP", "add_arguments", "run", "write_outputs"]
 
@@ -28,8 +37,7 @@ def add_arguments(parser):
     g.add_argument("--n-resamples", type=int, default=100, help="bootstrap resamples for the intervals (default 100)")
     g.add_argument("--confidence-level", type=float, default=0.95, help="confidence level of the intervals (default 0.95)")
     g.add_argument("--convergence", type=int, default=1, metavar="L", help="also estimate at N/2^(L-1), ..., N/2, N to show convergence (default 1: N only)")
-    g.add_argument("--cluster-threshold", type=float, default=0.5, help="cluster 'high' threshold as a fraction of the attainable maximum (default 0.5)")
-    g.add_argument("--region-threshold", type=float, default=0.5, help="region 'high' threshold as a fraction of the attainable maximum (default 0.5)")
+    add_threshold_arguments(g)
     add_output_arguments(parser)
 
 
@@ -65,7 +73,7 @@ def run(args) -> int:
         concentration=args.concentration,
         delta=args.delta,
         triggers=args.triggers,
-        thresholds=ScenarioThresholds(cluster=args.cluster_threshold, region=args.region_threshold),
+        thresholds=thresholds_from_args(args),
         n_resamples=args.n_resamples,
         confidence_level=args.confidence_level,
         convergence_levels=args.convergence,

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import HEAVY_SETTINGS, indicator_tables, non_numeric_cells, weight_vectors
 
 from clustermodel import ClusterModelWarning, InputError
 from clustermodel.cli import main
 from clustermodel.data import WEIGHT_SUM_EXACT, WEIGHT_SUM_TOLERANCE, load_study, load_weights
 from clustermodel.index import compute_index
-from strategies import HEAVY_SETTINGS, indicator_tables, non_numeric_cells, weight_vectors
 
 
 def _cell(v, token):

@@ -12,12 +12,12 @@ import pytest
 import xarray as xr
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from strategies import indicator_tables, specs, weight_batches, weight_vectors
 
 from clustermodel import ClusterModelError
-from clustermodel.index import compute_index, index_maximum
 from clustermodel.aggregate import aggregate_array
+from clustermodel.index import compute_index, index_maximum
 from clustermodel.normalise import normalise_array
-from strategies import indicator_tables, specs, weight_batches, weight_vectors
 
 RTOL = 1e-12
 ATOL = 1e-12

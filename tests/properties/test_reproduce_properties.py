@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from strategies import HEAVY_SETTINGS, specs, studies
 
 from clustermodel import SCENARIOS
 from clustermodel.index import compute_index
 from clustermodel.reproduce import feasible_thresholds, published_tolerance, reproduce
 from clustermodel.scenarios import classify, region_index
-from strategies import HEAVY_SETTINGS, specs, studies
-
 
 
 @given(st.lists(st.tuples(st.integers(-10**6, 10**6), st.integers(0, 8)), min_size=1, max_size=10))

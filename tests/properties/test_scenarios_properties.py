@@ -5,11 +5,11 @@ import pytest
 import xarray as xr
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import HEAVY_SETTINGS, specs, studies, weight_batches
 
 from clustermodel import SCENARIOS, ScenarioThresholds
 from clustermodel.index import compute_index, rank
 from clustermodel.scenarios import classify, evaluate, pearson
-from strategies import HEAVY_SETTINGS, specs, studies, weight_batches
 
 # index values with many ties and some NaN (a unit 'rescale' cannot score)
 index_values = st.lists(

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import specs
 
 from clustermodel import ClusterModelError, IndexSpec, ScenarioThresholds
 from clustermodel._io import atomic_path, write_text
 from clustermodel._validation import as_rng, check_positive_int, check_probability
 from clustermodel.spec import MISSING_POLICIES, NEGATIVE_POLICIES, REFERENCE_SETS, WEIGHT_PLACEMENTS
-from strategies import specs
 
 
 @given(st.integers(0, 2**64))
