@@ -635,6 +635,16 @@ class WeightBootstrapResult:
             coords=coords,
         )
 
+    def to_dataframe(self):
+        """The per-cluster table as a pandas DataFrame, one column per scenario probability."""
+        t = self.cluster_table()
+        p = t["scenario_probability"]
+        df = t.drop_vars("scenario_probability").drop_dims("scenario", errors="ignore").to_dataframe()
+        for k, s in enumerate(p["scenario"].values):
+            df[f"p_{s}"] = p.values[:, k]
+        df["scenario_nominal"] = [SCENARIOS[int(c)] for c in df["scenario_nominal"]]
+        return df
+
     def weight_table(self) -> dict:
         cl = self.confidence_level
         med, lo, hi = percentile_interval(self.weights.values, cl)

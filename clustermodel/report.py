@@ -105,6 +105,7 @@ def write_manifest(out, *, study, config: dict, stages, root: Path | None = None
         "git_commit": _git_commit(root),
         "inputs": {_relative(k, root): v for k, v in study.sources.items()},
         "config": config,
+        "specs": {n: json.loads((out / f"{n}.json").read_text(encoding="utf-8")).get("spec") for n in stages if (out / f"{n}.json").exists()},
         "stages": list(stages),
         "outputs": outputs,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

@@ -252,6 +252,15 @@ class ReproductionResult:
         ds.attrs.update({f"spec_{k}": v for k, v in self.spec.to_dict().items()})
         return ds
 
+    def to_dataframe(self, table: str = "clusters"):
+        """One row per cluster (``table='clusters'``) or region (``'regions'``), without the per-term detail."""
+        import pandas as pd
+
+        if table not in ("clusters", "regions"):
+            raise ClusterModelError(f"`table` must be 'clusters' or 'regions', got {table!r}")
+        rows = [{k: v for k, v in r.items() if k != "terms"} for r in getattr(self, table)]
+        return pd.DataFrame(rows).set_index("no" if table == "clusters" else "region")
+
     def summary(self) -> str:
         """Markdown: the verdict, the search over options, and both tables."""
         n = self.n_reproduced

@@ -30,6 +30,13 @@ def write_netcdf(path, ds, **kwargs) -> None:
         ds.to_netcdf(tmp, **kwargs)
 
 
+def write_csv(path, df) -> None:
+    """CSV with the index written only when it is named (a plain row counter is left out)."""
+    named = any(n is not None for n in df.index.names)
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=named)
+
+
 def spec_from_config(cfg: dict, **overrides) -> IndexSpec:
     fields = {k: cfg[k] for k in ("reference", "missing", "negative") if k in cfg}
     if "placement" in cfg:
@@ -141,8 +148,7 @@ def run_scores(study, config: dict, out) -> dict:
     write_json(out / "scores.json", data)
     import pandas as pd
 
-    with atomic_path(out / "scores.csv") as tmp:
-        pd.DataFrame(rows).to_csv(tmp, index=False)
+    write_csv(out / "scores.csv", pd.DataFrame(rows).set_index("id"))
     if ev is not None:
         from clustermodel.plots import scenario_plot
 
@@ -210,6 +216,8 @@ def run_reproduction(study, config: dict, out) -> dict | None:
     write_text(out / "reproduction.md", result.summary())
     write_json(out / "reproduction.json", data)
     write_netcdf(out / "reproduction.nc", result.to_dataset())
+    write_csv(out / "reproduction_clusters.csv", result.to_dataframe("clusters"))
+    write_csv(out / "reproduction_regions.csv", result.to_dataframe("regions"))
     figure13(result, out / "figure13.png")
     return data
 
@@ -335,11 +343,13 @@ def run_bootstrap(study, config: dict, out) -> dict | None:
         md.append(r.summary().replace("## Cluster (data) bootstrap", f"## Cluster (data) bootstrap, maxima={m}", 1))
     md.append(f"Scenario order in every table: {', '.join(SCENARIOS)}.")
 
+    payload["spec"] = main_run.spec.to_dict()
     payload["findings"] = _bootstrap_findings(payload, main_run, data_runs, lo_p, hi_p)
     write_text(reports / "bootstrap.md", "\n".join(md) + "\n")
     write_json(reports / "bootstrap.json", payload)
     ds = main_run.to_dataset()
     write_netcdf(reports / "bootstrap.nc", ds, encoding=_compressed(ds))
+    write_csv(reports / "bootstrap.csv", main_run.to_dataframe())
     dds = data_runs["resample"].to_dataset()
     write_netcdf(reports / "bootstrap_data.nc", dds, encoding=_compressed(dds))
     rank_uncertainty(main_run, reports / "bootstrap_ranks.png")
@@ -446,6 +456,7 @@ def run_correlation(study, config: dict, out) -> dict | None:
     write_text(out / "correlation.md", result.summary())
     write_json(out / "correlation.json", data)
     write_netcdf(out / "correlation.nc", result.to_dataset())
+    write_csv(out / "correlation.csv", result.to_dataframe())
     correlation_figure(result, out / "correlation.png")
     return data
 
@@ -545,6 +556,7 @@ def run_sobol(study, config: dict, out) -> dict | None:
         )
     data = {**d, "findings": findings, "equation1_all_zero": eq1_zero, "seed_check": check}
     write_json(out / "sobol.json", data)
+    write_csv(out / "sobol.csv", main_run.to_dataframe())
     return data
 
 
