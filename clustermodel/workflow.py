@@ -150,6 +150,14 @@ def run_scores(study, config: dict, out) -> dict:
 
     write_csv(out / "scores.csv", pd.DataFrame(rows).set_index("id"))
     if ev is not None:
+        ds = ev.to_dataset()
+    else:
+        import xarray as xr
+
+        ds = xr.Dataset({"index": idx, "rank": rk})
+        ds.attrs.update({f"spec_{k}": v for k, v in nominal.to_dict().items()})
+    write_netcdf(out / "scores.nc", ds)
+    if ev is not None:
         from clustermodel.plots import scenario_plot
 
         scenario_plot(

@@ -129,8 +129,7 @@ def test_every_analysis_has_csv_and_netcdf(two_runs):
     names = {p.name for p in two_runs[0].iterdir()}
     for stage in ("scores", "reproduction", "sobol", "bootstrap", "correlation"):
         assert any(n.startswith(stage) and n.endswith(".csv") for n in names), stage
-        if stage != "scores":
-            assert any(n.startswith(stage) and n.endswith(".nc") for n in names), stage
+        assert any(n.startswith(stage) and n.endswith(".nc") for n in names), stage
     manifest = json.loads((two_runs[0] / "manifest.json").read_text())
     assert manifest["specs"]["sobol"]["weights"] == "quadratic"
     assert manifest["specs"]["reproduction"]["weights"] == "equation1"
