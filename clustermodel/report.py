@@ -44,6 +44,20 @@ def _relative(path: str, root: Path) -> str:
         return Path(path).name
 
 
+def _heading_level(line: str) -> int:
+    stripped = line.lstrip("#")
+    return len(line) - len(stripped) if line.startswith("#") and stripped.startswith(" ") else 0
+
+
+def _nest_headings(body: str, *, top: int) -> str:
+    """Shift Markdown headings so that the shallowest becomes level ``top`` (code blocks untouched)."""
+    lines = body.splitlines()
+    levels = [_heading_level(ln) for ln in lines]
+    shallowest = min((lv for lv in levels if lv), default=top)
+    shift = top - shallowest
+    return "\n".join(("#" * (lv + shift) + ln[lv:]) if lv else ln for ln, lv in zip(lines, levels))
+
+
 def write_report(out, stages, *, title: str = "clustermodel report", preamble: str = "") -> Path:
     """Assemble report.md and report.html from the stages' JSON and Markdown in ``out``."""
     import markdown
@@ -65,12 +79,9 @@ def write_report(out, stages, *, title: str = "clustermodel report", preamble: s
     lines += [f"- [{TITLES.get(n, n)}](#{n})" for n in present]
     for name in present:
         md = out / f"{name}.md"
-        lines += ["", f'<a id="{name}"></a>', "", f"# {TITLES.get(name, name)}", ""]
+        lines += ["", f'<a id="{name}"></a>', "", f"## {TITLES.get(name, name)}", ""]
         if md.exists():
-            body = md.read_text(encoding="utf-8")
-            # demote the stage's headings one level under the section title
-            body = "\n".join(("#" + ln) if ln.startswith("#") else ln for ln in body.splitlines())
-            lines.append(body)
+            lines.append(_nest_headings(md.read_text(encoding="utf-8"), top=3))
         pngs = sorted(p.name for p in out.glob(f"{name}*.png")) + (["figure13.png"] if name == "reproduction" else [])
         for png in pngs:
             if (out / png).exists():
