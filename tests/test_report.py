@@ -134,3 +134,20 @@ def test_every_analysis_has_csv_and_netcdf(two_runs):
     assert manifest["specs"]["sobol"]["weights"] == "quadratic"
     assert manifest["specs"]["reproduction"]["weights"] == "equation1"
     assert all(len(h) == 64 for h in manifest["outputs"].values())
+
+
+def test_every_link_and_image_in_the_report_exists(two_runs):
+    import re
+
+    text = (two_runs[0] / "report.md").read_text()
+    targets = set(re.findall(r"\]\(([^)#]+)\)", text))
+    assert targets, "the report links nothing"
+    missing = [t for t in targets if not (two_runs[0] / t).exists()]
+    assert not missing
+
+
+def test_stage_headings_are_nested_under_their_section():
+    from clustermodel.report import _nest_headings
+
+    body = "# A\ntext\n## B\n#not a heading\n"
+    assert _nest_headings(body, top=3) == "### A\ntext\n#### B\n#not a heading"
