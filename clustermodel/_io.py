@@ -19,7 +19,7 @@ from pathlib import Path
 
 from clustermodel._errors import ClusterModelError
 
-__all__ = ["atomic_path", "write_text", "ensure_dir", "staged_outputs"]
+__all__ = ["atomic_path", "write_text", "write_json", "write_netcdf", "ensure_dir", "staged_outputs"]
 
 
 def ensure_dir(path) -> Path:
@@ -84,6 +84,23 @@ def atomic_path(path):
 def write_text(path, text: str) -> Path:
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_json(path, obj) -> Path:
+    """Pretty-printed UTF-8 JSON, written atomically."""
+    import json
+
+    return write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_netcdf(path, ds, *, compress: bool = False) -> Path:
+    """An xarray Dataset as NetCDF, written atomically; ``compress`` zlib-compresses the numeric variables."""
+    encoding = None
+    if compress:
+        encoding = {k: {"zlib": True, "complevel": 4} for k, v in ds.data_vars.items() if v.dtype.kind in "fiub"}
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, encoding=encoding)
     return Path(path)
 
 

@@ -113,6 +113,20 @@ def _cluster_labels(table, order):
     return labels
 
 
+def _by_nominal_rank(result):
+    """The bootstrap's cluster table, the row order by nominal rank, and a figure tall enough for one row each."""
+    t = result.cluster_table()
+    order = np.argsort(t["rank_nominal"].values, kind="stable")
+    fig, ax = plt.subplots(figsize=(9, 0.3 * len(order) + 1.8))
+    return t, order, np.arange(len(order)), fig, ax
+
+
+def _cluster_rows(ax, t, order, y):
+    ax.set_yticks(y)
+    ax.set_yticklabels(_cluster_labels(t, order), fontsize=7)
+    ax.invert_yaxis()
+
+
 def rank_uncertainty(result, path, *, title: str | None = None):
     """Rank-uncertainty plot of a weight bootstrap.
 
@@ -125,22 +139,17 @@ def rank_uncertainty(result, path, *, title: str | None = None):
     result : clustermodel.bootstrap.WeightBootstrapResult
     path : output PNG path
     """
-    t = result.cluster_table()
-    order = np.argsort(t["rank_nominal"].values, kind="stable")
+    t, order, y, fig, ax = _by_nominal_rank(result)
     n = len(order)
-    y = np.arange(n)
     med = t["rank_median"].values[order]
     lo = t["rank_low"].values[order]
     hi = t["rank_high"].values[order]
     nom = t["rank_nominal"].values[order]
     lo_p, hi_p = 100 * (1 - result.confidence_level) / 2, 100 * (1 + result.confidence_level) / 2
-    fig, ax = plt.subplots(figsize=(9, 0.3 * n + 1.8))
     ax.hlines(y, lo, hi, color="0.35", lw=3, alpha=0.7, label=f"{lo_p:g}–{hi_p:g} % interval", zorder=2)
     ax.plot(med, y, "o", color="#1f77b4", ms=6, label="median rank", zorder=3)
     ax.plot(nom, y, "x", color="#d62728", ms=8, mew=2, label="nominal rank", zorder=4)
-    ax.set_yticks(y)
-    ax.set_yticklabels(_cluster_labels(t, order), fontsize=7)
-    ax.invert_yaxis()
+    _cluster_rows(ax, t, order, y)
     ax.set_xlim(0.5, n + 0.5)
     ax.set_xticks(np.arange(1, n + 1, 2 if n > 15 else 1))
     ax.set_xlabel("rank (1 = highest index)")
@@ -162,13 +171,10 @@ def scenario_stability(result, path, *, title: str | None = None):
     result : clustermodel.bootstrap.WeightBootstrapResult
     path : output PNG path
     """
-    t = result.cluster_table()
-    order = np.argsort(t["rank_nominal"].values, kind="stable")
+    t, order, y, fig, ax = _by_nominal_rank(result)
     n = len(order)
-    y = np.arange(n)
     p = t["scenario_probability"].values[order]
     scen = [str(s) for s in t["scenario"].values]
-    fig, ax = plt.subplots(figsize=(9, 0.3 * n + 1.8))
     left = np.zeros(n)
     for k, s in enumerate(scen):
         ax.barh(y, p[:, k], left=left, color=SCENARIO_COLOURS.get(s, f"C{k}"), label=s, height=0.8, edgecolor="white", linewidth=0.3)
@@ -176,9 +182,7 @@ def scenario_stability(result, path, *, title: str | None = None):
     nominal = t["scenario_nominal"].values[order]
     for yi, code in zip(y, nominal):
         ax.text(1.01, yi, scen[int(code)], va="center", fontsize=7, color="0.3")
-    ax.set_yticks(y)
-    ax.set_yticklabels(_cluster_labels(t, order), fontsize=7)
-    ax.invert_yaxis()
+    _cluster_rows(ax, t, order, y)
     ax.set_xlim(0, 1)
     ax.set_xlabel("probability over expert panels (nominal scenario at the right)")
     ax.set_title(title or f"Scenario stability over {result.n_resamples} expert panels\n{result.mode_description}", fontsize=9)

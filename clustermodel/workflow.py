@@ -11,23 +11,13 @@ byte-deterministic for a given config (no timestamps, no absolute paths).
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import numpy as np
 
-from clustermodel._io import atomic_path, ensure_dir, write_text
+from clustermodel._io import atomic_path, ensure_dir, write_json, write_netcdf, write_text
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
 
 __all__ = ["STAGES", "run_scores", "run_reproduction", "run_bootstrap", "run_correlation", "run_sobol", "write_json", "spec_from_config", "thresholds_from_config"]
-
-
-def write_json(path, obj) -> None:
-    write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
-
-
-def write_netcdf(path, ds, **kwargs) -> None:
-    with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, **kwargs)
 
 
 def write_csv(path, df) -> None:
@@ -230,10 +220,6 @@ def run_reproduction(study, config: dict, out) -> dict | None:
     return data
 
 
-def _compressed(ds):
-    return {name: {"zlib": True, "complevel": 4} for name, v in ds.data_vars.items() if v.dtype.kind in "fiub"}
-
-
 def _kappa_row(result) -> dict:
     t = result.cluster_table()
     width = (t["rank_high"] - t["rank_low"]).values
@@ -356,10 +342,10 @@ def run_bootstrap(study, config: dict, out) -> dict | None:
     write_text(reports / "bootstrap.md", "\n".join(md) + "\n")
     write_json(reports / "bootstrap.json", payload)
     ds = main_run.to_dataset()
-    write_netcdf(reports / "bootstrap.nc", ds, encoding=_compressed(ds))
+    write_netcdf(reports / "bootstrap.nc", ds, compress=True)
     write_csv(reports / "bootstrap.csv", main_run.to_dataframe())
     dds = data_runs["resample"].to_dataset()
-    write_netcdf(reports / "bootstrap_data.nc", dds, encoding=_compressed(dds))
+    write_netcdf(reports / "bootstrap_data.nc", dds, compress=True)
     rank_uncertainty(main_run, reports / "bootstrap_ranks.png")
     scenario_stability(main_run, reports / "bootstrap_scenarios.png")
     return payload
@@ -391,7 +377,7 @@ def _bootstrap_findings(payload, main_run, data_runs, lo_p, hi_p):
 
 def run_correlation(study, config: dict, out) -> dict | None:
     """Tests of the cluster-region relationship and of the industry effect."""
-    from clustermodel.plots import correlation_figure
+    from clustermodel.commands.correlate import write_reports
     from clustermodel.relationship import relationship_analysis
 
     if not study.has_regions:
@@ -461,11 +447,8 @@ def run_correlation(study, config: dict, out) -> dict | None:
             "these tests cannot show level differences between industries. [correlation](correlation.md)"
         )
     data["findings"] = findings
-    write_text(out / "correlation.md", result.summary())
-    write_json(out / "correlation.json", data)
-    write_netcdf(out / "correlation.nc", result.to_dataset())
+    write_reports(result, out, extra={"findings": findings})
     write_csv(out / "correlation.csv", result.to_dataframe())
-    correlation_figure(result, out / "correlation.png")
     return data
 
 
@@ -515,7 +498,6 @@ def run_sobol(study, config: dict, out) -> dict | None:
     )
     triggers_list = [t for t in cfg.get("triggers", []) if t != "reference" or study.has_groups]
     main_run = weight_sensitivity(study, spec, rng=seed, convergence_levels=int(cfg.get("convergence_levels", 1)), **common)
-    write_outputs(main_run, out, stem="sobol")
     triggers = None
     if triggers_list:
         triggers = weight_sensitivity(study, spec, rng=seed, triggers=triggers_list, **common)
@@ -562,8 +544,9 @@ def run_sobol(study, config: dict, out) -> dict | None:
             )
             + ". [sobol_triggers](sobol_triggers.md)"
         )
-    data = {**d, "findings": findings, "equation1_all_zero": eq1_zero, "seed_check": check}
-    write_json(out / "sobol.json", data)
+    extra = {"findings": findings, "equation1_all_zero": eq1_zero, "seed_check": check}
+    write_outputs(main_run, out, stem="sobol", extra=extra)
+    data = {**d, **extra}
     write_csv(out / "sobol.csv", main_run.to_dataframe())
     return data
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from clustermodel._io import atomic_path, staged_outputs, write_text
+from clustermodel._io import staged_outputs, write_netcdf, write_text
 from clustermodel.bootstrap import (
     DEFAULT_CONCENTRATION,
     DEFAULT_PANEL_SIZE,
@@ -117,12 +117,9 @@ def run(args: argparse.Namespace) -> int:
         with staged_outputs(args.out) as out:  # every file or none
             write_text(out / "bootstrap.md", summary)
             write_text(out / "bootstrap.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-            with atomic_path(out / "bootstrap.nc") as tmp:
-                wb.to_dataset().to_netcdf(tmp, encoding=_compressed(wb.to_dataset()))
+            write_netcdf(out / "bootstrap.nc", wb.to_dataset(), compress=True)
             if cb is not None:
-                with atomic_path(out / "bootstrap_data.nc") as tmp:
-                    ds = cb.to_dataset()
-                    ds.to_netcdf(tmp, encoding=_compressed(ds))
+                write_netcdf(out / "bootstrap_data.nc", cb.to_dataset(), compress=True)
             rank_uncertainty(wb, out / "bootstrap_ranks.png")
             scenario_stability(wb, out / "bootstrap_scenarios.png")
     if args.json:
@@ -138,6 +135,3 @@ def _with_seed(result, seed, stream):
 
     return dataclasses.replace(result, seed=None if seed is None else f"{seed} (spawned stream {stream})")
 
-
-def _compressed(ds):
-    return {name: {"zlib": True, "complevel": 4} for name, v in ds.data_vars.items() if v.dtype.kind in "fiub"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clustermodel._io import atomic_path, ensure_dir, staged_outputs, write_text
+from clustermodel._io import ensure_dir, staged_outputs, write_json, write_netcdf, write_text
 from clustermodel.commands._common import (
     add_data_arguments,
     add_output_arguments,
@@ -37,15 +37,14 @@ def add_arguments(parser):
     add_output_arguments(parser)
 
 
-def write_reports(result, out, *, stem: str = "correlation"):
-    """Write <stem>.md, <stem>.json, <stem>.nc and <stem>.png into ``out``."""
+def write_reports(result, out, *, stem: str = "correlation", extra: dict | None = None):
+    """Write <stem>.md, <stem>.json (the result, plus ``extra`` keys), <stem>.nc and <stem>.png into ``out``."""
     from clustermodel.plots import correlation_figure
 
     out = ensure_dir(out)
     write_text(out / f"{stem}.md", result.summary())
-    write_text(out / f"{stem}.json", result.to_json() + "\n")
-    with atomic_path(out / f"{stem}.nc") as tmp:
-        result.to_dataset().to_netcdf(tmp)
+    write_json(out / f"{stem}.json", {**result.to_dict(), **(extra or {})})
+    write_netcdf(out / f"{stem}.nc", result.to_dataset())
     correlation_figure(result, out / f"{stem}.png")
 
 

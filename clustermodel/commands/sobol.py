@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from clustermodel._io import atomic_path, ensure_dir, staged_outputs, write_text
+from clustermodel._io import ensure_dir, staged_outputs, write_json, write_netcdf, write_text
 from clustermodel.commands._common import (
     add_data_arguments,
     add_output_arguments,
@@ -41,17 +41,18 @@ def add_arguments(parser):
     add_output_arguments(parser)
 
 
-def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True) -> list:
+def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, extra: dict | None = None) -> list:
     """Write ``<stem>.json``, ``<stem>.md``, ``<stem>.nc`` and (optionally) the figures into ``out``.
 
     Figures: ``<stem>_bars.png`` (per-cluster S1/ST with intervals), ``<stem>_heatmap.png`` (ST,
     clusters x factors) and, with a convergence study, ``<stem>_convergence.png``.
     """
     out = ensure_dir(out)
-    written = [write_text(out / f"{stem}.json", result.to_json() + "\n"), write_text(out / f"{stem}.md", result.summary())]
-    with atomic_path(out / f"{stem}.nc") as tmp:
-        result.to_dataset().to_netcdf(tmp)
-    written.append(out / f"{stem}.nc")
+    written = [
+        write_json(out / f"{stem}.json", {**result.to_dict(), **(extra or {})}),
+        write_text(out / f"{stem}.md", result.summary()),
+        write_netcdf(out / f"{stem}.nc", result.to_dataset()),
+    ]
     if figures:
         from clustermodel.plots import sobol_bars, sobol_convergence, sobol_heatmap
 
