@@ -7,8 +7,10 @@ table and a weights table. Every cell is checked; bad content raises
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
+import tomllib
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,8 @@ import pandas as pd
 import xarray as xr
 
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
+from clustermodel.spec import IndexSpec
+from clustermodel.structure import Structure, load_structure
 
 __all__ = [
     "Study",
@@ -25,6 +29,7 @@ __all__ = [
     "load_paper",
     "read_table",
     "load_weights",
+    "load_spec",
     "paper_data_dir",
     "MISSING_TOKENS",
 ]
@@ -231,22 +236,32 @@ def load_weights(path, *, name: str = "weights") -> xr.DataArray:
 
 @dataclass(frozen=True)
 class Study:
-    """The data of one study: units (clusters), their regions and the weights.
+    """The data of one study: units, their structure and spec, and optionally a second (higher-level) index.
 
     Attributes
     ----------
     clusters : xarray.Dataset
-        ``indicators`` (cluster, indicator) and, where given, ``published_index``
-        (cluster); coordinates ``name``, ``group`` and ``region`` on ``cluster``.
+        ``indicators`` (cluster, indicator), optionally ``denominators``
+        (cluster, denominator) and ``published_index`` (cluster); coordinates
+        ``name``, ``group`` and ``region`` on ``cluster`` where given. (The
+        unit dimension keeps the paper's name; a report calls the units by
+        the study's nouns.)
     weights : xarray.DataArray
-        Expert weights, dim ``indicator``, aligned with the cluster indicators.
+        Weight of every indicator, dim ``indicator``: the weights file of a
+        one-level study, or the effective weights (product of the relative
+        weights down the tree) of a hierarchy.
     regions : xarray.Dataset or None
-        ``indicators`` (region, indicator) and optionally ``published_index``.
+        ``indicators`` (region, indicator) of the higher-level units and
+        optionally ``published_index``.
     region_weights : xarray.DataArray or None
-        Weights of the regional indicators (equal weights unless given; under
-        Equation 1 as printed they cancel anyway).
+        Weights of the regional indicators (equal unless given).
     sources : dict
         Input file path -> SHA-256 of its bytes.
+    structure : Structure, optional
+        The index's tree; default the one-level structure of ``weights``.
+    spec : IndexSpec, optional
+        The study's construction choices (the paper's: ``PAPER_SPEC``);
+        default ``IndexSpec()``.
     """
 
     clusters: xr.Dataset
@@ -254,6 +269,14 @@ class Study:
     regions: xr.Dataset | None = None
     region_weights: xr.DataArray | None = None
     sources: dict = field(default_factory=dict)
+    structure: Structure | None = None
+    spec: IndexSpec | None = None
+
+    def __post_init__(self):
+        if self.structure is None:
+            object.__setattr__(self, "structure", Structure.flat(self.weights))
+        if self.spec is None:
+            object.__setattr__(self, "spec", IndexSpec())
 
     @property
     def indicators(self) -> xr.DataArray:
@@ -280,15 +303,13 @@ class Study:
         pos = {r: i for i, r in enumerate(self.regions["region"].values)}
         return np.array([pos[r] for r in self.cluster_regions()], dtype=np.intp)
 
+    def replace(self, **changes) -> "Study":
+        """Copy with some fields changed (e.g. ``spec=``)."""
+        return dataclasses.replace(self, **changes)
+
     def subset(self, positions) -> "Study":
         """Study restricted to (or resampled at) the given cluster positions."""
-        return Study(
-            clusters=self.clusters.isel(cluster=np.asarray(positions)),
-            weights=self.weights,
-            regions=self.regions,
-            region_weights=self.region_weights,
-            sources=self.sources,
-        )
+        return self.replace(clusters=self.clusters.isel(cluster=np.asarray(positions)))
 
 
 def _indicator_meta(meta_path, table):
@@ -323,16 +344,49 @@ def _unit_dataset(df, path, *, dim, id_column, indicators, meta_path, table, ext
     return ds
 
 
+def load_spec(path) -> IndexSpec:
+    """Read an :class:`IndexSpec` from a TOML file (its top level, or its ``[spec]`` table).
+
+    Raises
+    ------
+    InputError
+        For a file that is not TOML, an unknown key (the message lists the
+        valid ones) or a bad value.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found; check the path", file=path)
+    try:
+        d = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid TOML ({exc})", file=path) from None
+    d = d.get("spec", d)
+    try:
+        return IndexSpec.from_dict(d, where="spec")
+    except ClusterModelError as exc:
+        raise InputError(str(exc), file=path) from None
+
+
+def _denominators(df, structure, path, dim):
+    names = [d for d in dict.fromkeys(structure.attribute("denominators")) if d is not None]
+    if not names:
+        return None
+    values = np.column_stack([_numeric(df, c, path) for c in names])
+    return xr.DataArray(values, dims=(dim, "denominator"), coords={"denominator": names}, name="denominators")
+
+
 def load_study(
     clusters,
-    weights,
+    weights=None,
     *,
+    structure=None,
+    spec=None,
     regions=None,
     region_weights=None,
     id_column: str = "no",
     name_column: str = "name",
-    group_column: str = "group",
-    region_column: str = "region",
+    group_column: str | None = None,
+    region_column: str | None = None,
     published_column: str = "published_index",
     indicator_meta=None,
 ) -> Study:
@@ -341,19 +395,28 @@ def load_study(
     Parameters
     ----------
     clusters : path
-        One row per unit (cluster): an identifier column, one column per
-        indicator named as in the weights file, and optionally name, group,
-        region and published-index columns.
-    weights : path
-        ``indicator, weight`` table; its indicators select the unit columns.
+        One row per unit: an identifier column, one column per indicator (and
+        per denominator) named as in the weights or structure file, and
+        optionally name, group, region and published-index columns.
+    weights : path, optional
+        ``indicator, weight`` table: a one-level structure. Give this or ``structure``.
+    structure : path, optional
+        Structure file (``node, parent, weight, direction, denominator, unit,
+        target``; see ``docs/structure.md``): a hierarchy of any depth.
+    spec : path or IndexSpec, optional
+        The study's construction choices (a TOML file or an IndexSpec);
+        default ``IndexSpec()``.
     regions : path, optional
-        One row per region: a ``region`` column, numeric indicator columns and
-        optionally the published index. Every region named in the cluster table
-        must appear here.
+        One row per higher-level unit (region): a ``region`` column, numeric
+        indicator columns and optionally the published index. Every region
+        named in the unit table must appear here.
     region_weights : path, optional
         Weights of the regional indicators; equal weights by default.
-    id_column, name_column, group_column, region_column, published_column : str
-        Column names in the cluster table. Only ``id_column`` is required.
+    id_column, name_column, published_column : str
+        Column names in the unit table. Only ``id_column`` is required.
+    group_column, region_column : str, optional
+        Group and higher-level-unit columns. By default ``'group'`` and
+        ``'region'`` are used when present; a column named explicitly must exist.
     indicator_meta : path, optional
         ``table, indicator, label, unit`` table attaching units to the data.
 
@@ -367,11 +430,32 @@ def load_study(
         With file, line and column, for any bad cell or inconsistency.
     """
     clusters = Path(clusters)
-    w = load_weights(weights)
+    if (weights is None) == (structure is None):
+        raise ClusterModelError("give exactly one of `weights` (a flat indicator,weight file) and `structure` (a structure file)")
     df = read_table(clusters)
-    indicators = [str(v) for v in w["indicator"].values]
     _require(df, [id_column], clusters, fix="add the identifier column or name it with `id_column` (--id-column)")
-    _check_weighted_indicators(w, Path(weights), df, clusters)
+    for given, option in ((group_column, "group_column (--group-column)"), (region_column, "region_column (--region-column)")):
+        if given is not None:
+            _require(df, [given], clusters, fix=f"fix `{option}` or add the column")
+    group_column = "group" if group_column is None else group_column
+    region_column = "region" if region_column is None else region_column
+    sources = {}
+    if structure is not None:
+        tree = load_structure(structure)
+        tree.check_columns(df.columns, clusters)
+        eff = tree.effective_weights()
+        w = xr.DataArray(eff, dims=["indicator"], coords={"indicator": list(tree.leaves)}, name="weights", attrs={"source": str(structure)})
+        sources[str(structure)] = _sha256(Path(structure))
+    else:
+        w = load_weights(weights)
+        _check_weighted_indicators(w, Path(weights), df, clusters)
+        tree = Structure.flat(w, source=str(weights))
+    if isinstance(spec, IndexSpec) or spec is None:
+        study_spec = spec
+    else:
+        study_spec = load_spec(spec)
+        sources[str(spec)] = _sha256(Path(spec))
+    indicators = list(tree.leaves)
     ds = _unit_dataset(
         df,
         clusters,
@@ -382,10 +466,12 @@ def load_study(
         table="clusters",
         extra_coords={"name": name_column, "group": group_column, "region": region_column},
     )
+    den = _denominators(df, tree, clusters, "cluster")
+    if den is not None:
+        ds["denominators"] = den
     if published_column in df.columns:
         ds["published_index"] = ("cluster", _numeric(df, published_column, clusters))
-    sources = {str(clusters): ds.attrs["sha256"], str(weights): _sha256(Path(weights))}
-
+    sources = {str(clusters): ds.attrs["sha256"], **({str(weights): _sha256(Path(weights))} if weights is not None else {}), **sources}
     rds = rw = None
     if regions is not None:
         regions = Path(regions)
@@ -439,15 +525,20 @@ def load_study(
                 )
     if indicator_meta is not None:
         sources[str(indicator_meta)] = _sha256(Path(indicator_meta))
-    return Study(clusters=ds, weights=w, regions=rds, region_weights=rw, sources=sources)
+    return Study(clusters=ds, weights=w, regions=rds, region_weights=rw, sources=sources, structure=tree, spec=study_spec)
 
 
 def load_paper() -> Study:
-    """The paper's data: Table 5 (clusters), Table 6 (regions), Table 4 (weights)."""
+    """The paper's study: Table 5 (clusters), Table 6 (regions), Table 4 (weights) as a structure, and its spec.
+
+    The structure (``data/structure.csv``) is Table 4's weights as a one-level
+    tree; the spec (``data/spec.toml``) is :data:`clustermodel.spec.PAPER_SPEC`.
+    """
     d = paper_data_dir()
     return load_study(
         d / "clusters.csv",
-        d / "weights.csv",
+        structure=d / "structure.csv",
+        spec=d / "spec.toml",
         regions=d / "regions.csv",
         indicator_meta=d / "indicators.csv",
     )

@@ -977,18 +977,18 @@ def _study_regions(study):
 
 
 def _thresholds(study, spec, thresholds):
-    from clustermodel.index import index_maximum
+    from clustermodel.scenarios import StudyModel
 
-    c = thresholds.cluster * float(index_maximum(study.weights, study.indicators, spec))
-    r = thresholds.region * float(index_maximum(study.region_weights, study.regions["indicators"], spec))
-    return c, r
+    model = StudyModel(study, spec, thresholds=thresholds)
+    top = float(model.outputs(model.nominal_weights[None, :])["maximum"][0])
+    return thresholds.cluster * top, model.region_threshold
 
 
 def _computed_values(study, spec):
     from clustermodel.index import compute_index
     from clustermodel.scenarios import region_index
 
-    ci = compute_index(study.indicators, study.weights, spec).values
+    ci = compute_index(study, spec=spec).values
     ri = region_index(study, spec).values
     return ci, ri
 
@@ -1019,7 +1019,7 @@ class NegativePolicySensitivity:
     Attributes
     ----------
     policies : tuple of str
-        ``('square', 'zero')``: the printed formula (a deficit is squared and
+        ``('keep', 'zero')``: the printed formula (a deficit is squared and
         raises the index) and the alternative (a deficit counts as zero).
     region_index : dict policy -> ndarray (region,)
     region_names : ndarray
@@ -1124,12 +1124,12 @@ def negative_policy_sensitivity(study, spec: IndexSpec | None = None, *, thresho
     """
     from clustermodel.scenarios import evaluate
 
-    spec = IndexSpec() if spec is None else spec
+    spec = study.spec if spec is None else spec
     thresholds = ScenarioThresholds() if thresholds is None else thresholds
     n_resamples = check_positive_int(n_resamples, "n_resamples", minimum=99)
     cluster_regions, region_names = _study_regions(study)
     region_values_of_clusters(cluster_regions, region_names, np.zeros(region_names.size))
-    policies = ("square", "zero")
+    policies = ("keep", "zero")
     rngs = as_rng(rng).spawn(len(policies))
     evs, corr, counts = {}, {}, {}
     for p, r in zip(policies, rngs):
@@ -1322,7 +1322,7 @@ class RelationshipResult:
             )
             ds = ds.assign_coords(scenario=list(SCENARIOS))
         ds["p_adjusted"].attrs["description"] = "Holm-adjusted within `family` (statsmodels multipletests)"
-        ds.attrs.update({f"spec_{k}": v for k, v in self.spec.to_dict().items()})
+        ds.attrs.update(self.spec.to_attrs())
         ds.attrs.update({f"threshold_{k}": v for k, v in self.thresholds.to_dict().items()})
         ds.attrs.update(
             {
@@ -1484,7 +1484,7 @@ def relationship_analysis(
     >>> res.get("pearson:region_mean").n
     19
     """
-    spec = IndexSpec() if spec is None else spec
+    spec = study.spec if spec is None else spec
     thresholds = ScenarioThresholds() if thresholds is None else thresholds
     check_choice(source, "source", ("both", *SOURCES))
     n_resamples, confidence_level = _check_resampling(n_resamples, confidence_level)

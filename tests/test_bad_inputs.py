@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
-from clustermodel import ClusterModelError, ClusterModelWarning, IndexSpec, InputError
+from clustermodel import ClusterModelError, ClusterModelWarning, IndexSpec, PAPER_SPEC, InputError
 from clustermodel._io import staged_outputs, write_text
 from clustermodel._validation import as_rng
 from clustermodel.cli import main
@@ -220,7 +220,7 @@ def test_weights_far_from_one_are_rejected(files, cli):
 def test_api_weights_are_used_as_given(paper):
     """compute_index takes weights at face value: under 'quadratic' weights c*w give sqrt(c) times the
     index, no renormalisation and no warning (scenario thresholds scale with the weights too)."""
-    spec = IndexSpec(weights="quadratic")
+    spec = PAPER_SPEC.replace(aggregation="quadratic")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         doubled = compute_index(paper.indicators, 2 * paper.weights, spec).values
@@ -284,7 +284,7 @@ def test_indicator_zero_everywhere_is_accepted_with_a_warning(files, cli):
     with pytest.warns(ClusterModelWarning) as rec:
         study = load_study(f["clusters"], f["weights"])
     assert [str(r.message) for r in rec] == [msg]
-    idx = compute_index(study.indicators, study.weights, IndexSpec(reference="sample")).values
+    idx = compute_index(study.indicators, study.weights, PAPER_SPEC.replace(reference="sample")).values
     np.testing.assert_allclose(idx, [1.0, 0.5, 0.25])  # finite: the zero column contributes 0, never NaN
     code, err, _, after = cli(*data_args(f))
     assert code == 0 and err == [f"clustermodel: warning: {msg}"]
@@ -299,11 +299,11 @@ def test_negative_value_under_negative_error(files, cli):
     study = load_study(f["clusters"], f["weights"])  # negative values are data, not a file error
     msg = (
         "`indicators` holds a negative value -10.0 (cluster 2, indicator 'b') that negative='error' cannot "
-        "score; fix the value or choose negative='zero' (a deficit counts as zero) or negative='square' "
+        "score; fix the value or choose negative='zero' (a deficit counts as zero) or negative='keep' "
         "(the formula as printed)"
     )
     with pytest.raises(ClusterModelError) as e:
-        compute_index(study.indicators, study.weights, IndexSpec(negative="error"))
+        compute_index(study.indicators, study.weights, PAPER_SPEC.replace(negative="error"))
     assert str(e.value) == msg
     assert_cli_error(cli, [*data_args(f), "--negative", "error"], msg)
     # the suggested policies score it

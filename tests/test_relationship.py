@@ -34,7 +34,7 @@ from clustermodel.relationship import (
 )
 from clustermodel.reproduce import PAPER_COUNTS
 from clustermodel.scenarios import evaluate
-from clustermodel.spec import IndexSpec
+from clustermodel.spec import IndexSpec, PAPER_SPEC
 
 # ----------------------------------------------------------------- fixtures
 
@@ -242,7 +242,7 @@ def test_scenario_table_empty_margin():
 
 
 def test_industry_tests_match_scipy(paper):
-    x = evaluate(paper, IndexSpec(reference="sample")).cluster_index.values
+    x = evaluate(paper, PAPER_SPEC.replace(reference="sample")).cluster_index.values
     groups = paper.clusters["group"].values
     samples = [x[groups == g] for g in pd.unique(groups)]
     kw, an = industry_tests(x, groups, reference="sample", n_resamples=199, rng=1)
@@ -345,7 +345,7 @@ def test_negative_policy_sensitivity(paper):
     deficit_regions = set(paper.regions["region"].values[deficit])
     assert {r["region"] for r in sens.clusters} == deficit_regions & set(paper.cluster_regions())
     for policy in sens.policies:
-        ev = evaluate(paper, IndexSpec(negative=policy))
+        ev = evaluate(paper, PAPER_SPEC.replace(negative=policy))
         assert sens.scenario_counts[policy] == dict(zip(ev.scenario_counts["scenario"].values, ev.scenario_counts.values.tolist()))
         assert sens.correlations[policy]["pearson"] == pytest.approx(float(ev.correlation))
         labels = ev.scenario_labels()
@@ -354,7 +354,7 @@ def test_negative_policy_sensitivity(paper):
             assert row[f"scenario_{policy}"] == labels[pos[row["cluster"]]]
     for row in sens.clusters:
         assert row["scenario_changed"] == (row["scenario_square"] != row["scenario_zero"])
-    assert "negative=square" in sens.summary()
+    assert "negative=keep" in sens.summary()
 
 
 # ----------------------------------------------------------------- degenerate input

@@ -23,7 +23,7 @@ from clustermodel.commands._common import (
     spec_from_args,
     thresholds_from_args,
 )
-from clustermodel.spec import IndexSpec
+from clustermodel.spec import weight_robustness_spec
 
 __all__ = ["NAME", "HELP", "add_arguments", "run"]
 
@@ -31,12 +31,11 @@ NAME = "bootstrap"
 HELP = "bootstrap the expert panel behind the weights (and optionally the clusters): rank and scenario uncertainty"
 
 #: This command defaults to weights that act ('quadratic'): under Equation 1 as printed they cancel.
-DEFAULT_SPEC = IndexSpec(weights="quadratic")
 
 
 def add_arguments(parser):
     add_data_arguments(parser)
-    add_spec_arguments(parser, default=DEFAULT_SPEC)
+    add_spec_arguments(parser)
     g = parser.add_argument_group("weight bootstrap (expert panels; the data stay fixed)")
     g.add_argument(
         "--mode",
@@ -79,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from clustermodel._validation import as_rng
 
     study = load_from_args(args)
-    spec = spec_from_args(args)
+    spec = weight_robustness_spec(spec_from_args(args, study))
     thr = thresholds_from_args(args)
     weight_rng, data_rng = as_rng(args.seed, name="--seed").spawn(2)
     wb = weight_bootstrap(

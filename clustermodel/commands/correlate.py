@@ -58,7 +58,7 @@ def run(args) -> int:
     study = load_from_args(args)
     result = relationship_analysis(
         study,
-        spec_from_args(args),
+        spec_from_args(args, study),
         source=args.source,
         thresholds=thresholds_from_args(args),
         n_resamples=args.n_resamples,
