@@ -24,7 +24,7 @@ CLUSTERS = """
 no,name,group,region,a,b
 1,Alpha,G1,North,1.5,20
 2,Beta,G1,South,3,10
-3,Gamma,G2,North,2,5
+3,Gamma,G1,North,2,5
 """
 WEIGHTS = "indicator,weight\na,0.4\nb,0.6\n"
 REGIONS = "region,r1,r2\nNorth,1,2\nSouth,3,-4\n"
@@ -176,7 +176,7 @@ def test_duplicate_identifiers(files, cli):
 
 
 def test_unknown_region(files, cli):
-    f = files(clusters=CLUSTERS.replace("G2,North", "G2,Nort"))
+    f = files(clusters=CLUSTERS.replace("Gamma,G1,North", "Gamma,G1,Nort"))
     msg = (
         f"{f['clusters']}, line 4, column 'region': region 'Nort' is not in the regions table {f['regions']}; "
         "use one of: North, South"
