@@ -23,6 +23,7 @@ import pandas as pd
 import xarray as xr
 
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
+from clustermodel._validation import SQUARE_RATIO_LIMIT
 
 __all__ = [
     "Study",
@@ -421,11 +422,6 @@ def _check_indicators(values, names, path, labels, unit, *, lines=None):
     _warn_degenerate(values, names, path, lines, unit)
 
 
-#: Largest ratio of a negative value to a positive maximum whose square (summed over up to 10^6
-#: indicators) stays finite: sqrt(float max / 10^6) ~ 1.3e151.
-SQUARE_RATIO_LIMIT = math.sqrt(np.finfo(float).max / 1e6)
-
-
 def _check_square_overflow(values, names, path, lines):
     """Refuse a value whose ratio to the column's positive values overflows when squared.
 
@@ -468,10 +464,8 @@ def _warn_degenerate(values, names, path, lines, unit):
         )
         return
     complete = ~np.isnan(values).any(axis=0)
-    constant = [
-        j for j in range(values.shape[1]) if complete[j] and np.all(values[:, j] == values[0, j]) and values[0, j] != 0
-    ]
-    if constant and len(constant) == values.shape[1]:
+    constant = [j for j in range(values.shape[1]) if complete[j] and np.all(values[:, j] == values[0, j])]
+    if len(constant) == values.shape[1]:
         warnings.warn(
             f"{path}: every indicator takes the same value in every row: every {unit} gets the same index, ranks "
             "follow the table order and no analysis can tell the units apart; check the table",
@@ -479,7 +473,7 @@ def _warn_degenerate(values, names, path, lines, unit):
             stacklevel=4,
         )
         return
-    for j in constant:
+    for j in (j for j in constant if values[0, j] != 0):  # a zero column has its own warning
         warnings.warn(
             f"{path}: column '{names[j]}': indicator takes the same value ({values[0, j]:g}) in every row; it raises "
             f"every index alike and does not distinguish the {unit}s",
@@ -660,7 +654,12 @@ def _unit_dataset(df, path, *, dim, id_column, indicators, meta_path, table, ext
     ds = xr.Dataset(
         {"indicators": ((dim, "indicator"), values)},
         coords=coords,
-        attrs={"source": str(path), "sha256": df.attrs.get("sha256") or _sha256(path)},
+        attrs={
+            "source": str(path),
+            "sha256": df.attrs.get("sha256") or _sha256(path),
+            "columns": list(df.columns),  # the header as read, for messages about column options
+            "header_line": _header_line(df),
+        },
     )
     ds["indicator"].attrs["units"] = [units.get(i, "unknown") for i in indicators]
     ds["indicator"].attrs["long_names"] = [long_names.get(i, i) for i in indicators]

@@ -15,6 +15,7 @@ import scipy.stats
 import xarray as xr
 
 from clustermodel._errors import ClusterModelError
+from clustermodel._validation import check_squares_finite
 from clustermodel.aggregate import aggregate_array, attainable_maximum
 from clustermodel.normalise import normalise_array
 from clustermodel.spec import IndexSpec
@@ -127,6 +128,8 @@ def compute_index(indicators: xr.DataArray, weights, spec: IndexSpec | None = No
             "choose negative='zero' (a deficit counts as zero) or negative='square' (the formula as printed)"
         )
     normalised, present = normalise_array(x, group_codes=group_codes(indicators, spec), negative=spec.negative)
+    if spec.weights != "arithmetic":
+        check_squares_finite(x, normalised, indicators, dim)  # issue 15: -1e200 under 'square' is an error, not inf
     values = aggregate_array(normalised, present, w.values, placement=spec.weights, missing=spec.missing)
     batch = [d for d in w.dims if d != "indicator"]
     coords = {k: v for k, v in indicators.coords.items() if k != "indicator" and dim in v.dims}
