@@ -632,7 +632,7 @@ def test_seed_beyond_64_bits(cli, command):
     assert_cli_error(
         cli,
         [command, "--seed", str(2**64)],
-        f"argument --seed: invalid seed '{2**64}': a seed is an integer from 0 to {2**64 - 1} (2**64 - 1) "
+        f"argument --seed: the seed must be non-negative and at most {2**64 - 1} (2**64 - 1), got {2**64} "
         f"(run 'clustermodel {command} --help' for the options)",
     )
 

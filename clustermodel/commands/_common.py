@@ -43,10 +43,14 @@ COLUMN_OPTIONS = {
 def seed_option(text: str) -> int:
     """argparse type of ``--seed``: an integer from 0 to 2**64 - 1, checked before any computing."""
     try:
-        return check_seed(int(text))
-    except (ValueError, ClusterModelError):  # ClusterModelError is a ValueError too
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None  # argparse's own wording
+    try:
+        return check_seed(value)
+    except ClusterModelError:
         raise argparse.ArgumentTypeError(
-            f"invalid seed {text!r}: a seed is an integer from 0 to {SEED_MAX} (2**64 - 1)"
+            f"the seed must be non-negative and at most {SEED_MAX} (2**64 - 1), got {value}"
         ) from None
 
 
