@@ -983,6 +983,38 @@ def test_degenerate_studies(files, write_csv, cli):
         assert code == 2 and after == before and err[-1].startswith("clustermodel: error: ") and "a report" in err[-1]
 
 
+# --- 36. an input that is not a UTF-8 table ------------------------------------------------------------
+
+
+def test_input_that_is_not_a_utf8_table(tmp_path, files, cli):
+    f = files()
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("no,name,a,b\n1,Alpha,1,2\n2,Bet\xe4,3,4\n".encode("latin-1"))
+    msg = f"{latin1}, line 3: is not UTF-8 text (byte 0xe4); save it as UTF-8 CSV"
+    with pytest.raises(InputError) as e:
+        read_table(latin1)
+    assert str(e.value) == msg
+    assert_cli_error(cli, ["index", "--clusters", latin1, "--weights", f["weights"]], msg)
+    msg = f"{tmp_path}: is a folder, not a file; give the path of the table"
+    with pytest.raises(InputError) as e:
+        load_study(tmp_path, f["weights"])
+    assert str(e.value) == msg
+    assert_cli_error(cli, ["index", "--clusters", tmp_path, "--weights", f["weights"]], msg)
+
+
+def test_read_table_records_lines_hash_and_delimiter(write_csv):
+    import hashlib
+
+    p = write_csv("t.csv", "a;b\n\n1;2\n3;\"x\ny\"\n5;6\n")
+    df = read_table(p)
+    assert df.index.name == "line" and df.index.tolist() == [3, 4, 6]
+    assert df.attrs == {"sha256": hashlib.sha256(p.read_bytes()).hexdigest(), "header_line": 1, "delimiter": ";"}
+    assert df["b"].tolist() == ["2", "x\ny", "6"]
+    w = write_csv("w.csv", "indicator,weight\n\na,0.5\nb,0.5\nc,0\n")
+    with pytest.raises(InputError, match=r"w.csv, line 5, column 'indicator': weight for unknown indicator 'c'"):
+        load_study(write_csv("c.csv", "no,a,b\n1,1,2\n2,2,1\n"), w)
+
+
 def test_catalogue_document_lists_every_test():
     """docs/bad_inputs.md names a test for every entry and every such test exists here."""
     import re
