@@ -146,7 +146,7 @@ def load_experts(path, indicators=None) -> xr.DataArray:
     >>> load_experts(p).sum("indicator").values.tolist()
     [1.0, 1.0]
     """
-    from clustermodel.data import _numeric, _require, _unique_labels, read_table
+    from clustermodel.data import _line, _numeric, _require, _unique_labels, read_table
 
     path = Path(path)
     df = read_table(path)
@@ -179,9 +179,9 @@ def load_experts(path, indicators=None) -> xr.DataArray:
     for i in range(w.shape[0]):
         for j, c in enumerate(columns):
             if np.isnan(w[i, j]):
-                raise InputError("weight is missing; every expert needs a weight for every indicator (0 to drop it)", file=path, line=i + 2, column=c)
+                raise InputError("weight is missing; every expert needs a weight for every indicator (0 to drop it)", file=path, line=_line(df, i), column=c)
             if w[i, j] < 0:
-                raise InputError(f"negative weight {w[i, j]!r}; weights must be >= 0", file=path, line=i + 2, column=c)
+                raise InputError(f"negative weight {w[i, j]!r}; weights must be >= 0", file=path, line=_line(df, i), column=c)
     totals = w.sum(axis=1)
     for i, t in enumerate(totals):
         if abs(t - 1) > ROW_SUM_TOLERANCE:
@@ -189,13 +189,13 @@ def load_experts(path, indicators=None) -> xr.DataArray:
                 f"expert {labels[i]!r}: the weights in columns {', '.join(columns)} sum to {t:.6g}, not 1 "
                 f"(tolerance {ROW_SUM_TOLERANCE}); fix the row so that it sums to one",
                 file=path,
-                line=i + 2,
+                line=_line(df, i),
             )
     off = np.abs(totals - 1) > _ROW_SUM_EXACT
     if off.any():
         i = int(np.argmax(off))
         warnings.warn(
-            f"{path}: line {i + 2}: {int(off.sum())} expert row(s) sum to within {ROW_SUM_TOLERANCE} of one "
+            f"{path}: line {_line(df, i)}: {int(off.sum())} expert row(s) sum to within {ROW_SUM_TOLERANCE} of one "
             f"but not exactly (first: {totals[i]:.6g}); renormalised to sum to one",
             ClusterModelWarning,
             stacklevel=2,

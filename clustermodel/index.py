@@ -27,6 +27,7 @@ import scipy.stats
 import xarray as xr
 
 from clustermodel._errors import ClusterModelError, ClusterModelWarning
+from clustermodel._validation import check_squares_finite
 from clustermodel.aggregate import aggregate_tree
 from clustermodel.denominate import denominate_array
 from clustermodel.impute import coverage, impute_array
@@ -426,6 +427,13 @@ def _construct(ind, den, structure, spec, *, warn=False) -> Construction:
         labels = labels[keep]
         den = None if den is None else den.isel({dim: np.flatnonzero(keep)})
     d = None if den is None else den.transpose(dim, ...)
+    if spec.negative == "error" and np.any(x < 0):
+        i, j = np.argwhere(x < 0)[0]
+        raise ClusterModelError(
+            f"`indicators` holds a negative value {float(x[i, j])!r} ({dim} {_py(labels[i])!r}, indicator "
+            f"{leaves[j]!r}) that negative='error' cannot score; fix the value or choose negative='zero' "
+            "(a deficit counts as zero) or negative='keep' (the formula as printed)"
+        )
     codes = group_codes(ind, spec)
     arrs = construct_arrays(
         x,
@@ -436,6 +444,9 @@ def _construct(ind, den, structure, spec, *, warn=False) -> Construction:
         group_codes=codes,
         unit_labels=[_py(v) for v in labels],
     )
+    aggs = [spec.aggregation] if isinstance(spec.aggregation, str) else list(spec.aggregation)
+    if any(a in ("equation1", "quadratic") for a in aggs):
+        check_squares_finite(arrs["x"], arrs["normalised"], ind, dim)  # -1e200 under negative='keep' is an error, not inf
     imputed = tuple(
         (_py(labels[i]), leaves[j], float(arrs["x"][i, j])) for i, j in zip(*np.nonzero(arrs["imputed"]))
     )

@@ -99,6 +99,9 @@ class Structure:
     labels: tuple = ()
     source: str | None = None
 
+    #: SHA-256 of the bytes of the structure file (None when built in memory).
+    sha256 = None
+
     def __post_init__(self):
         n = len(self.nodes)
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
@@ -445,7 +448,7 @@ def load_structure(path) -> Structure:
         negative or not a number, a parent whose children's weights sum to 0,
         a direction other than 1 or -1, a goalpost pair out of order.
     """
-    from clustermodel.data import _numeric, _require, read_table
+    from clustermodel.data import _header_line, _line, _numeric, _require, read_table
 
     path = Path(path)
     df = read_table(path)
@@ -455,11 +458,11 @@ def load_structure(path) -> Structure:
             f"unknown column(s) {', '.join(map(repr, unknown))}; a structure file has the columns "
             f"{', '.join(STRUCTURE_COLUMNS)} (node and parent required)",
             file=path,
-            line=1,
+            line=_header_line(df),
         )
     _require(df, ["node", "parent"], path, fix="a structure file has one row per node with at least 'node,parent,weight'")
     n = len(df)
-    lines = _lines_of(df)
+    lines = [_line(df, i) for i in range(n)]
     col = lambda c: list(df[c]) if c in df.columns else [""] * n  # noqa: E731
 
     def numbers(c):
@@ -494,11 +497,5 @@ def load_structure(path) -> Structure:
         labels=col("label"),
         source=str(path),
     )
+    object.__setattr__(s, "sha256", df.attrs.get("sha256"))
     return s
-
-
-def _lines_of(df) -> list:
-    """Editor line of every data row (the header is line 1)."""
-    if "__line__" in df.attrs:
-        return list(df.attrs["__line__"])
-    return [i + 2 for i in range(len(df))]

@@ -19,7 +19,9 @@ from clustermodel.commands._common import (
     add_spec_arguments,
     add_threshold_arguments,
     emit_json,
+    json_text,
     load_from_args,
+    seed_option,
     spec_from_args,
     thresholds_from_args,
 )
@@ -60,7 +62,7 @@ def add_arguments(parser):
         "an expert's weight has sd about 0.1)",
     )
     g.add_argument("--n-resamples", type=int, default=10_000, help="number of panels / resamples (default 10000)")
-    g.add_argument("--seed", type=int, default=None, help="random seed (default: fresh entropy; give one to reproduce)")
+    g.add_argument("--seed", type=seed_option, default=None, help="random seed (default: fresh entropy; give one to reproduce)")
     g.add_argument("--confidence-level", type=float, default=0.90, help="of the percentile intervals (default 0.90: 5-95 %%)")
     add_threshold_arguments(g)
     d = parser.add_argument_group("data bootstrap (clusters resampled; weights fixed) — reported separately")
@@ -109,13 +111,11 @@ def run(args: argparse.Namespace) -> int:
     summary = wb.summary() + ("" if cb is None else "\n" + cb.summary())
     payload = {"weight_bootstrap": wb.to_dict(), "data_bootstrap": None if cb is None else cb.to_dict()}
     if args.out is not None:
-        import json
-
         from clustermodel.plots import rank_uncertainty, scenario_stability
 
         with staged_outputs(args.out) as out:  # every file or none
             write_text(out / "bootstrap.md", summary)
-            write_text(out / "bootstrap.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+            write_text(out / "bootstrap.json", json_text(payload))
             write_netcdf(out / "bootstrap.nc", wb.to_dataset(), compress=True)
             if cb is not None:
                 write_netcdf(out / "bootstrap_data.nc", cb.to_dataset(), compress=True)

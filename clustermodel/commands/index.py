@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from clustermodel._io import staged_outputs, write_text
@@ -12,6 +10,7 @@ from clustermodel.commands._common import (
     add_output_arguments,
     add_spec_arguments,
     emit_json,
+    json_text,
     load_from_args,
     spec_from_args,
 )
@@ -91,7 +90,7 @@ def run(args) -> int:
     if args.out is not None:
         with staged_outputs(args.out) as out:
             write_text(out / "index.md", _markdown(table))
-            write_text(out / "index.json", json.dumps(table, indent=2, ensure_ascii=False) + "\n")
+            write_text(out / "index.json", json_text(table))
     if args.json:
         emit_json(table)
     elif args.out is None:

@@ -10,8 +10,10 @@ from clustermodel.commands._common import (
     add_output_arguments,
     add_spec_arguments,
     add_threshold_arguments,
+    check_comparable,
     emit_json,
     load_from_args,
+    seed_option,
     spec_from_args,
     thresholds_from_args,
 )
@@ -29,7 +31,7 @@ def add_arguments(parser):
     add_spec_arguments(parser)
     g = parser.add_argument_group("Sobol' design")
     g.add_argument("--n", type=int, default=4096, help="base sample size N, a power of two; the model runs N*(D+2) times (default 4096)")
-    g.add_argument("--seed", type=int, default=None, help="random seed (non-negative integer); the same seed gives identical indices")
+    g.add_argument("--seed", type=seed_option, default=None, help="random seed (non-negative integer); the same seed gives identical indices")
     g.add_argument("--distribution", choices=list(WEIGHT_DISTRIBUTIONS), default="dirichlet", help="how weights are drawn: 'dirichlet' = Dirichlet(concentration * published weights) via normalised Gamma draws; 'uniform' = published weights times 1 +/- delta, renormalised (default dirichlet)")
     g.add_argument("--concentration", type=float, default=50.0, help="Dirichlet concentration kappa; larger = weights closer to Table 4 (default 50)")
     g.add_argument("--delta", type=float, default=0.25, help="largest relative perturbation of the uniform distribution, in (0, 1) (default 0.25)")
@@ -63,8 +65,45 @@ def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, ext
     return written
 
 
+def _check_design_size(args, study) -> None:
+    """Refuse an --n whose model runs cannot fit in memory, before any computing (--n 2**40 would
+    otherwise run until the operating system kills it)."""
+    from clustermodel._validation import check_fits_memory
+
+    if not isinstance(args.n, int) or args.n < 2:
+        return  # weight_sensitivity names the problem
+    units = study.indicators.sizes["cluster"]
+    d = study.indicators.sizes["indicator"] + len(args.triggers)  # factors: the weights and the triggers
+    outputs = 3 * units + 7  # index, rank and scenario flag per cluster; counts and summaries
+
+    def need(n):  # the sample (D columns) and the outputs of every model run, as float64, twice over
+        return 2 * 8 * n * (d + 2) * (d + outputs)
+
+    check_fits_memory(
+        need(args.n),
+        "--n",
+        args.n,
+        detail=f"N*(D+2) = {args.n * (d + 2):.3g} model runs with D = {d} factors, {outputs} outputs each",
+        largest=_largest_fitting(need),
+    )
+
+
+def _largest_fitting(need):
+    from clustermodel._validation import physical_memory
+
+    memory = physical_memory()
+    if memory is None or need(2) > memory:
+        return None
+    n = 2
+    while need(2 * n) <= memory:
+        n *= 2
+    return n
+
+
 def run(args) -> int:
     study = load_from_args(args)
+    check_comparable(study, "Sobol' indices of ranks, scenarios and the cluster-region correlation")
+    _check_design_size(args, study)
     result = weight_sensitivity(
         study,
         weight_robustness_spec(spec_from_args(args, study)),
