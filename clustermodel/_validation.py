@@ -237,5 +237,5 @@ def check_squares_finite(x, normalised, indicators, dim: str) -> None:
             f"`indicators` holds {float(x[i, j]):g} ({dim} {indicators[dim].values[i].item()!r}, indicator "
             f"{str(indicators['indicator'].values[j])!r}), {abs(float(normalised[i, j])):.3g} times its reference "
             "maximum: squared, it overflows to an infinite index; fix the value (a missing-value code? use NaN) "
-            "or choose negative='zero' or weights='arithmetic'"
+            "or choose negative='zero' or aggregation='arithmetic'"
         )

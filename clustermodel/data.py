@@ -430,7 +430,7 @@ def _check_indicators(values, names, path, labels, unit, *, lines=None):
 def _check_square_overflow(values, names, path, lines):
     """Refuse a value whose ratio to the column's positive values overflows when squared.
 
-    Under ``negative='square'`` (the default, as the paper computed Table 6) a value is divided by the
+    Under ``negative='keep'`` (as the paper computed Table 6) a value is divided by the
     positive maximum of its reference set and squared; the smallest positive value of the column bounds
     that maximum from below, whatever the reference set, so this check holds for every spec.
     """
@@ -448,7 +448,7 @@ def _check_square_overflow(values, names, path, lines):
             raise InputError(
                 f"{float(col[i]):g} is {float(ratio[i]):.3g} times the column's smallest positive value "
                 f"({float(positive.min()):g}); "
-                "divided by a reference maximum and squared (negative='square', the formula as printed) it "
+                "divided by a reference maximum and squared (negative='keep', the formula as printed) it "
                 "overflows to an infinite index: check the value (a missing-value code? write it as an empty cell)",
                 file=path,
                 line=lines[i],
@@ -650,7 +650,7 @@ def _check_group_labels(df, column, path, unit):
             f"{path}: column '{column}': "
             + (f"group {shown} holds a single {unit}" if len(single) == 1 else f"groups {shown} each hold a single {unit}")
             + ": normalised within its group "
-            "(reference='group', the default) such a unit is its own maximum on every indicator it reports; "
+            "(reference='group', the paper's choice) such a unit is its own maximum on every indicator it reports; "
             "check the label, or normalise over the whole sample (reference='sample', --reference sample)",
             ClusterModelWarning,
             stacklevel=4,
@@ -785,9 +785,10 @@ def load_study(
     _require(df, [id_column], clusters, fix="add the identifier column or name it with `id_column` (--id-column)")
     for given, option in ((group_column, "group_column"), (region_column, "region_column")):
         if given is not None and given not in df.columns:
+            flag = "--" + option.replace("_", "-")
             raise InputError(
-                f"`{option}` ({'--' + option.replace('_', '-')}) {given!r} names no column of the table; the header has "
-                f"{', '.join(repr(c) for c in df.columns)}: name an existing column, or leave it out",
+                f"{flag} {given!r} names no column of the table; the header has "
+                f"{', '.join(repr(c) for c in df.columns)}: name an existing column, or leave out {flag} (`{option}`)",
                 file=clusters,
                 line=df.attrs.get("header_line", 1),
             )

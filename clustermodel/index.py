@@ -119,6 +119,9 @@ def resolve(data, weights=None, spec=None, structure=None):
         if weights is None:
             raise ClusterModelError("no structure: pass `weights` (one per indicator) or a `structure`")
         flat = _flat_weights(weights, ind)
+        from clustermodel.aggregate import check_weights
+
+        check_weights(np.asarray(weights.values if isinstance(weights, xr.DataArray) else list(flat.values()) if isinstance(weights, Mapping) else weights, dtype=float))
         labels = [str(v) for v in ind["indicator"].values]
         unknown = [k for k in flat if k not in labels]
         lacking = [k for k in labels if k not in flat]

@@ -197,12 +197,12 @@ def test_weights_off_by_rounding_are_renormalised_with_a_warning(files, cli):
         study = load_study(f["clusters"], f["weights"])
     assert [str(r.message) for r in rec] == [msg]
     np.testing.assert_allclose(study.weights.values, [0.4 / 0.99, 0.59 / 0.99], rtol=1e-15)
-    code, err, before, after = cli(*data_args(f), "--placement", "quadratic")
+    code, err, before, after = cli(*data_args(f), "--aggregation", "quadratic")
     assert code == 0
     assert err == [f"clustermodel: warning: {msg}"]
     assert set(after) == {"index.md", "index.json"}
     written = json.loads(after["index.json"])
-    assert written["weights"] == pytest.approx({"a": 0.4 / 0.99, "b": 0.59 / 0.99}, rel=1e-15)
+    assert written["effective_weights"] == pytest.approx({"a": 0.4 / 0.99, "b": 0.59 / 0.99}, rel=1e-15)
 
 
 def test_weights_far_from_one_are_rejected(files, cli):
@@ -217,14 +217,15 @@ def test_weights_far_from_one_are_rejected(files, cli):
     assert_cli_error(cli, data_args(f), msg)
 
 
-def test_api_weights_are_used_as_given(paper):
-    """compute_index takes weights at face value: under 'quadratic' weights c*w give sqrt(c) times the
-    index, no renormalisation and no warning (scenario thresholds scale with the weights too)."""
-    spec = PAPER_SPEC.replace(aggregation="quadratic")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        doubled = compute_index(paper.indicators, 2 * paper.weights, spec).values
-    np.testing.assert_allclose(doubled, np.sqrt(2) * compute_index(paper.indicators, paper.weights, spec).values, rtol=1e-13)
+def test_api_weights_are_relative_within_their_parent(paper):
+    """compute_index takes weights as relative: c*w gives the same index under every aggregation, with no
+    warning (a structure's weights are any non-negative numbers, normalised within each parent)."""
+    for agg in ("quadratic", "arithmetic", "geometric"):
+        spec = PAPER_SPEC.replace(aggregation=agg)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            doubled = compute_index(paper.indicators, 2 * paper.weights, spec).values
+        np.testing.assert_allclose(doubled, compute_index(paper.indicators, paper.weights, spec).values, rtol=1e-13)
 
 
 # --- 7. a negative weight --------------------------------------------------------------------------
@@ -351,7 +352,7 @@ def test_sobol_constant_output_cli(capsys):
     import json
 
     pytest.importorskip("clustermodel.commands.sobol")
-    assert main(["sobol", "--placement", "equation1", "--n", "64", "--n-resamples", "10", "--json"]) == 0
+    assert main(["sobol", "--aggregation", "equation1", "--n", "64", "--n-resamples", "10", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert all(r["S1"] == 0 and r["ST"] == 0 for r in d["records"])
     assert any("do not depend on" in n for n in d["notes"])
@@ -530,7 +531,7 @@ def test_group_labels_differing_only_in_case_or_spacing_warn(files, cli):
     )
     single = (
         f"{f['clusters']}: column 'group': group 'g1' (line 3) holds a single cluster: normalised within its group "
-        "(reference='group', the default) such a unit is its own maximum on every indicator it reports; check the "
+        "(reference='group', the paper's choice) such a unit is its own maximum on every indicator it reports; check the "
         "label, or normalise over the whole sample (reference='sample', --reference sample)"
     )
     with pytest.warns(ClusterModelWarning) as rec:
@@ -544,13 +545,13 @@ def test_one_unit_groups_warn(files, cli):
     f = files(clusters=CLUSTERS.replace("Gamma,G1", "Gamma,G2"))
     msg = (
         f"{f['clusters']}: column 'group': group 'G2' (line 4) holds a single cluster: normalised within its group "
-        "(reference='group', the default) such a unit is its own maximum on every indicator it reports; check the "
+        "(reference='group', the paper's choice) such a unit is its own maximum on every indicator it reports; check the "
         "label, or normalise over the whole sample (reference='sample', --reference sample)"
     )
     with pytest.warns(ClusterModelWarning) as rec:
         study = load_study(f["clusters"], f["weights"])
     assert [str(r.message) for r in rec] == [msg]
-    assert compute_index(study.indicators, study.weights).values[2] == pytest.approx(np.sqrt(2))  # its own maximum
+    assert compute_index(study.indicators, study.weights, PAPER_SPEC).values[2] == pytest.approx(np.sqrt(2))  # its own maximum
     code, err, _, _ = cli(*data_args(f))
     assert code == 0 and err == [f"clustermodel: warning: {msg}"]
 
@@ -564,7 +565,7 @@ def test_column_option_naming_no_column(files, cli, command, option):
     f = files()
     msg = (
         f"{f['clusters']}, line 1: {option} 'nosuch' names no column of the table; the header has 'no', 'name', "
-        f"'group', 'region', 'a', 'b': name an existing column, or leave out {option}"
+        f"'group', 'region', 'a', 'b': name an existing column, or leave out {option} (`{option[2:].replace('-', '_')}`)"
     )
     args = [command, "--clusters", f["clusters"], "--weights", f["weights"], option, "nosuch"]
     assert_cli_error(cli, args, msg)  # report used to exit 0, normalising over the whole sample
@@ -572,8 +573,8 @@ def test_column_option_naming_no_column(files, cli, command, option):
 
 def test_column_option_without_own_data(cli):
     msg = (
-        "--group-column names a column of your own unit table; give --clusters and --weights as well (the paper's "
-        "tables have fixed columns)"
+        "--group-column names a column of your own unit table; give --clusters and --weights or --structure as well "
+        "(the paper's tables have fixed columns)"
     )
     assert_cli_error(cli, ["index", "--group-column", "sector"], msg)
 
@@ -664,7 +665,7 @@ def test_long_numeric_identifiers_stay_strings(files, cli, capsys):
     study = load_study(f["clusters"], f["weights"])
     assert study.indicators["cluster"].values.tolist() == ["12345678901234567890123", "2", "3"]
     assert main([*map(str, data_args(f)), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["clusters"][0]["cluster"] == "12345678901234567890123"
+    assert json.loads(capsys.readouterr().out)["units"][0]["unit"] == "12345678901234567890123"
 
 
 # --- 26.-29. how a cell is read: thousands separators, missing tokens, underscores -------------------------
@@ -823,7 +824,7 @@ def test_value_whose_square_overflows(files, cli):
     f = files(clusters=CLUSTERS.replace("3,10", "3,-1e200"))
     msg = (
         f"{f['clusters']}, line 3, column 'b': -1e+200 is 2e+199 times the column's smallest positive value (5); "
-        "divided by a reference maximum and squared (negative='square', the formula as printed) it overflows to an "
+        "divided by a reference maximum and squared (negative='keep', the formula as printed) it overflows to an "
         "infinite index: check the value (a missing-value code? write it as an empty cell)"
     )
     with pytest.raises(InputError) as e:
@@ -835,8 +836,8 @@ def test_value_whose_square_overflows(files, cli):
     x = study.indicators.copy()
     x[1, 1] = -1e200
     with pytest.raises(ClusterModelError, match=r"^`indicators` holds -1e\+200 \(cluster 2, indicator 'b'\), 5e\+198 times its reference maximum: squared, it overflows"):
-        compute_index(x, study.weights)
-    assert np.isfinite(compute_index(x, study.weights, IndexSpec(negative="zero")).values).all()
+        compute_index(x, study.weights, PAPER_SPEC)
+    assert np.isfinite(compute_index(x, study.weights, PAPER_SPEC.replace(negative="zero")).values).all()
 
 
 # --- 33. JSON output is always JSON ----------------------------------------------------------------------------
@@ -853,13 +854,13 @@ def test_json_output_is_always_valid_json(capsys, monkeypatch):
 
     def with_infinity(study, spec):
         table = real(study, spec)
-        table["clusters"][0]["index"] = float("inf")
+        table["units"][0]["index"] = float("inf")
         return table
 
     monkeypatch.setattr(index_command, "_table", with_infinity)
     assert main(["index", "--json"]) == 0
     out = capsys.readouterr().out
-    assert json.loads(out, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))["clusters"][0]["index"] is None
+    assert json.loads(out, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))["units"][0]["index"] is None
 
 
 # --- 34. the manifest hashes the bytes read --------------------------------------------------------------------

@@ -76,11 +76,18 @@ def add_arguments(parser):
     add_output_arguments(parser)
 
 
+def _weight_spec(args, study):
+    """The study's spec with the command-line options; Equation 1 (weights cancel) becomes the quadratic form
+    unless --aggregation equation1 was asked for explicitly."""
+    spec = spec_from_args(args, study)
+    return spec if args.aggregation is not None else weight_robustness_spec(spec)
+
+
 def run(args: argparse.Namespace) -> int:
     from clustermodel._validation import as_rng
 
     study = load_from_args(args)
-    spec = weight_robustness_spec(spec_from_args(args, study))
+    spec = _weight_spec(args, study)
     thr = thresholds_from_args(args)
     weight_rng, data_rng = as_rng(args.seed, name="--seed").spawn(2)
     wb = weight_bootstrap(

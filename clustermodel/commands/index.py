@@ -34,7 +34,7 @@ def _num(v):
 def _table(study, spec) -> dict:
     c = construct(study, spec)
     tree = study.structure
-    aggregates = list(reversed(tree.aggregates))  # the index first, then the levels below it
+    aggregates = sorted(tree.aggregates, key=lambda v: (-tree.level(v), tree.nodes.index(v)))  # the index, then each level below it
     scores = compute_scores(study, spec=spec, nodes=aggregates, construction=c)
     ranks = rank(scores, c.unit_dim)
     dim = c.unit_dim

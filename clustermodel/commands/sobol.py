@@ -100,13 +100,20 @@ def _largest_fitting(need):
     return n
 
 
+def _weight_spec(args, study):
+    """The study's spec with the command-line options; Equation 1 (weights cancel) becomes the quadratic form
+    unless --aggregation equation1 was asked for explicitly."""
+    spec = spec_from_args(args, study)
+    return spec if args.aggregation is not None else weight_robustness_spec(spec)
+
+
 def run(args) -> int:
     study = load_from_args(args)
     check_comparable(study, "Sobol' indices of ranks, scenarios and the cluster-region correlation")
     _check_design_size(args, study)
     result = weight_sensitivity(
         study,
-        weight_robustness_spec(spec_from_args(args, study)),
+        _weight_spec(args, study),
         n=args.n,
         rng=args.seed,
         distribution=args.distribution,
