@@ -107,39 +107,67 @@ def _wsum(a, w):
     return np.matmul(a, w[..., :, None])[..., 0]
 
 
-def _negative_error(node, values, present, w, unit_labels, aggregation):
+def _negative_error(node, values, present, unit_labels, aggregation):
     bad = (values < 0) & present
-    bad = bad.reshape(-1, bad.shape[-2], bad.shape[-1])
-    i = int(np.flatnonzero(bad.any(axis=(0, 2)))[0])
+    bad = bad.reshape(-1, bad.shape[-1])
+    i = int(np.flatnonzero(bad.any(axis=0))[0])
     unit = unit_labels[i] if unit_labels is not None else f"at position {i}"
     raise ClusterModelError(
         f"node {node!r}: the {aggregation} mean is defined on positive values, but a child scores "
-        f"{float(np.min(np.where(bad, values, 0)))!r} for unit {unit!r}; choose a normalisation whose scale is "
-        "positive (minmax, rank, goalposts, max with negative='zero') or aggregation='arithmetic'"
+        f"{float(np.min(np.where(bad, values.reshape(bad.shape), 0)))!r} for unit {unit!r}; choose a normalisation "
+        "whose scale is positive (minmax, rank, goalposts, max with negative='zero') or aggregation='arithmetic'"
     )
 
 
-def _node(values, present, w, aggregation, missing, node, unit_labels):
-    """One node from its children: values/present (..., n, c), raw weights (..., c)."""
+def _finish(num, den, total, zero_hit, Finv):
+    if den is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            num = np.where(den > 0, num * (total / np.where(den > 0, den, 1.0)), np.nan)
+    with np.errstate(invalid="ignore", over="ignore"):
+        out = Finv(num)
+    return out if zero_hit is None else np.where(zero_hit, 0.0, out)
+
+
+def _node_block(values, present, w, aggregation, missing, node, unit_labels):
+    """A node whose children are all indicators: values/present (*D, n, c) batch-free, weights (*B, c)."""
     F, Finv, positive_only, cancels = AGGREGATORS[aggregation]
     e = (w > 0).astype(float) if cancels else w / w.sum(axis=-1, keepdims=True)
+    rescale = missing == "rescale"
     if positive_only and np.any((values < 0) & present):
-        _negative_error(node, values, present, w, unit_labels, aggregation)
-    pf = present.astype(float)
-    num = _wsum(np.where(present, F(values), 0.0), e)
-    if missing == "rescale":
-        den = _wsum(pf, e)
-        total = e.sum(axis=-1)[..., None]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            s = np.where(den > 0, num * (total / np.where(den > 0, den, 1.0)), np.nan)
-    else:
-        s = num
-    with np.errstate(invalid="ignore", over="ignore"):
-        out = Finv(s)
-    if positive_only:
-        zero_hit = _wsum((present & (values == 0)).astype(float), (e > 0).astype(float)) > 0
-        out = np.where(zero_hit, 0.0, out)
-    return out
+        _negative_error(node, np.moveaxis(values, -1, 0), np.moveaxis(present, -1, 0), unit_labels, aggregation)
+    fv = F(values)
+    num = _wsum(np.where(present, fv, 0.0) if rescale else fv, e)
+    den = _wsum(present.astype(float), e) if rescale else None
+    zero_hit = _wsum((present & (values == 0)).astype(float), (e > 0).astype(float)) > 0 if positive_only else None
+    return _finish(num, den, e.sum(axis=-1)[..., None], zero_hit, Finv)
+
+
+def _node_list(children, present, w, aggregation, missing, node, unit_labels):
+    """A node from a list of child score arrays (*B, *D, n) or (*D, n), presence (*D, n), weights (*B, c).
+
+    The children stay separate arrays (a loop over the node's children, never over the batch), so no
+    (batch, unit, child) array is built.
+    """
+    F, Finv, positive_only, cancels = AGGREGATORS[aggregation]
+    e = (w > 0).astype(float) if cancels else w / w.sum(axis=-1, keepdims=True)
+    rescale = missing == "rescale"
+    num = den = zero_hit = None
+    with np.errstate(invalid="ignore"):
+        for k, (v, p) in enumerate(zip(children, present)):
+            ek = e[..., k, None] if e.ndim > 1 else e[k]
+            if positive_only and np.any((v < 0) & p):
+                _negative_error(node, v, p, unit_labels, aggregation)
+            fv = F(v)
+            if rescale:
+                fv = np.where(p, fv, 0.0)
+                d = ek * p
+                den = d if den is None else den + d
+            t = ek * fv
+            num = t if num is None else num + t
+            if positive_only:
+                z = (ek > 0) & (v == 0) & p
+                zero_hit = z if zero_hit is None else zero_hit | z
+    return _finish(num, den, e.sum(axis=-1)[..., None] if e.ndim > 1 else e.sum(), zero_hit, Finv)
 
 
 def aggregate_tree(leaves, present, weights, *, structure, aggregation_at, missing: str = "zero", keep=None, unit_labels=None):
@@ -175,20 +203,20 @@ def aggregate_tree(leaves, present, weights, *, structure, aggregation_at, missi
     pos_w = {v: k for k, v in enumerate(structure.weighted)}
     pos_leaf = {v: k for k, v in enumerate(structure.leaves)}
     values, pres = {}, {}
-    remaining = {v: len(structure.children(v)) for v in structure.aggregates}
     for node in structure.aggregates:
         kids = structure.children(node)
+        wk = w[..., [pos_w[k] for k in kids]]
+        agg = aggregation_at(structure.level(node))
         if all(k in pos_leaf for k in kids):
             idx = [pos_leaf[k] for k in kids]
-            v = leaves[..., idx]
             p = present[..., idx]
+            values[node] = _node_block(leaves[..., idx], p, wk, agg, missing, node, unit_labels)
+            pres[node] = p.any(axis=-1)
         else:
             cols = [values[k] if k in values else leaves[..., pos_leaf[k]] for k in kids]
-            shape = np.broadcast_shapes(*(c.shape for c in cols))
-            v = np.stack([np.broadcast_to(c, shape) for c in cols], axis=-1)
-            p = np.stack([pres[k] if k in pres else present[..., pos_leaf[k]] for k in kids], axis=-1)
-        pres[node] = p.any(axis=-1)
-        values[node] = _node(v, p, w[..., [pos_w[k] for k in kids]], aggregation_at(structure.level(node)), missing, node, unit_labels)
+            pcols = [pres[k] if k in pres else present[..., pos_leaf[k]] for k in kids]
+            values[node] = _node_list(cols, pcols, wk, agg, missing, node, unit_labels)
+            pres[node] = np.logical_or.reduce(pcols)
         for k in kids:
             if k in values and k not in keep:
                 del values[k]

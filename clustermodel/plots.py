@@ -293,7 +293,7 @@ def sobol_bars(result, path, *, quantity: str = "index", title: str | None = Non
     fig.legend(handles, labels, loc="upper right", fontsize=8)
     pct = f"{ix.confidence_level:.0%}"
     fig.suptitle(
-        title or f"Sobol' indices of each cluster's {quantity} ({pct} bootstrap intervals, N = {ix.n}, spec {result.spec.weights})",
+        title or f"Sobol' indices of each cluster's {quantity} ({pct} bootstrap intervals, N = {ix.n}, spec {result.spec.aggregation})",
         fontsize=10,
     )
     fig.subplots_adjust(left=0.05, right=0.98, bottom=0.14, top=0.9, wspace=0.12, hspace=0.35)
@@ -319,7 +319,7 @@ def sobol_heatmap(result, path, *, quantities=("index", "rank", "scenario_kept")
         ax.set_title(f"ST of {q}", fontsize=9)
         ax.set_ylabel("cluster")
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.6, label="total index ST (clipped to [0, 1])")
-    fig.suptitle(title or f"Total Sobol' indices, clusters × factors (N = {ix.n}, spec {result.spec.weights})", fontsize=10)
+    fig.suptitle(title or f"Total Sobol' indices, clusters × factors (N = {ix.n}, spec {result.spec.aggregation})", fontsize=10)
     return save(fig, path)
 
 

@@ -730,11 +730,13 @@ def weight_problem(factors, triggers=()) -> dict:
     return {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
 
 
-def trigger_options(study, triggers) -> dict:
+def trigger_options(study, triggers, spec: IndexSpec | None = None, *, dropped: dict | None = None) -> dict:
     """Trigger field -> options, validated against the spec and the study.
 
     ``triggers`` is a sequence of spec fields (each gets the options of
-    :data:`TRIGGER_OPTIONS` that this study can use) or a mapping field ->
+    :data:`TRIGGER_OPTIONS` that this study can use under ``spec``: an
+    option that cannot be computed, such as a geometric mean of negative
+    values, is left out and recorded in ``dropped``) or a mapping field ->
     explicit options. Every field of :class:`IndexSpec` but ``min_coverage``
     (which changes the set of units) can be a trigger.
     """
@@ -765,6 +767,8 @@ def trigger_options(study, triggers) -> dict:
                     opts.remove("goalposts")
             if t == "denominate" and all(d is None for d in study.structure.attribute("denominators")):
                 opts = [True]
+            if spec is not None:
+                opts = [o for o in opts if _computes(study, spec.replace(**{t: o}), t, o, dropped)]
         opts = tuple(opts)
         if len(opts) < 2:
             raise ClusterModelError(f"trigger {t!r} has fewer than two options for this study ({list(opts)}); drop it")
@@ -774,13 +778,26 @@ def trigger_options(study, triggers) -> dict:
     return {t: out[t] for t in IndexSpec.fields() if t in out}
 
 
+def _computes(study, spec, field, option, dropped) -> bool:
+    from clustermodel.scenarios import StudyModel
+
+    try:
+        model = StudyModel(study, spec)
+        model.outputs(model.nominal_weights[None, :])
+    except ClusterModelError as exc:
+        if dropped is not None:
+            dropped[f"{field}={option}"] = str(exc)
+        return False
+    return True
+
+
 class _WeightModel:
     """Vectorised model X -> every output, for one study and a base spec (a thin layer over StudyModel)."""
 
-    def __init__(self, study, spec, thresholds, distribution, concentration, delta, triggers):
-        from clustermodel.scenarios import StudyModel
-
+    def __init__(self, study, spec, thresholds, distribution, concentration, delta, triggers, dropped=None):
         self.study = study
+        #: default trigger options left out because they cannot be computed on this study, with the reason
+        self.dropped_options = dict(dropped or {})
         self.spec = spec
         self.thresholds = thresholds
         self.distribution = distribution
@@ -968,10 +985,10 @@ def weight_model(
     >>> model(np.full((2, problem["num_vars"]), 0.5)).shape
     (2, 82)
     """
-    spec, thresholds, concentration, delta, triggers = _weight_sensitivity_iv(
+    spec, thresholds, concentration, delta, triggers, dropped = _weight_sensitivity_iv(
         study, spec, distribution, concentration, delta, triggers, thresholds
     )
-    model = _WeightModel(study, spec, thresholds, distribution, concentration, delta, triggers)
+    model = _WeightModel(study, spec, thresholds, distribution, concentration, delta, triggers, dropped)
     return model, weight_problem(model.labels, model.triggers)
 
 
@@ -996,7 +1013,8 @@ def _weight_sensitivity_iv(study, spec, distribution, concentration, delta, trig
     delta = _positive_float(delta, "delta")
     if delta >= 1:
         raise ClusterModelError(f"`delta` must lie in (0, 1) so that every perturbed weight stays positive, got {delta!r}")
-    triggers = trigger_options(study, triggers)
+    dropped = {}
+    triggers = trigger_options(study, triggers, spec, dropped=dropped)
     w = study.structure.weight_vector()
     if distribution == "dirichlet" and np.any(w.values <= 0):
         zero = [str(v) for v, x in zip(w["node"].values, w.values) if x <= 0]
@@ -1004,7 +1022,7 @@ def _weight_sensitivity_iv(study, spec, distribution, concentration, delta, trig
             f"the Dirichlet weight distribution needs positive nominal weights; {', '.join(zero)} has weight 0: "
             "use distribution='uniform' or drop the node"
         )
-    return spec, thresholds, concentration, delta, triggers
+    return spec, thresholds, concentration, delta, triggers, dropped
 
 
 @dataclass(frozen=True)
@@ -1506,6 +1524,8 @@ def weight_sensitivity(
             "the spec change alone moves the conclusion before any weight varies; 'kept' outputs compare with this "
             "spec's own nominal result."
         )
+    for option, why in model.dropped_options.items():
+        notes.append(f"Trigger option {option} was left out: it cannot be computed on this study ({why}).")
     if triggers:
         notes.append(
             "Trigger factors split their uniform input into equal parts, one per option, in the order "
@@ -1521,9 +1541,10 @@ def weight_sensitivity(
         )
     kept = study.clusters.sel(cluster=model.clusters)
     names = kept["name"].values if "name" in kept.coords else model.clusters
-    cluster_names = {c.item(): str(nm) for c, nm in zip(model.clusters, names)}
+    item = lambda c: c.item() if hasattr(c, "item") else c  # noqa: E731
+    cluster_names = {item(c): str(nm) for c, nm in zip(model.clusters, names)}
     nominal_scenario = (
-        {c.item(): SCENARIOS[int(code)] for c, code in zip(model.clusters, model.nominal_codes)} if model.has_regions else {}
+        {item(c): SCENARIOS[int(code)] for c, code in zip(model.clusters, model.nominal_codes)} if model.has_regions else {}
     )
     return SobolResult(
         indices=ix,

@@ -123,7 +123,7 @@ def run_scores(study, config: dict, out) -> dict:
         "Largest change of any unit's index over "
         f"{n_draws} Dirichlet weight draws (concentration {data['weight_spread']['concentration']:g}) around the nominal weights:",
         "",
-        "| Weight placement | Largest spread |",
+        "| Aggregation | Largest spread |",
         "|---|---:|",
     ]
     lines += [f"| {k} | {v:.3g} |" for k, v in spreads.items()]
@@ -191,7 +191,7 @@ def run_reproduction(study, config: dict, out) -> dict | None:
             + "[reproduction](reproduction.md)"
         ),
         (
-            f"**Negative trade surpluses**: Table 6 reproduces in {rs['regions'].get('negative=square')} of "
+            f"**Negative trade surpluses**: Table 6 reproduces in {rs['regions'].get('negative=keep')} of "
             f"{len(result.regions)} rows when deficits are squared as printed, {rs['regions'].get('negative=zero')} when "
             "treated as zero: the published regional index counts a deficit as foreign activity. [reproduction](reproduction.md)"
         ),
@@ -423,14 +423,14 @@ def run_correlation(study, config: dict, out) -> dict | None:
             "**If a trade deficit counted as zero** instead of being squared: scenario counts "
             + "/".join(str(counts["zero"][k]) for k in SCENARIOS)
             + " instead of "
-            + "/".join(str(counts["square"][k]) for k in SCENARIOS)
+            + "/".join(str(counts["keep"][k]) for k in SCENARIOS)
             + (
                 "; clusters changing scenario: "
-                + ", ".join(f"{c['cluster']} ({c['region']}: {c['scenario_square']} → {c['scenario_zero']})" for c in changed)
+                + ", ".join(f"{c['cluster']} ({c['region']}: {c['scenario_keep']} → {c['scenario_zero']})" for c in changed)
                 if changed
                 else "; no cluster changes scenario"
             )
-            + f"; region-level r {sens['correlations']['square']['region_pearson']:.2f} → "
+            + f"; region-level r {sens['correlations']['keep']['region_pearson']:.2f} → "
             f"{sens['correlations']['zero']['region_pearson']:.2f}. [correlation](correlation.md)"
         )
     industry = [r for r in data["records"] if r["test"].startswith(("kruskal", "anova")) and r["source"] == "computed"]

@@ -228,7 +228,7 @@ def test_result_shapes_and_summary_outputs(paper, tmp_path):
     assert set(rec["scenario_probabilities"]) == set(SCENARIOS)
     assert rec["index_low"] <= rec["index_median"] <= rec["index_high"]
     ds = r.to_dataset()
-    assert ds.attrs["mode"] == "parametric" and ds.attrs["seed"] == 1 and ds.attrs["spec_weights"] == "quadratic"
+    assert ds.attrs["mode"] == "parametric" and ds.attrs["seed"] == 1 and ds.attrs["spec_aggregation"] == "quadratic"
     assert ds["scenario_probability"].dims == ("cluster", "scenario")
     ds.to_netcdf(tmp_path / "b.nc")
     back = xr.open_dataset(tmp_path / "b.nc")
@@ -412,7 +412,7 @@ def test_cli_json_keys(capsys):
     assert main(["bootstrap", "--json", "--n-resamples", "200", "--seed", "1", "--data-bootstrap"]) == 0
     d = json.loads(capsys.readouterr().out)
     w = d["weight_bootstrap"]
-    assert w["mode"] == "parametric" and w["spec"]["weights"] == "quadratic" and w["n_resamples"] == 200
+    assert w["mode"] == "parametric" and w["spec"]["aggregation"] == "quadratic" and w["n_resamples"] == 200
     rec = w["clusters"][0]
     for key in ["index_median", "index_low", "index_high", "rank_median", "rank_low", "rank_high", "scenario_probabilities"]:
         assert key in rec
@@ -441,7 +441,7 @@ def test_cli_writes_reports(tmp_path, capsys):
 
 
 def test_cli_equation1_says_zero_spread(capsys):
-    assert main(["bootstrap", "--placement", "equation1", "--n-resamples", "50", "--seed", "1"]) == 0
+    assert main(["bootstrap", "--aggregation", "equation1", "--n-resamples", "50", "--seed", "1"]) == 0
     assert "Zero spread" in capsys.readouterr().out
 
 

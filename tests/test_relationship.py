@@ -353,7 +353,7 @@ def test_negative_policy_sensitivity(paper):
         for row in sens.clusters:
             assert row[f"scenario_{policy}"] == labels[pos[row["cluster"]]]
     for row in sens.clusters:
-        assert row["scenario_changed"] == (row["scenario_square"] != row["scenario_zero"])
+        assert row["scenario_changed"] == (row["scenario_keep"] != row["scenario_zero"])
     assert "negative=keep" in sens.summary()
 
 
@@ -413,7 +413,8 @@ def test_small_study_reports_what_it_cannot_test(write_csv, capsys):
     c = write_csv("c.csv", "no,group,region,a,b\n1,g1,N,1,2\n2,g1,N,2,1\n3,g2,S,3,3\n4,g2,E,1,1\n5,g2,E,2,2\n")
     w = write_csv("w.csv", "indicator,weight\na,0.5\nb,0.5\n")
     r = write_csv("r.csv", "region,x,y\nN,1,2\nS,2,1\nE,3,3\n")
-    args = ["correlate", "--clusters", str(c), "--weights", str(w), "--regions", str(r), "--source", "computed", "--n-resamples", "99"]
+    args = ["correlate", "--clusters", str(c), "--weights", str(w), "--regions", str(r), "--source", "computed", "--n-resamples", "99",
+            "--normalisation", "max", "--aggregation", "equation1", "--missing", "zero"]  # the paper's formula
     assert main(args + ["--json"]) == 0
     recs = json.loads(capsys.readouterr().out)
     tests = {x["test"] for x in recs}

@@ -34,6 +34,8 @@ def dump_toml(config) -> str:
             return str(v).lower()
         if isinstance(v, list):
             return "[" + ", ".join(value(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + " }"
         return repr(v)
 
     lines = [f"{k} = {value(v)}" for k, v in config.items() if not isinstance(v, dict)]
@@ -63,7 +65,7 @@ def test_same_seed_same_bytes_except_manifest_timestamp(two_runs):
     ma, mb = (json.loads((d / "manifest.json").read_text()) for d in (a, b))
     ma.pop("created"), mb.pop("created")
     assert ma == mb
-    assert set(ma["inputs"]) == {"data/clusters.csv", "data/weights.csv", "data/regions.csv", "data/indicators.csv"}
+    assert set(ma["inputs"]) == {"data/clusters.csv", "data/structure.csv", "data/spec.toml", "data/regions.csv", "data/indicators.csv"}
 
 
 def test_small_config_round_trips(tmp_path):
@@ -122,7 +124,7 @@ def test_user_data_missing_mapped_column_is_named(tmp_path, capsys):
     ])
     assert rc == 2
     err = capsys.readouterr().err
-    assert "'region'" in err and "no 'region' column" in err
+    assert "--region-column 'region' names no column" in err
 
 
 def test_every_analysis_has_csv_and_netcdf(two_runs):
@@ -131,8 +133,8 @@ def test_every_analysis_has_csv_and_netcdf(two_runs):
         assert any(n.startswith(stage) and n.endswith(".csv") for n in names), stage
         assert any(n.startswith(stage) and n.endswith(".nc") for n in names), stage
     manifest = json.loads((two_runs[0] / "manifest.json").read_text())
-    assert manifest["specs"]["sobol"]["weights"] == "quadratic"
-    assert manifest["specs"]["reproduction"]["weights"] == "equation1"
+    assert manifest["specs"]["sobol"]["aggregation"] == "quadratic"
+    assert manifest["specs"]["reproduction"]["aggregation"] == "equation1"
     assert all(len(h) == 64 for h in manifest["outputs"].values())
 
 

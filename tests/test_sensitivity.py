@@ -135,13 +135,14 @@ def test_weight_model_agrees_with_evaluate(paper):
 
 
 def test_triggers_switch_the_spec(paper):
-    model, problem = weight_model(paper, QUADRATIC, triggers=("placement",))
-    assert problem["names"][-1] == "placement"
+    model, problem = weight_model(paper, QUADRATIC, triggers=("aggregation",))
+    assert problem["names"][-1] == "aggregation"
     u = np.full((3, 5), 0.5)
     u[:, -1] = [0.1, 0.5, 0.9]  # equation1, quadratic, arithmetic
     Y = model(u)
     W = weights_from_unit(u[:, :4], paper.weights.values)
-    for row, placement in enumerate(TRIGGER_OPTIONS["placement"]):
+    assert model.trigger_options["aggregation"] == ("equation1", "quadratic", "arithmetic")  # geometric/harmonic cannot take Table 6's deficits
+    for row, placement in enumerate(model.trigger_options["aggregation"]):
         ev = evaluate(paper, QUADRATIC.replace(aggregation=placement), weights=W[row])
         np.testing.assert_allclose(Y[row, :25], ev.cluster_index.values, rtol=1e-13)
 
@@ -239,11 +240,11 @@ def test_result_exports(paper, tmp_path):
     assert len(recs) == 82 * 4
     assert {"S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"} <= set(recs[0])
     d = json.loads(res.to_json())
-    assert d["n"] == 64 and d["seed"] == 3 and d["spec"]["weights"] == "quadratic" and d["notes"]
+    assert d["n"] == 64 and d["seed"] == 3 and d["spec"]["aggregation"] == "quadratic" and d["notes"]
     assert [c["n"] for c in d["convergence"]["median_interval_width"]] == [32, 64]
     assert len(d["convergence"]["records"]) == 2 * 7 * 4  # N levels x study-level outputs x factors
     ds = res.to_dataset()
-    assert ds["ST"].dims == ("output", "factor") and ds.attrs["spec_weights"] == "quadratic"
+    assert ds["ST"].dims == ("output", "factor") and ds.attrs["spec_aggregation"] == "quadratic"
     path = tmp_path / "s.nc"
     ds.to_netcdf(path)
     back = xr.open_dataset(path)
@@ -271,7 +272,7 @@ def test_result_exports(paper, tmp_path):
         ({"distribution": "beta"}, "`distribution` must be one of"),
         ({"concentration": 0}, "`concentration` must be a positive"),
         ({"delta": 1.5, "distribution": "uniform"}, "`delta` must lie in (0, 1)"),
-        ({"triggers": ["weights"]}, "`triggers` entries must be among"),
+        ({"triggers": ["weights"]}, "`triggers` entries must be spec fields among"),
         ({"triggers": ["reference", "reference"]}, "`triggers` lists a factor twice"),
         ({"n_resamples": 1}, "`n_resamples` must be at least 2"),
         ({"confidence_level": 1.2}, "`confidence_level` must lie in (0, 1)"),
@@ -308,7 +309,9 @@ def test_dirichlet_needs_positive_weights(paper):
     import dataclasses
 
     w = paper.weights.copy(data=[0.0, 0.5, 0.25, 0.25])
-    study = dataclasses.replace(paper, aggregation=w)
+    from clustermodel.structure import Structure
+
+    study = dataclasses.replace(paper, weights=w, structure=Structure.flat(w))
     with pytest.raises(ClusterModelError, match="international_members has weight 0"):
         weight_sensitivity(study, QUADRATIC, n=16)
     res = weight_sensitivity(study, QUADRATIC, n=16, rng=1, distribution="uniform", n_resamples=5)
@@ -322,14 +325,14 @@ def test_cli_json(capsys):
     assert main(["sobol", "--n", "64", "--seed", "1", "--n-resamples", "10", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert {"n", "seed", "spec", "notes", "records"} <= set(d)
-    assert d["n"] == 64 and d["seed"] == 1 and d["spec"]["weights"] == "quadratic"
+    assert d["n"] == 64 and d["seed"] == 1 and d["spec"]["aggregation"] == "quadratic"
     rec = d["records"][0]
     assert {"output", "factor", "S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"} <= set(rec)
     assert len(d["records"]) == 82 * 4
 
 
 def test_cli_equation1_json(capsys):
-    assert main(["sobol", "--placement", "equation1", "--n", "64", "--seed", "1", "--n-resamples", "10", "--json"]) == 0
+    assert main(["sobol", "--aggregation", "equation1", "--n", "64", "--seed", "1", "--n-resamples", "10", "--json"]) == 0
     captured = capsys.readouterr()
     d = json.loads(captured.out)
     assert all(r["S1"] == 0 and r["ST"] == 0 for r in d["records"])
