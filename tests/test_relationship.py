@@ -18,6 +18,7 @@ import statsmodels.api as sm
 from clustermodel import ClusterModelError
 from clustermodel.cli import main
 from clustermodel.relationship import (
+    PRIMARY_GROUP_TEST,
     PRIMARY_TEST,
     adjust_pvalues,
     cluster_level_tests,
@@ -32,6 +33,8 @@ from clustermodel.relationship import (
     scenario_table,
     weighted_correlation,
 )
+from clustermodel.reporting.nouns import PAPER_NOUNS
+from clustermodel.reporting.relationship import markdown
 from clustermodel.reproduce import PAPER_COUNTS
 from clustermodel.scenarios import evaluate
 from clustermodel.spec import IndexSpec
@@ -164,7 +167,7 @@ def test_cluster_bootstrap_resamples_whole_regions(paper_xy):
     naive = cluster_level_tests(x, y, regions, methods=("pearson",), n_resamples=999, rng=9)[0]
     assert r.ci_low < r.statistic < r.ci_high
     assert r.statistic == pytest.approx(naive.statistic)
-    assert "whole regions" in r.method
+    assert "ci=bca:999:whole_higher_units" in r.method  # a descriptor, worded by the report layer
 
 
 # ----------------------------------------------------------------- clustered OLS
@@ -185,9 +188,11 @@ def test_clustered_ols_slope_is_pearson_and_se_is_cr1(paper_xy):
     cov = g / (g - 1) * (n - 1) / (n - k) * bread @ meat @ bread
     assert res.se == pytest.approx(np.sqrt(cov[1, 1]), rel=1e-10)
     assert res.df == g - 1 == 18
-    assert res.pvalue == pytest.approx(2 * scipy.stats.t.sf(abs(res.slope / res.se), g - 1), rel=1e-10)
+    # CR1 is kept as the reference p; the reported p is the wild cluster bootstrap's (tested below)
+    assert res.pvalue_cr1 == pytest.approx(2 * scipy.stats.t.sf(abs(res.slope / res.se), g - 1), rel=1e-10)
     half = scipy.stats.t.ppf(0.975, g - 1) * res.se
-    assert (res.ci_low, res.ci_high) == pytest.approx((res.slope - half, res.slope + half), rel=1e-10)
+    assert (res.ci_low_cr1, res.ci_high_cr1) == pytest.approx((res.slope - half, res.slope + half), rel=1e-10)
+    assert res.pvalue == res.wild.pvalue and res.wild.se_cr1 == pytest.approx(res.se, rel=1e-10)
     # the fitted line on the original scale passes through the means
     assert res.fitted(y.mean()) == pytest.approx(x.mean())
 
@@ -262,11 +267,12 @@ def test_industry_permutation_p_close_to_f_test():
 
 
 def test_industry_under_both_reference_sets(small_result):
-    computed = {t.test for t in small_result.tests if t.source == "computed" and t.family == "industry/computed"}
-    published = {t.test for t in small_result.tests if t.source == "published" and t.family == "industry/published"}
+    group_rows = lambda src: {t.test for t in small_result.tests if t.source == src and t.test.startswith(("kruskal", "anova"))}  # noqa: E731
+    computed, published = group_rows("computed"), group_rows("published")
     assert computed == {"kruskal:reference=group", "anova:reference=group", "kruskal:reference=sample", "anova:reference=sample"}
     assert published == {"kruskal:reference=group", "anova:reference=group"}
     assert "removed by construction" in small_result.summary()
+    assert small_result.summary() == markdown(small_result, nouns=PAPER_NOUNS)
 
 
 # ----------------------------------------------------------------- power, multiplicity
@@ -301,11 +307,23 @@ def test_holm_by_hand_and_in_result(small_result):
     from statsmodels.stats.multitest import multipletests
 
     families = {t.family for t in small_result.tests if t.family}
-    assert families == {"relationship/computed", "relationship/published", "industry/computed", "industry/published"}
+    assert families == {"claims/computed", "claims/published"}
     for fam in families:
         rows = [t for t in small_result.tests if t.family == fam]
+        assert all(t.role == "primary" and t.primary for t in rows)
         want = multipletests([t.pvalue for t in rows], method="holm")[1]
         assert [t.p_adjusted for t in rows] == pytest.approx(list(want))
+    # computed values: the relationship and the group effect (whole-sample normalisation); published: the relationship
+    assert {t.test for t in small_result.tests if t.family == "claims/computed"} == {PRIMARY_TEST, PRIMARY_GROUP_TEST}
+    assert {t.test for t in small_result.tests if t.family == "claims/published"} == {PRIMARY_TEST}
+    # every other row is labelled and not adjusted
+    for t in small_result.tests:
+        if t.role != "primary":
+            assert t.p_adjusted is None and t.family is None
+    roles = {t.test: t.role for t in small_result.tests}
+    assert roles["pearson:cluster"] == roles["kendall:cluster"] == "naive"
+    assert roles["pearson:region_block"] == roles["ols:wild_cluster"] == roles["mixedlm:random_intercept"] == "sensitivity"
+    assert roles["tost:region_mean"] == "equivalence" and roles["power:min_r_n19"] == "planning"
 
 
 # ----------------------------------------------------------------- the study-level analysis
@@ -315,7 +333,8 @@ def test_primary_and_records(small_result):
     recs = small_result.to_records()
     primary = [r for r in recs if r["primary"]]
     assert {r["source"] for r in primary} == {"computed", "published"}
-    assert all(r["test"] == PRIMARY_TEST and r["unit"] == "region" and r["n"] == 19 for r in primary)
+    assert all(r["test"] == PRIMARY_TEST and r["unit"] == "region" and r["n"] == 19 for r in primary if r["test"] != PRIMARY_GROUP_TEST)
+    assert [r["source"] for r in primary if r["test"] == PRIMARY_GROUP_TEST] == ["computed"]
     for r in recs:
         assert {"test", "statistic", "pvalue", "ci_low", "ci_high", "n", "unit", "method", "source", "p_adjusted"} <= set(r)
     json.dumps(small_result.to_dict(), allow_nan=False)  # no NaN or infinity anywhere
@@ -354,7 +373,8 @@ def test_negative_policy_sensitivity(paper):
             assert row[f"scenario_{policy}"] == labels[pos[row["cluster"]]]
     for row in sens.clusters:
         assert row["scenario_changed"] == (row["scenario_square"] != row["scenario_zero"])
-    assert "negative=square" in sens.summary()
+    assert "negative=square" in markdown(relationship_analysis(paper, source="computed", n_resamples=99, rng=1), nouns=PAPER_NOUNS)
+    assert sens.negative_indicators == ("trade_surplus_per_capita",)
 
 
 # ----------------------------------------------------------------- degenerate input
