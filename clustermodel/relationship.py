@@ -1566,7 +1566,7 @@ def clustered_ols(cluster_index, region_index, regions, *, confidence_level: flo
         use_t=True,
     )
     ci = fit.conf_int(alpha=1 - confidence_level)
-    wild = wild_cluster_bootstrap(zy, zx, codes, n_resamples=n_resamples, weights=weights, confidence_level=confidence_level, rng=rng, keep_draws=keep_draws)
+    wild = wild_cluster_bootstrap(zy, zx, names[codes], n_resamples=n_resamples, weights=weights, confidence_level=confidence_level, rng=rng, keep_draws=keep_draws)
     return ClusteredOLSResult(
         slope=float(fit.params[1]),
         intercept=float(fit.params[0]),
@@ -1679,19 +1679,29 @@ def random_intercept_model(cluster_index, region_index, regions, *, confidence_l
     confidence_level = check_probability(confidence_level, "confidence_level")
     x, y, codes, names, _ = _check_relationship(cluster_index, region_index, regions)
     zx, zy, _, _ = _zscores(x, y)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = sm.MixedLM(zy, sm.add_constant(zx), groups=codes)
-        fit = model.fit(reml=True)
-        if not fit.converged:
-            fit = model.fit(reml=True, method=["lbfgs", "powell"])
-    ci = np.asarray(fit.conf_int(alpha=1 - confidence_level))
+    model = sm.MixedLM(zy, sm.add_constant(zx), groups=codes)
+
+    def fit_with(method):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit = model.fit(reml=True) if method is None else model.fit(reml=True, method=[method])
+            ci = np.asarray(fit.conf_int(alpha=1 - confidence_level))
+            numbers = (float(fit.fe_params[1]), float(fit.bse_fe[1]), float(fit.pvalues[1]), float(fit.llf))
+        ok = fit.converged and all(math.isfinite(v) for v in numbers)
+        return fit, ci, numbers, ok, tuple(sorted({str(w.message).split("\n")[0] for w in caught}))
+
+    fit, ci, (slope, se, pvalue, llf), ok, messages = fit_with(None)
+    if not ok:
+        # gradient optimisers fail near a zero group variance; Powell's method does not need the gradient
+        alt = fit_with("powell")
+        if alt[3] and (not math.isfinite(llf) or alt[2][3] >= llf - 1e-9):
+            fit, ci, (slope, se, pvalue, llf), ok, messages = alt
     group_var = float(np.asarray(fit.cov_re).ravel()[0])
     return ModelResult(
         kind="random_intercept",
-        slope=float(fit.fe_params[1]),
-        se=float(fit.bse_fe[1]),
-        pvalue=float(fit.pvalues[1]),
+        slope=slope,
+        se=se,
+        pvalue=pvalue,
         ci_low=float(ci[1, 0]),
         ci_high=float(ci[1, 1]),
         df=None,
@@ -1700,8 +1710,8 @@ def random_intercept_model(cluster_index, region_index, regions, *, confidence_l
         group_variance=group_var,
         residual_variance=float(fit.scale),
         converged=bool(fit.converged),
-        boundary=bool(group_var <= 1e-8 * max(float(fit.scale), 1e-300)),
-        warnings=tuple(sorted({str(w.message).split("\n")[0] for w in caught})),
+        boundary=bool(group_var <= 1e-6 * max(float(fit.scale), 1e-300)),
+        warnings=messages,
         confidence_level=confidence_level,
     )
 
@@ -2548,7 +2558,11 @@ class RelationshipResult:
         For the published values.
     index_sensitivity : IndexSensitivityResult or None
     skipped : tuple of dict
-        Analyses that could not run: ``analysis``, ``source``, ``level``, ``reason``.
+        Analyses that could not run: ``analysis``, ``source``, ``level`` and a
+        ``reason`` code (``empty_margin``, ``fisher_z_undefined``,
+        ``too_few_units``, ``fit_failed``, ``needs_computed_values``,
+        ``no_groups``), with the numbers behind it (``n``, ``r``, ``side``,
+        ``detail``).
     unused_regions : tuple of str
         Higher-level units without a unit (they do not enter).
     notes : tuple of str
@@ -2871,7 +2885,7 @@ def relationship_analysis(
             try:
                 models[s][kind] = fn(x, y, cluster_regions, confidence_level=confidence_level)
             except (np.linalg.LinAlgError, ValueError) as exc:
-                skipped.append({"analysis": kind, "source": s, "level": "region", "reason": str(exc).split("\n")[0]})
+                skipped.append({"analysis": kind, "source": s, "level": "region", "reason": "fit_failed", "detail": str(exc).split("\n")[0]})
                 continue
             rel.append(models[s][kind].to_record())
         rel += cluster_level_tests(x, y, cluster_regions, rng=r[2], **kw)
@@ -2881,7 +2895,8 @@ def relationship_analysis(
             try:
                 tables[s][unit] = scenario_table(c_high, r_high, unit=unit, confidence_level=confidence_level)
             except ClusterModelError as exc:  # an empty margin: record it, keep the other tests
-                skipped.append({"analysis": "fisher", "source": s, "level": unit, "reason": str(exc)})
+                side = "cluster" if (c_high.all() or not c_high.any()) else "region"
+                skipped.append({"analysis": "fisher", "source": s, "level": unit, "reason": "empty_margin", "side": side, "detail": str(exc)})
                 continue
             rel.append(tables[s][unit].to_record())
         prim = next(t for t in rel if t.test == PRIMARY_TEST)
@@ -2890,12 +2905,12 @@ def relationship_analysis(
             eq = equivalence[s] = equivalence_test(prim.statistic, G, bound=equivalence_bound, alpha=alpha)
             rel.append(eq.to_record())
         else:
-            skipped.append({"analysis": "equivalence", "source": s, "level": "region", "reason": f"Fisher's z needs at least four regions and |r| < 1 (n = {G}, r = {prim.statistic:.3g})"})
+            skipped.append({"analysis": "equivalence", "source": s, "level": "region", "reason": "fisher_z_undefined", "n": int(G), "r": float(prim.statistic)})
         conclusions[s] = _conclusion(prim, eq, alpha)
         if G >= 4:
             infl[s] = influence(x, y, cluster_regions)
         else:
-            skipped.append({"analysis": "influence", "source": s, "level": "region", "reason": f"leaving one of {G} regions out leaves too few to correlate"})
+            skipped.append({"analysis": "influence", "source": s, "level": "region", "reason": "too_few_units", "n": int(G)})
         ind = []
         if groups is not None:
             # the published unit index was normalised within groups; recomputed values under both reference sets
@@ -2917,7 +2932,7 @@ def relationship_analysis(
     power = {n_: power_min_correlation(n_) for n_ in sizes if n_ >= 4}
     for n_ in sizes:
         if n_ < 4:
-            skipped.append({"analysis": "power", "source": None, "level": "cluster" if n_ == cluster_regions.size else "region", "reason": f"Fisher's z needs n - 3 > 0 (n = {n_})"})
+            skipped.append({"analysis": "power", "source": None, "level": "cluster" if n_ == cluster_regions.size else "region", "reason": "fisher_z_undefined", "n": int(n_)})
     for n_, r_ in power.items():
         tests.append(
             TestResult(
@@ -2936,9 +2951,9 @@ def relationship_analysis(
     if "computed" in names:
         sens = negative_policy_sensitivity(study, spec, thresholds=thresholds, n_resamples=n_resamples, rng=streams[-1])
     else:
-        skipped.append({"analysis": "negative_policy", "source": None, "level": None, "reason": "needs recomputed values (source='computed' or 'both')"})
+        skipped.append({"analysis": "negative_policy", "source": None, "level": None, "reason": "needs_computed_values"})
     if groups is None:
-        skipped.append({"analysis": "group_tests", "source": None, "level": "cluster", "reason": "the study has no group column"})
+        skipped.append({"analysis": "group_tests", "source": None, "level": "cluster", "reason": "no_groups"})
     rounding_res = None
     if "published" in names and rounding is not None:
         pub = data["published"]

@@ -288,7 +288,7 @@ def _tests_table(result, nouns: Nouns) -> list[str]:
         "|---|---|---|---:|---:|---:|---:|---|---|---:|---|",
     ]
     for t in result.tests:
-        name = f"**{t.test}**" if t.primary else t.test
+        name = f"**`{t.test}`**" if t.primary else f"`{t.test}`"
         eff = "—" if t.effect is None else f"{t.effect_name} {_f(t.effect, 3)}" + ("" if t.effect_low is None else f" {_ci(t.effect_low, t.effect_high)}")
         lines.append(
             f"| {t.source or ''} | {name} | {t.role} | {_f(t.statistic)} | {_p(t.pvalue)} | {_p(t.p_adjusted)} | {_p(t.pvalue_parametric)} | "
@@ -395,17 +395,24 @@ def _skipped_lines(result, nouns: Nouns) -> list[str]:
     out = []
     for s in result.skipped:
         a, src, lvl, why = s.get("analysis"), s.get("source"), s.get("level"), s.get("reason")
-        where = f"{src} values" if src else "all values"
-        if a == "fisher":
-            out.append(f"no Fisher test for {where} at {_level(nouns, lvl)} level: {why}")
+        where = f"{src} values" if src else "any values"
+        if why == "empty_margin":
+            out.append(
+                f"no Fisher test for {where} at {_level(nouns, lvl)} level: every {_level(nouns, lvl)} is on the same side of the "
+                f"{_level(nouns, s.get('side'))} threshold, so the 2x2 table has an empty margin (change the thresholds)."
+            )
         elif a == "power":
-            out.append(f"No power calculation for the {_level(nouns, lvl)} level: {why}.")
-        elif a == "group_tests":
+            out.append(f"No power calculation for {nouns.count(s.get('n', 0), 'unit' if lvl == 'cluster' else 'higher')}: Fisher's z needs at least four.")
+        elif a == "equivalence":
+            out.append(f"No equivalence test for {where}: Fisher's z needs at least four {nouns.highers} and |r| < 1 (n = {s.get('n')}, r = {_f(s.get('r'))}).")
+        elif a == "influence":
+            out.append(f"No influence analysis for {where}: leaving one of {nouns.count(s.get('n', 0), 'higher')} out leaves too few to correlate.")
+        elif why == "no_groups":
             out.append(f"No {nouns.group} tests: the study has no {nouns.group} column.")
-        elif a == "negative_policy":
-            out.append(f"No sensitivity to negative values: it {why}.")
+        elif why == "needs_computed_values":
+            out.append("No sensitivity to negative values: it needs recomputed values (source 'computed' or 'both').")
         else:
-            out.append(f"No {a.replace('_', ' ')} for {where}: {why}.")
+            out.append(f"No {str(a).replace('_', ' ')} for {where}: {s.get('detail', why)}.")
     if result.unused_regions:
         out.append(f"{_cap(nouns.highers)} without a {nouns.unit} do not enter the analysis: {', '.join(result.unused_regions)}.")
     out += list(result.notes)
@@ -478,7 +485,7 @@ def findings(result, *, nouns: Nouns) -> list[str]:
         w = o.wild
         out.append(
             f"**Clustered regression** (`ols:wild_cluster`, {_spec_text(result, lead)}): slope = {u}-level r = {_f(o.slope)}, wild cluster "
-            f"bootstrap p = {_p(o.pvalue)} ({'exact enumeration' if w.enumerated else f'{w.n_resamples} {w.weights} draws'}); "
+            f"bootstrap p = {_p(o.pvalue)} ({'exact enumeration' if w.enumerated else f'{w.n_resamples} draws of {_cap(w.weights)} weights'}); "
             f"the CR1 t test's p = {_p(o.pvalue_cr1)} is reported for reference only (it over-rejects with {nouns.count(o.n_groups, 'higher')})."
         )
     if result.rounding is not None:
