@@ -116,7 +116,7 @@ MEMORY_BUDGET = 64 * 2**20
 
 #: Up to this many units Kendall's tau is computed from the units x units sign
 #: matrices of a memory-bounded chunk of resamples; above it one resample at a
-#: time with scipy's O(n log n) algorithm.
+#: time with scipy's O(n log n) algorithm (memory linear in the units).
 KENDALL_DIRECT_MAX = 128
 
 _BATCH = 1000
@@ -249,16 +249,17 @@ def _kendall(x, y, w=None):
     shape = x.shape
     n = shape[-1]
     xf, yf, wf = (a.reshape(-1, n) for a in (x, y, w))
-    out = np.empty(xf.shape[0])
+    m = xf.shape[0]
+    out = np.empty(m)
     if n <= KENDALL_DIRECT_MAX:
         rows = max(1, MEMORY_BUDGET // (8 * n * n * 4))
-        for s in range(0, xf.shape[0], rows):
+        for s in range(0, m, rows):
             out[s : s + rows] = _kendall_direct(xf[s : s + rows], yf[s : s + rows], wf[s : s + rows])
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for i in range(xf.shape[0]):
-                out[i] = _kendall_one(xf[i], yf[i], wf[i])
+        return out.reshape(shape[:-1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(m):
+            out[i] = _kendall_one(xf[i], yf[i], wf[i])
     return out.reshape(shape[:-1])
 
 
@@ -647,6 +648,10 @@ class EquivalenceResult:
     min_bound : float
         The smallest bound the data would declare equivalent at ``alpha``:
         ``tanh(|z| + z_{1-alpha} / sqrt(n - 3))``.
+    attainable_bound : float
+        The smallest bound *any* sample of ``n`` pairs could declare
+        equivalent (at r = 0): ``tanh(z_{1-alpha} / sqrt(n - 3))``. A bound
+        below it cannot be established with this many pairs.
     """
 
     r: float
@@ -660,6 +665,7 @@ class EquivalenceResult:
     ci_high: float
     equivalent: bool
     min_bound: float
+    attainable_bound: float
 
     def to_record(self, test: str = "tost:region_mean", unit: str = "region") -> TestResult:
         return TestResult(
@@ -1491,7 +1497,7 @@ def wild_cluster_bootstrap(y, x, groups, *, null: float = 0.0, n_resamples: int 
     moments = np.concatenate(
         [_wild_moments(parts, V) for V in _wild_weight_chunks(G, kind=kind, n_resamples=n_resamples, rng=rng, chunk=chunk)], axis=1
     )
-    alpha = 1 - confidence_level
+    alpha = round(1 - confidence_level, 12)
     p = float(_wild_p(moments, parts, null))
     lo, hi = _wild_ci(moments, parts, alpha) if interval else (None, None)
     if interval:  # unbounded within the search: infinite (None in JSON)
@@ -1820,6 +1826,7 @@ def equivalence_test(r, n, *, bound: float = 0.3, alpha: float = 0.05) -> Equiva
         ci_high=math.tanh(z + q * se),
         equivalent=bool(p < alpha),
         min_bound=math.tanh(abs(z) + q * se),
+        attainable_bound=math.tanh(q * se),
     )
 
 
@@ -2857,7 +2864,7 @@ def relationship_analysis(
         raise ClusterModelError(f"`rounding` must be 'auto', a pair (cluster decimals, region decimals) or None, got {rounding!r}")
     seed = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
     rng = as_rng(rng)
-    alpha = 1 - confidence_level
+    alpha = round(1 - confidence_level, 12)
     names = list(SOURCES) if source == "both" else [source]
     data = {s: _source_values(study, s, spec, thresholds) for s in names}
     cluster_regions, _ = _study_regions(study)

@@ -980,3 +980,13 @@ def test_wild_and_simulation_messages():
         clustered_size_simulation([0.1, 0.5, 0.9], [1, 0, 1])
     with pytest.raises(ClusterModelError, match="`r` must lie strictly between -1 and 1"):
         equivalence_test(1.0, 19)
+
+
+def test_equivalence_bound_attainable_with_n_pairs():
+    from clustermodel.relationship import equivalence_test
+
+    # at r = 0 the 90 % Fisher-z interval is +/- tanh(1.645 / sqrt(n - 3)): 19 pairs cannot establish |r| < 0.3
+    res = equivalence_test(0.0, 19, bound=0.3)
+    assert res.attainable_bound == pytest.approx(math.tanh(scipy.stats.norm.ppf(0.95) / 4))
+    assert res.attainable_bound > 0.3 and not res.equivalent
+    assert equivalence_test(0.0, 19, bound=res.attainable_bound * 1.001).equivalent

@@ -146,7 +146,12 @@ def _lead(result, nouns: Nouns) -> list[str]:
                 f" Equivalence (`tost:region_mean`, bound |r| < {eq.bound:.2f}): TOST p = {_p(eq.pvalue)}, "
                 f"{1 - 2 * eq.alpha:.0%} Fisher-z interval {_ci(eq.ci_low, eq.ci_high)} — "
                 + ("equivalent" if eq.equivalent else "not equivalent")
-                + f"; the smallest bound these data would declare equivalent is |r| < {eq.min_bound:.2f}."
+                + f"; the smallest bound these data would declare equivalent is |r| < {eq.min_bound:.2f}"
+                + (
+                    f", and with {nouns.count(eq.n, 'higher')} no sample could establish a bound below {eq.attainable_bound:.2f}."
+                    if eq.attainable_bound >= eq.bound
+                    else "."
+                )
             )
         text += f" **Conclusion: {result.conclusions.get(s, '—')}** — {conclusion_text(result.conclusions.get(s, ''), result.equivalence_bound, nouns)}."
         lines.append(text)
@@ -321,7 +326,7 @@ def _scenario_section(result, nouns: Nouns) -> list[str]:
     return lines
 
 
-def _negative_section(result, nouns: Nouns) -> list[str]:
+def _negative_section(result, nouns: Nouns, top: int = 30) -> list[str]:
     sens = result.sensitivity
     if sens is None:
         return []
@@ -354,16 +359,23 @@ def _negative_section(result, nouns: Nouns) -> list[str]:
         "The p-values here come from their own permutation streams, so for the analysed policy they differ from the table of all "
         "tests by Monte Carlo error only.",
         "",
-        f"{_cap(us)} in {nouns.highers} whose index changes ({h} threshold {sens.region_threshold:.3g}):",
+    ]
+    changed = [r for r in sens.clusters if r["scenario_changed"]]
+    rows = sens.clusters if len(sens.clusters) <= top else changed[:top]
+    lines += [
+        f"{nouns.count(len(sens.clusters), 'unit')} in {nouns.highers} whose index changes ({h} threshold {sens.region_threshold:.3g}), "
+        f"{len(changed)} of them changing scenario"
+        + ("" if rows is sens.clusters else f"; shown: {'the first ' + str(len(rows)) + ' of ' if len(changed) > top else ''}those that change scenario")
+        + ":",
         "",
         f"| {_cap(u)} | {_cap(h)} | {_cap(h)} index (`{a}`) | (`{b}`) | Scenario (`{a}`) | (`{b}`) |",
         "|---:|---|---:|---:|---|---|",
     ]
-    for r in sens.clusters:
+    for r in rows:
         mark = " **changed**" if r["scenario_changed"] else ""
         lines.append(f"| {r['cluster']} | {r['region']} | {r[f'region_index_{a}']:.4f} | {r[f'region_index_{b}']:.4f} | {r[f'scenario_{a}']} | {r[f'scenario_{b}']}{mark} |")
-    if not sens.clusters:
-        lines.append(f"| — | no {h} index changes | | | | |")
+    if not rows:
+        lines.append(f"| — | {'no ' + h + ' index changes' if not sens.clusters else 'no scenario changes'} | | | | |")
     return lines
 
 
@@ -508,7 +520,9 @@ def findings(result, *, nouns: Nouns) -> list[str]:
             + "/".join(str(counts[a][k]) for k in SCENARIOS)
             + f" ({'/'.join(SCENARIOS)})"
             + (
-                f"; {us} changing scenario: " + ", ".join(f"{c['cluster']} ({c['region']}: {c[f'scenario_{a}']} → {c[f'scenario_{b}']})" for c in changed)
+                f"; {nouns.count(len(changed), 'unit')} changing scenario: "
+                + ", ".join(f"{c['cluster']} ({c['region']}: {c[f'scenario_{a}']} → {c[f'scenario_{b}']})" for c in changed[:10])
+                + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
                 if changed
                 else f"; no {u} changes scenario"
             )
