@@ -2010,7 +2010,7 @@ def _box_extremes(f_grad, center, half, *, rng, n_starts):
         starts = [center, center - sign * np.sign(g0) * half] + [center + half * rng.uniform(-1, 1, size=center.size) for _ in range(n_starts)]
         best = f0
         for s in starts:
-            res = scipy.optimize.minimize(lambda v: tuple(sign * t for t in f_grad(v)), s, jac=True, method="L-BFGS-B", bounds=bounds)
+            res = scipy.optimize.minimize(lambda v, sign=sign: tuple(sign * t for t in f_grad(v)), s, jac=True, method="L-BFGS-B", bounds=bounds)
             val = f_grad(np.clip(res.x, center - half, center + half))[0]
             best = min(best, val) if sign > 0 else max(best, val)
         out[key] = float(best)

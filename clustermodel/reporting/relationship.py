@@ -16,7 +16,7 @@ import math
 from clustermodel.reporting.nouns import Nouns
 from clustermodel.spec import SCENARIOS
 
-__all__ = ["markdown", "findings", "conclusion_text", "test_description"]
+__all__ = ["markdown", "findings", "conclusion_text", "describe_test"]
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -37,6 +37,11 @@ def _p(v) -> str:
 
 def _ci(lo, hi, d: int = 2) -> str:
     return f"[{_f(lo, d)}, {_f(hi, d)}]"
+
+
+def _fz(ci) -> str:
+    """' (95% Fisher-z interval [a, b])', or nothing when it is undefined."""
+    return "" if ci is None or ci[0] is None or ci[1] is None else f" (95% Fisher-z interval {_ci(*ci)})"
 
 
 def _cap(word: str) -> str:
@@ -68,7 +73,7 @@ def _parts(method: str) -> dict:
     return out
 
 
-def test_description(test: str, method: str, nouns: Nouns) -> str:
+def describe_test(test: str, method: str, nouns: Nouns) -> str:
     """One sentence on what a test row is, in the study's nouns."""
     u, us, h, hs, g, gs = nouns.unit, nouns.units, nouns.higher, nouns.highers, nouns.group, nouns.groups
     stat, _, design = test.partition(":")
@@ -117,7 +122,18 @@ def test_description(test: str, method: str, nouns: Nouns) -> str:
     return method
 
 
-def conclusion_text(code: str, bound: float, nouns: Nouns) -> str:
+def conclusion_text(code: str, bound: float, nouns: Nouns, *, interval: bool = True) -> str:
+    """The conclusion code in words; ``interval=False`` when the primary interval is undefined (read off the p-value)."""
+    if not interval:
+        return {
+            "association": f"the primary interval is undefined with this few {nouns.highers}; the permutation test rejects no association",
+            "equivalence": f"the primary interval is undefined; the equivalence test rejects |r| >= {bound:.2f}",
+            "association_within_bound": "the primary interval is undefined; the permutation test rejects no association and the equivalence test a strong one",
+            "inconclusive": (
+                f"the primary interval is undefined with this few {nouns.highers}; the permutation test finds no evidence of an "
+                "association and the equivalence test no evidence that it is absent"
+            ),
+        }.get(code, code)
     return {
         "association": "the interval excludes 0: evidence of an association",
         "equivalence": f"the equivalence test rejects |r| >= {bound:.2f}: evidence that any association is weaker than that",
@@ -153,7 +169,8 @@ def _lead(result, nouns: Nouns) -> list[str]:
                     else "."
                 )
             )
-        text += f" **Conclusion: {result.conclusions.get(s, '—')}** — {conclusion_text(result.conclusions.get(s, ''), result.equivalence_bound, nouns)}."
+        defined = p.ci_low is not None and p.ci_high is not None
+        text += f" **Conclusion: {result.conclusions.get(s, '—')}** — {conclusion_text(result.conclusions.get(s, ''), result.equivalence_bound, nouns, interval=defined)}."
         lines.append(text)
     return lines
 
@@ -183,7 +200,7 @@ def _influence_section(result, nouns: Nouns, top: int = 10) -> list[str]:
         lines.append(
             f"- {s} values (`{result.primary}`, {_spec_text(result, s)}): the most influential {h} is **{inf.most_influential}** "
             f"({nouns.count(int(inf.n_units[k]), 'unit')}, Cook's distance {_f(inf.cooks_distance[k], 2)}); without it r = "
-            f"{_f(inf.r_without_most)} (95 % Fisher-z interval {_ci(*inf.ci_without_most)}), against {_f(inf.r)} with it. "
+            f"{_f(inf.r_without_most)}{_fz(inf.ci_without_most)}, against {_f(inf.r)} with it. "
             f"Leaving one {h} out, r ranges over [{_f(lo)}, {_f(hi)}]; the {nouns.unit}-level r (each {h}'s {us} removed together) over "
             f"[{_f(ulo)}, {_f(uhi)}]."
         )
@@ -212,7 +229,7 @@ def _influence_section(result, nouns: Nouns, top: int = 10) -> list[str]:
 
 
 def _regression_section(result, nouns: Nouns) -> list[str]:
-    h, hs, u = nouns.higher, nouns.highers, nouns.unit
+    h, u = nouns.higher, nouns.unit
     cl = f"{result.confidence_level:.0%}"
     lines = ["", f"### Regression with inference by {h}", ""]
     for s, o in result.ols.items():
@@ -305,7 +322,7 @@ def _tests_table(result, nouns: Nouns) -> list[str]:
         if t.test in seen:
             continue
         seen.add(t.test)
-        lines.append(f"- `{t.test}`: {test_description(t.test, t.method, nouns)}." + (f" ({t.note})" if t.note else ""))
+        lines.append(f"- `{t.test}`: {describe_test(t.test, t.method, nouns)}." + (f" ({t.note})" if t.note else ""))
     return lines
 
 
@@ -332,6 +349,8 @@ def _negative_section(result, nouns: Nouns, top: int = 30) -> list[str]:
         return []
     a, b = sens.policies
     u, us, h = nouns.unit, nouns.units, nouns.higher
+    if not sens.negative_indicators:
+        return ["", f"### Negative values in the {h} index", "", f"No {h} indicator has a negative value, so the treatment of negative values (`negative={a}` or `{b}`) does not matter."]
     which = f" ({', '.join(f'`{i}`' for i in sens.negative_indicators)})" if sens.negative_indicators else ""
     lines = [
         "",
@@ -467,7 +486,7 @@ def markdown(result, *, nouns: Nouns) -> str:
 
 def findings(result, *, nouns: Nouns) -> list[str]:
     """Key findings, one sentence each, each naming its analysis and the values/spec it comes from."""
-    u, us, h = nouns.unit, nouns.units, nouns.higher
+    u, h = nouns.unit, nouns.higher
     out = []
     srcs = list(result.sources)
     lead = srcs[0]
@@ -479,7 +498,7 @@ def findings(result, *, nouns: Nouns) -> list[str]:
     )
     if eq is not None:
         text += f"; equivalence test (`tost:region_mean`, |r| < {eq.bound:.2f}): p = {_p(eq.pvalue)}, " + ("equivalent" if eq.equivalent else "not equivalent")
-    text += f" — {conclusion_text(result.conclusions.get(lead, ''), result.equivalence_bound, nouns)}"
+    text += f" — {conclusion_text(result.conclusions.get(lead, ''), result.equivalence_bound, nouns, interval=p.ci_low is not None and p.ci_high is not None)}"
     for s in srcs[1:]:
         q = result.get(result.primary, s)
         text += f". Same analysis on the {_spec_text(result, s)}: r = {_f(q.statistic)}, interval {_ci(q.ci_low, q.ci_high)} ({result.conclusions.get(s, '—')})"
@@ -489,7 +508,7 @@ def findings(result, *, nouns: Nouns) -> list[str]:
         lo, hi = inf.r_range
         out.append(
             f"**Most influential {h}** (leave-one-{h}-out on `{result.primary}`, {_spec_text(result, lead)}): {inf.most_influential}; "
-            f"without it r = {_f(inf.r_without_most)} (95 % Fisher-z interval {_ci(*inf.ci_without_most)}) instead of {_f(inf.r)}; "
+            f"without it r = {_f(inf.r_without_most)}{_fz(inf.ci_without_most)} instead of {_f(inf.r)}; "
             f"leaving any one {h} out, r ranges over [{_f(lo)}, {_f(hi)}]."
         )
     o = result.ols.get(lead)
@@ -508,7 +527,7 @@ def findings(result, *, nouns: Nouns) -> list[str]:
             f"[{_f(a['low'])}, {_f(a['high'])}] for values consistent with the rounding."
         )
     sens = result.sensitivity
-    if sens is not None:
+    if sens is not None and sens.negative_indicators:
         a, b = sens.policies
         changed = [c for c in sens.clusters if c["scenario_changed"]]
         counts = sens.scenario_counts
