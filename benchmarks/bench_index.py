@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from clustermodel import IndexSpec
+from clustermodel import IndexSpec, PAPER_SPEC
 from clustermodel.data import load_paper
 from clustermodel.index import compute_index
 
@@ -25,7 +25,7 @@ def main() -> None:
     ap.add_argument("--loop-sample", type=int, default=2_000, help="vectors timed one by one (extrapolated to --n)")
     args = ap.parse_args()
     study = load_paper()
-    spec = IndexSpec(weights="quadratic")
+    spec = PAPER_SPEC.replace(aggregation="quadratic")
     w = np.random.default_rng(0).dirichlet(50 * study.weights.values, size=args.n)
 
     t0 = time.perf_counter()

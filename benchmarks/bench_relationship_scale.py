@@ -64,8 +64,7 @@ if mode == "stage":
     sizes = {{p.name: p.stat().st_size for p in sorted(out.iterdir())}}
 else:
     from clustermodel.relationship import relationship_analysis
-    from clustermodel.spec import IndexSpec
-    relationship_analysis(study, IndexSpec(), source="computed", n_resamples=n, rng=1)
+    relationship_analysis(study, source="computed", n_resamples=n, rng=1)  # the study's spec
     sizes = {{}}
 dt = time.perf_counter() - t
 print(json.dumps({{"seconds": dt, "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "sizes": sizes}}))

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
-from clustermodel import IndexSpec  # noqa: E402
+from clustermodel import IndexSpec, PAPER_SPEC  # noqa: E402
 from clustermodel.data import load_paper  # noqa: E402
 from clustermodel.scenarios import evaluate  # noqa: E402
 from clustermodel.sensitivity import sobol_analyze, sobol_sample, weight_model, weights_from_unit  # noqa: E402
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     show = sys.stderr.isatty()
 
     study = load_paper()
-    spec = IndexSpec(weights="quadratic")
+    spec = PAPER_SPEC.replace(aggregation="quadratic")
     model, problem = weight_model(study, spec)
     n = 2**args.log2n
     X, _ = sobol_sample(problem, n, rng=SAMPLE_SEED)

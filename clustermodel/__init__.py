@@ -17,7 +17,7 @@ The pipeline, one module per stage:
 """
 
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
-from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
+from clustermodel.spec import PAPER_SPEC, SCENARIOS, IndexSpec, ScenarioThresholds
 
 __version__ = "0.1.0"
 
@@ -26,6 +26,7 @@ __all__ = [
     "ClusterModelWarning",
     "InputError",
     "IndexSpec",
+    "PAPER_SPEC",
     "ScenarioThresholds",
     "SCENARIOS",
     "__version__",

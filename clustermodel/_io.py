@@ -11,6 +11,7 @@ Two levels:
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -20,6 +21,8 @@ from pathlib import Path
 from clustermodel._errors import ClusterModelError
 
 __all__ = ["atomic_path", "write_text", "write_json", "write_netcdf", "ensure_dir", "staged_outputs"]
+
+_STAGING_PREFIX = ".clustermodel-staging-"
 
 
 def ensure_dir(path) -> Path:
@@ -51,6 +54,14 @@ def _file_mode(path: Path) -> int:
         return 0o666 & ~mask
 
 
+def _published_path(path: Path) -> Path:
+    """Where a file written into a staging folder will be published (the path the user knows)."""
+    for parent in path.parents:
+        if parent.name.startswith(_STAGING_PREFIX):
+            return parent.parent / path.relative_to(parent)
+    return path
+
+
 @contextmanager
 def atomic_path(path):
     """Yield a temporary path beside ``path``; move it into place only on success.
@@ -70,6 +81,10 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield Path(tmp)
+    except OSError as exc:  # e.g. a full disk (ENOSPC) while the file is written: name the file
+        _unlink_quietly(tmp)
+        fix = "free some space or choose another --out" if exc.errno == errno.ENOSPC else "choose another output path"
+        raise ClusterModelError(f"cannot write {_published_path(path)}: {exc.strerror or exc}; {fix}") from None
     except BaseException:
         _unlink_quietly(tmp)
         raise
@@ -127,7 +142,7 @@ def staged_outputs(folder):
     created = not folder.exists()
     folder = ensure_dir(folder)
     try:
-        stage = Path(tempfile.mkdtemp(prefix=".clustermodel-staging-", dir=folder))
+        stage = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=folder))
     except OSError as exc:
         raise ClusterModelError(f"cannot write into {folder}: {exc.strerror}; choose a writable --out") from None
     try:

@@ -47,9 +47,7 @@ import xarray as xr
 from clustermodel import __version__
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
 from clustermodel._validation import as_rng, check_choice, check_positive_int, check_probability
-from clustermodel.aggregate import aggregate_array, attainable_maximum
-from clustermodel.index import as_weights, group_codes, index_maximum
-from clustermodel.normalise import normalise_array, reference_maxima
+from clustermodel.aggregate import aggregate_tree
 from clustermodel.reproduce import PAPER_COUNTS
 from clustermodel.scenarios import classify, evaluate, pearson, region_index
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
@@ -148,7 +146,7 @@ def load_experts(path, indicators=None) -> xr.DataArray:
     >>> load_experts(p).sum("indicator").values.tolist()
     [1.0, 1.0]
     """
-    from clustermodel.data import _numeric, _require, _unique_labels, read_table
+    from clustermodel.data import _line, _numeric, _require, _unique_labels, read_table
 
     path = Path(path)
     df = read_table(path)
@@ -181,9 +179,9 @@ def load_experts(path, indicators=None) -> xr.DataArray:
     for i in range(w.shape[0]):
         for j, c in enumerate(columns):
             if np.isnan(w[i, j]):
-                raise InputError("weight is missing; every expert needs a weight for every indicator (0 to drop it)", file=path, line=i + 2, column=c)
+                raise InputError("weight is missing; every expert needs a weight for every indicator (0 to drop it)", file=path, line=_line(df, i), column=c)
             if w[i, j] < 0:
-                raise InputError(f"negative weight {w[i, j]!r}; weights must be >= 0", file=path, line=i + 2, column=c)
+                raise InputError(f"negative weight {w[i, j]!r}; weights must be >= 0", file=path, line=_line(df, i), column=c)
     totals = w.sum(axis=1)
     for i, t in enumerate(totals):
         if abs(t - 1) > ROW_SUM_TOLERANCE:
@@ -191,13 +189,13 @@ def load_experts(path, indicators=None) -> xr.DataArray:
                 f"expert {labels[i]!r}: the weights in columns {', '.join(columns)} sum to {t:.6g}, not 1 "
                 f"(tolerance {ROW_SUM_TOLERANCE}); fix the row so that it sums to one",
                 file=path,
-                line=i + 2,
+                line=_line(df, i),
             )
     off = np.abs(totals - 1) > _ROW_SUM_EXACT
     if off.any():
         i = int(np.argmax(off))
         warnings.warn(
-            f"{path}: line {i + 2}: {int(off.sum())} expert row(s) sum to within {ROW_SUM_TOLERANCE} of one "
+            f"{path}: line {_line(df, i)}: {int(off.sum())} expert row(s) sum to within {ROW_SUM_TOLERANCE} of one "
             f"but not exactly (first: {totals[i]:.6g}); renormalised to sum to one",
             ClusterModelWarning,
             stacklevel=2,
@@ -746,7 +744,7 @@ class WeightBootstrapResult:
         ds["scenario_nominal"].attrs["codes"] = ", ".join(f"{i}={s}" for i, s in enumerate(SCENARIOS))
         ds.attrs = {
             "title": "clustermodel weight bootstrap (expert panels)",
-            **{f"spec_{k}": v for k, v in self.spec.to_dict().items()},
+            **self.spec.to_attrs(),
             **{f"threshold_{k}": v for k, v in self.thresholds.to_dict().items()},
             "mode": self.mode,
             "mode_description": self.mode_description,
@@ -900,7 +898,7 @@ def weight_bootstrap(
     >>> r.zero_spread
     False
     """
-    spec = IndexSpec() if spec is None else spec
+    spec = study.spec if spec is None else spec
     if not isinstance(spec, IndexSpec):
         raise ClusterModelError(f"`spec` must be an IndexSpec, got {type(spec).__name__}")
     thresholds = ScenarioThresholds() if thresholds is None else thresholds
@@ -934,7 +932,7 @@ def weight_bootstrap(
         kappa = None
         source = e.attrs.get("source", "an in-memory table")
         description = f"nonparametric: resampled {size} of {n_experts} experts with replacement from {source}"
-        study_w = as_weights(study.weights, study.indicators).values
+        study_w = study.weights.values
         if np.max(np.abs(study_w - centre)) > 0.005:
             notes.append(
                 f"The expert table's mean weights ({', '.join(f'{v:.3f}' for v in centre)}) differ from the study's "
@@ -946,10 +944,7 @@ def weight_bootstrap(
             raise ClusterModelError(
                 "`experts` was given but `mode` is 'parametric'; use mode='nonparametric' to resample your experts"
             )
-        w0 = as_weights(study.weights, study.indicators)
-        if w0.dims != ("indicator",):
-            raise ClusterModelError("the study's weights must be one vector (dim 'indicator')")
-        centre = _centre(w0.values)
+        centre = _centre(study.weights.values)
         kappa = _check_concentration(concentration)
         size = DEFAULT_PANEL_SIZE if panel_size is None else check_positive_int(panel_size, "panel_size")
         n_resamples = check_positive_int(n_resamples, "n_resamples")
@@ -975,7 +970,7 @@ def weight_bootstrap(
     nominal = evaluate(study, spec, weights=xr.DataArray(centre, dims=["indicator"], coords={"indicator": labels}), thresholds=thresholds)
     spread = float((ev.cluster_index.max("draw") - ev.cluster_index.min("draw")).max())
     zero = spread == 0.0
-    if spec.weights == "equation1":
+    if spec.top_aggregation == "equation1":
         if zero:
             notes.insert(
                 0,
@@ -1119,7 +1114,7 @@ class ClusterBootstrapResult:
             v.attrs = {}
         ds.attrs = {
             "title": "clustermodel cluster (data) bootstrap",
-            **{f"spec_{k}": v for k, v in self.spec.to_dict().items()},
+            **self.spec.to_attrs(),
             **{f"threshold_{k}": v for k, v in self.thresholds.to_dict().items()},
             "n_resamples": self.n_resamples,
             "maxima": self.maxima,
@@ -1182,32 +1177,57 @@ MAXIMA = {
 
 
 def _cluster_statistics(study, spec, thresholds, positions, maxima="resample"):
-    """Study statistics for a batch of resamples given as positions (B, n); vectorised over B."""
-    x = study.indicators.transpose("cluster", "indicator").values
-    codes = group_codes(study.indicators, spec)
-    w = as_weights(study.weights, study.indicators).values
-    roc_all = region_index(study, spec).values[study.region_of_cluster_index()]
-    c_thr = thresholds.cluster * float(attainable_maximum(w, spec.weights))
-    r_thr = thresholds.region * float(index_maximum(study.region_weights, study.regions["indicators"], spec))
-    xb = x[positions]  # (B, n, m)
-    cb = None if codes is None else codes[positions]  # (B, n)
+    """Study statistics for a batch of resamples given as positions (B, n); vectorised over B.
+
+    The construction steps that depend on the sample (imputation, treatment,
+    the normaliser's reference statistics) are redone inside every resample
+    unless ``maxima == 'fixed'``.
+    """
+    from clustermodel.index import construct_arrays
+    from clustermodel.scenarios import StudyModel
+
+    model = StudyModel(study, spec, thresholds=thresholds)
+    c = model.construction
+    tree = study.structure
+    W = tree.weight_vector().values
+    n_all = len(c.units)
+    roc_all = model.region_index_of_unit
+    agg = dict(structure=tree, aggregation_at=lambda lv: spec.aggregation_at(lv, tree.n_levels), missing=spec.missing, keep=[tree.root])
     if maxima == "fixed":
-        normalised, present = normalise_array(x, group_codes=codes, negative=spec.negative)
-        ci = aggregate_array(normalised, present, w, placement=spec.weights, missing=spec.missing)[positions]
+        full = aggregate_tree(np.vstack([c.normalised, c.top[None]]), np.vstack([c.present, np.ones_like(c.top, bool)[None]]), W, **agg)[tree.root]
+        ci = full[:-1][positions]
+        top = np.full(positions.shape[0], full[-1])
+        changed = np.zeros(positions.shape[0])
     else:
-        normalised, present = normalise_array(xb, group_codes=cb, negative=spec.negative)
-        ci = aggregate_array(normalised, present, w, placement=spec.weights, missing=spec.missing)  # (B, n)
+        kept = study.clusters.sel(cluster=c.units)
+        den = kept.get("denominators")
+        codes = None
+        if spec.reference == "group":
+            _, codes = np.unique(kept["group"].values, return_inverse=True)
+            codes = codes[positions]
+        arrs = construct_arrays(
+            c.raw[positions] if den is None else kept["indicators"].sel(indicator=list(tree.leaves)).values[positions],
+            structure=tree,
+            spec=spec.replace(denominate=spec.denominate and den is not None),
+            denominators=None if den is None else den.values[positions],
+            denominator_names=() if den is None else [str(v) for v in den["denominator"].values],
+            group_codes=codes,
+        )
+        B = positions.shape[0]
+        vals = np.concatenate([arrs["normalised"], arrs["top"][:, None, :]], axis=1)
+        pres = np.concatenate([arrs["present"], np.ones((B, 1, vals.shape[-1]), bool)], axis=1)
+        full = aggregate_tree(vals, pres, W, **agg)[tree.root]
+        ci, top = full[:, :-1], full[:, -1]
+        changed = (~np.isclose(arrs["normalised"], c.normalised[positions], rtol=1e-12, atol=0) & arrs["present"]).mean(axis=(-2, -1))
     roc = roc_all[positions]
-    sc = classify(ci >= c_thr, roc >= r_thr)
+    sc = classify(ci >= thresholds.cluster * top[:, None], roc >= model.region_threshold)
     counts = np.stack([(sc == k).sum(axis=-1) for k in range(len(SCENARIOS))], axis=-1)
-    ref_full = reference_maxima(x, group_codes=codes, negative=spec.negative)[positions]
-    ref_b = reference_maxima(xb, group_codes=cb, negative=spec.negative)
-    changed = ~((ref_full == ref_b) | (np.isneginf(ref_full) & np.isneginf(ref_b)))
+    del n_all
     return {
         "correlation": pearson(ci, roc, axis=-1),
         "scenario_counts": counts,
         "mean_index": np.nanmean(ci, axis=-1) if spec.missing == "rescale" else ci.mean(axis=-1),
-        "maxima_changed": changed.mean(axis=(-2, -1)),
+        "maxima_changed": changed,
     }
 
 
@@ -1281,7 +1301,7 @@ def cluster_bootstrap(
     >>> r.correlation.sizes["resample"]
     100
     """
-    spec = IndexSpec() if spec is None else spec
+    spec = study.spec if spec is None else spec
     if not isinstance(spec, IndexSpec):
         raise ClusterModelError(f"`spec` must be an IndexSpec, got {type(spec).__name__}")
     thresholds = ScenarioThresholds() if thresholds is None else thresholds

@@ -7,9 +7,16 @@ table and a weights table. Every cell is checked; bad content raises
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import datetime as _dt
 import hashlib
+import io
 import math
+import re
+import tomllib
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +25,9 @@ import pandas as pd
 import xarray as xr
 
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
+from clustermodel._validation import SQUARE_RATIO_LIMIT
+from clustermodel.spec import IndexSpec
+from clustermodel.structure import Structure, load_structure
 
 __all__ = [
     "Study",
@@ -25,12 +35,14 @@ __all__ = [
     "load_paper",
     "read_table",
     "load_weights",
+    "load_spec",
     "paper_data_dir",
     "MISSING_TOKENS",
 ]
 
-#: Cell contents read as a missing value (besides an empty cell).
-MISSING_TOKENS = frozenset({"", "n/a", "na", "nan", "NA", "N/A", "NaN"})
+#: Cell contents read as a missing value, in any capitalisation (``NA``, ``N/A``, ``NaN``, ``NAN`` …),
+#: besides an empty cell.
+MISSING_TOKENS = frozenset({"", "n/a", "na", "nan"})
 
 #: Relative tolerance within which weights summing to one are accepted as is.
 WEIGHT_SUM_EXACT = 1e-9
@@ -54,49 +66,254 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+#: Delimiters a CSV header is tried with, in order of preference on a tie.
+DELIMITERS = (",", ";", "\t", "|")
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+#: The numbers a cell may hold: ASCII digits, an optional sign, decimal point and exponent. Python's float()
+#: also takes '1_20.5' (120.5), non-ASCII digits and surrounding text; none of those is a number in a table.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INFINITE = re.compile(r"[+-]?(?:inf|infinity)", re.IGNORECASE)
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _is_missing(cell: str) -> bool:
+    return cell.casefold() in MISSING_TOKENS
+
+
+def _line(df, i: int) -> int:
+    """Line (as an editor shows it; for a spreadsheet, the row) of the ``i``-th data row of a :func:`read_table` frame."""
+    if df.index.name == "line":
+        return int(df.index[i])
+    return i + 2  # a frame built elsewhere: header on line 1, no blank line
+
+
+def _header_line(df) -> int:
+    return int(df.attrs.get("header_line", 1))
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, read once (a pipe such as ``<(cat file)`` can be read only once)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found; check the path", file=path) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a file; give the path of the table", file=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror or exc}); check the path and its permissions", file=path) from None
+
+
+def _delimiter(header: str) -> str:
+    """The delimiter of a CSV file, from its header line: the most frequent of :data:`DELIMITERS` outside quotes.
+
+    Only the header is used: data lines of a semicolon file often hold decimal commas.
+    """
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for ch in header:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(DELIMITERS, key=counts.__getitem__)  # the first of equals: a comma wins a tie
+    return best if counts[best] else ","
+
+
+def _csv_records(data: bytes, path: Path):
+    """(line, cells) of every non-blank record of a CSV file, the line being where the record starts."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8 CSV", file=path, line=line
+        ) from None
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    delimiter = _delimiter(first)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True, strict=True)
+    records, end = [], 0
+    try:
+        for cells in reader:
+            start, end = end + 1, reader.line_num
+            if any(c.strip() for c in cells):  # a blank line, or one of delimiters only, holds no record
+                records.append((start, cells))
+    except csv.Error as exc:
+        raise InputError(
+            f"cannot be parsed as CSV ({exc}); a quote that opens a cell must close it, and a quote inside a "
+            'quoted cell is written twice ("")',
+            file=path,
+            line=end + 1,
+        ) from None
+    return records, delimiter
+
+
+def _excel_text(value) -> str:
+    """A spreadsheet value as the text a CSV export would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _excel_records(data: bytes, path: Path):
+    """(row, cells) of every non-blank row of the first sheet of an .xlsx/.xlsm workbook.
+
+    Values are those the spreadsheet saved. A formula whose result was never saved (a workbook written
+    by openpyxl or pandas and not opened in a spreadsheet since) has no value to read: it is refused,
+    naming its cells, rather than read as a missing value.
+    """
+    try:
+        import openpyxl
+        from openpyxl.utils import get_column_letter
+        from openpyxl.utils.exceptions import InvalidFileException
+    except ImportError as exc:
+        raise InputError(f"cannot read Excel files: {exc}; install clustermodel[excel]", file=path) from None
+    try:
+        values = openpyxl.load_workbook(io.BytesIO(data), data_only=True).worksheets[0]
+        formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False).worksheets[0]
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, OSError) as exc:
+        raise InputError(
+            f"cannot be read as an Excel workbook ({exc}); save it again from a spreadsheet, or as UTF-8 CSV", file=path
+        ) from None
+    records, unsaved = [], []
+    for vrow, frow in zip(values.iter_rows(), formulas.iter_rows()):
+        cells = []
+        for v, f in zip(vrow, frow):
+            if v.value is None and f.data_type == "f":
+                unsaved.append((f.row, f.column, f.coordinate, str(getattr(f.value, "text", f.value))))
+            cells.append(_excel_text(v.value))
+        if any(cells):
+            records.append((vrow[0].row, cells))
+    if unsaved:
+        header = records[0][1] if records else []
+        row, col, ref, formula = unsaved[0]
+        others = [u[2] for u in unsaved[1:]]
+        more = ""
+        if others:
+            shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+            more = f"; so do {shown}"
+        in_data = bool(records) and row > records[0][0] and col <= len(header)
+        raise InputError(
+            f"cell {ref} holds a formula ({formula}) whose result was never saved{more}: clustermodel reads the "
+            "values a spreadsheet saved, not formulas; open the file in Excel or LibreOffice and save it (which "
+            "stores the results), or replace the formulas by their values",
+            file=path,
+            line=row,
+            column=str(header[col - 1]).strip() if in_data else None,
+        )
+    return records, get_column_letter
+
+
 def read_table(path) -> pd.DataFrame:
-    """Read a CSV or Excel file as strings, one row per data line.
+    """Read a CSV or Excel file as strings, one row per record.
+
+    CSV files are UTF-8 (a byte-order mark is allowed); the delimiter (comma, semicolon, tab or vertical
+    bar) is the one the header line uses most. Blank lines, and lines of delimiters only, are skipped. An
+    ``.xlsx``/``.xlsm`` workbook (recognised by its content, so a pipe works too) is read from its first
+    sheet. Every cell is returned stripped of surrounding spaces.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Strings; the index (named ``line``) holds the line each record starts on, as an editor shows it
+        (the spreadsheet row for a workbook), so messages stay right after a blank line or a quoted
+        multi-line cell. ``attrs`` holds ``sha256`` (of the bytes read), ``header_line`` and ``delimiter``.
 
     Raises
     ------
     InputError
-        If the file does not exist, cannot be parsed or holds no data row.
+        If the file does not exist, cannot be parsed, holds no data row, has duplicate or
+        ragged columns, or (a workbook) a formula without a saved result.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError("file not found; check the path", file=path)
-    try:
-        if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
-            df = pd.read_excel(path, dtype=str, keep_default_na=False)
-        else:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise InputError("the file is empty; it needs a header line and at least one data line", file=path) from None
-    except ImportError as exc:
-        raise InputError(f"cannot read Excel files: {exc}; install clustermodel[excel]", file=path) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"cannot be parsed as a table ({exc}); save it as UTF-8 CSV", file=path) from None
-    if df.empty:
+    data = _read_bytes(path)
+    sha = hashlib.sha256(data).hexdigest()
+    suffix = path.suffix.lower()
+    delimiter = None
+    column_ref = None
+    if data.startswith(b"PK\x03\x04") or suffix in {".xlsx", ".xlsm"}:
+        records, letter = _excel_records(data, path)
+        column_ref = letter
+    elif data.startswith(b"\xd0\xcf\x11\xe0") or suffix == ".xls":
+        records = _xls_records(data, path)
+    else:
+        records, delimiter = _csv_records(data, path)
+    if not records:
+        raise InputError("the file is empty; it needs a header line and at least one data line", file=path)
+    header_line, raw_header = records[0]
+    if len(records) == 1:
         raise InputError("the file has a header but no data line", file=path)
-    df.columns = [str(c).strip() for c in df.columns]
-    dup = [c for c in df.columns if list(df.columns).count(c) > 1]
-    if dup:
-        raise InputError(f"column name {dup[0]!r} appears more than once; rename one", file=path, line=1)
-    return df.apply(lambda s: s.str.strip())
+    width = len(raw_header)
+    rows, lines = [], []
+    for line, cells in records[1:]:
+        cells = [c.strip() for c in cells]
+        if len(cells) > width:
+            if any(cells[width:]):
+                sep = _DELIMITER_NAMES.get(delimiter, repr(delimiter))
+                raise InputError(
+                    f"the line has {len(cells)} cells but the header has {width}; quote a cell that contains "
+                    f'the delimiter ({sep}), e.g. "1,205", or remove the extra cells',
+                    file=path,
+                    line=line,
+                )
+            cells = cells[:width]
+        rows.append(cells + [""] * (width - len(cells)))
+        lines.append(line)
+    names = [str(c).strip() for c in raw_header]
+    keep = [k for k, n in enumerate(names) if n or any(r[k] for r in rows)]  # drop trailing empty columns
+    names = [names[k] or f"Unnamed: {k}" for k in keep]
+    ref = column_ref or (lambda k: str(k))
+    first = {}
+    for pos, name in zip(keep, names):
+        if name in first:
+            raise InputError(
+                f"columns {ref(first[name] + 1)} and {ref(pos + 1)} of the header are both named {name!r}; "
+                "rename one of them (every column needs its own name)",
+                file=path,
+                line=header_line,
+            )
+        first[name] = pos
+    df = pd.DataFrame(
+        [[r[k] for k in keep] for r in rows],
+        columns=names,
+        index=pd.Index(lines, name="line"),
+        dtype=object,
+    )
+    df.attrs.update(sha256=sha, header_line=header_line, delimiter=delimiter)
+    return df
+
+
+def _xls_records(data: bytes, path: Path):
+    """Rows of an old-format ``.xls`` workbook through pandas (needs xlrd)."""
+    try:
+        df = pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False, header=None)
+    except ImportError as exc:
+        raise InputError(f"cannot read .xls files: {exc}; save the sheet as .xlsx or UTF-8 CSV", file=path) from None
+    except ValueError as exc:
+        raise InputError(f"cannot be read as an Excel workbook ({exc}); save it as .xlsx or UTF-8 CSV", file=path) from None
+    return [(i + 1, [str(c) for c in row]) for i, row in enumerate(df.itertuples(index=False)) if any(str(c).strip() for c in row)]
 
 
 def _require(df, columns, path, *, fix: str = "add it to the header line"):
     missing = [c for c in columns if c not in df.columns]
     if missing:
+        hint = ""
+        if len(df.columns) == 1 and len(str(df.columns[0]).split()) > 1:
+            hint = " (one column only: are the columns separated by spaces? save the file as CSV with commas)"
         raise InputError(
             f"required column(s) {', '.join(repr(m) for m in missing)} not found; the header has "
-            f"{', '.join(repr(c) for c in df.columns)}: {fix}",
+            f"{', '.join(repr(c) for c in df.columns)}{hint}: {fix}",
             file=path,
-            line=1,
+            line=_header_line(df),
         )
 
 
-def _check_weighted_indicators(weights, weights_path, df, table_path):
+def _check_weighted_indicators(weights, weights_path, df, table_path, *, lines=None):
     """Every indicator named in a weights file must be a column of the table it weights."""
     for i, name in enumerate(str(v) for v in weights["indicator"].values):
         if name not in df.columns:
@@ -105,28 +322,47 @@ def _check_weighted_indicators(weights, weights_path, df, table_path):
                 f"{', '.join(repr(c) for c in df.columns)}); remove the row from the weights file or add the "
                 "column to the table",
                 file=weights_path,
-                line=i + 2,
+                line=i + 2 if lines is None else lines[i],
                 column="indicator",
             )
 
 
+def _number_hint(cell: str) -> str:
+    """How to write ``cell`` (which is not a number) as one."""
+    body = cell.lstrip("+-")
+    sign = cell[: len(cell) - len(body)]
+    if re.fullmatch(r"[0-9]{1,3}(?:,[0-9]{3})+", body):
+        plain = sign + body.replace(",", "")
+        if body.count(",") > 1:
+            return f"remove the thousands separators: write {plain}"
+        return f"write {plain} if the comma separates thousands, or {sign}{body.replace(',', '.')} if it is a decimal comma"
+    if re.fullmatch(r"[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]*", body):
+        return f"remove the thousands separators: write {sign}{body.replace(',', '')}"
+    if re.fullmatch(r"[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]*", body):
+        return f"write {sign}{body.replace('.', '').replace(',', '.')}: a decimal point, and no thousands separator"
+    if re.fullmatch(r"[0-9]*,[0-9]+", body):
+        return "use a decimal point, not a comma"
+    if "_" in body and _NUMBER.fullmatch(cell.replace("_", "")):
+        return "remove the underscore: a number is written with the digits 0-9, a sign, a decimal point and an exponent only"
+    if re.fullmatch(r"[0-9]{1,3}(?:[ \u00a0\u202f'][0-9]{3})+(?:\.[0-9]*)?", body):
+        plain = re.sub(r"[ \u00a0\u202f']", "", body)
+        return f"remove the thousands separators: write {sign}{plain}"
+    return "write a number, or leave the cell empty for a missing value"
+
+
 def _numeric(df, column, path) -> np.ndarray:
+    """The cells of ``column`` as floats; NaN for a missing cell (:data:`MISSING_TOKENS`, any capitalisation)."""
     out = np.empty(len(df))
     for i, cell in enumerate(df[column]):
-        if cell in MISSING_TOKENS:
+        if _is_missing(cell):
             out[i] = np.nan
             continue
-        try:
-            value = float(cell)
-        except ValueError:
-            hint = (
-                "use a decimal point, not a comma"
-                if "," in cell and cell.replace(",", "", 1).replace("-", "", 1).isdigit()
-                else "write a number, or leave the cell empty for a missing value"
-            )
-            raise InputError(f"{cell!r} is not a number; {hint}", file=path, line=i + 2, column=column) from None
-        if not math.isfinite(value):
-            raise InputError(f"{cell!r} is not a finite number", file=path, line=i + 2, column=column)
+        if not _NUMBER.fullmatch(cell):
+            problem = "is not a finite number" if _INFINITE.fullmatch(cell) else f"is not a number; {_number_hint(cell)}"
+            raise InputError(f"{cell!r} {problem}", file=path, line=_line(df, i), column=column)
+        value = float(cell)
+        if not math.isfinite(value):  # e.g. 1e999
+            raise InputError(f"{cell!r} is not a finite number", file=path, line=_line(df, i), column=column)
         out[i] = value
     return out
 
@@ -136,12 +372,12 @@ def _unique_labels(df, column, path):
     seen = {}
     for i, v in enumerate(values):
         if v == "":
-            raise InputError("empty identifier; every row needs one", file=path, line=i + 2, column=column)
+            raise InputError("empty identifier; every row needs one", file=path, line=_line(df, i), column=column)
         if v in seen:
             raise InputError(
-                f"duplicate identifier {v!r} (first on line {seen[v] + 2}); identifiers must be unique",
+                f"duplicate identifier {v!r} (first on line {_line(df, seen[v])}); identifiers must be unique",
                 file=path,
-                line=i + 2,
+                line=_line(df, i),
                 column=column,
             )
         seen[v] = i
@@ -149,17 +385,21 @@ def _unique_labels(df, column, path):
 
 
 def _labels(values):
-    """Integer labels when every identifier is an integer, else strings."""
-    try:
+    """Integer labels when every identifier is an integer that int64 holds and that reads back the same, else strings.
+
+    ``007`` or ``+7`` stay strings (they would not round-trip), and so do identifiers too long for int64
+    (a 23-digit code): numpy would otherwise store Python integers in an object array.
+    """
+    values = list(values)
+    if all(re.fullmatch(r"-?[0-9]+", v) for v in values):
         ints = [int(v) for v in values]
-        if [str(i) for i in ints] == list(values):
-            return np.array(ints)
-    except ValueError:
-        pass
+        if [str(i) for i in ints] == values and all(_INT64[0] <= i <= _INT64[1] for i in ints):
+            return np.array(ints, dtype=np.int64)
     return np.array(values, dtype=object).astype(str)
 
 
-def _check_indicators(values, names, path, labels, unit):
+def _check_indicators(values, names, path, labels, unit, *, lines=None):
+    lines = list(range(2, len(labels) + 2)) if lines is None else lines
     for j, name in enumerate(names):
         col = values[:, j]
         if np.all(np.isnan(col)):
@@ -181,17 +421,74 @@ def _check_indicators(values, names, path, labels, unit):
         raise InputError(
             f"{unit} {labels[i]!r} has no indicator value at all; remove the row or supply values",
             file=path,
-            line=i + 2,
+            line=lines[i],
+        )
+    _check_square_overflow(values, names, path, lines)
+    _warn_degenerate(values, names, path, lines, unit)
+
+
+def _check_square_overflow(values, names, path, lines):
+    """Refuse a value whose ratio to the column's positive values overflows when squared.
+
+    Under ``negative='square'`` (the default, as the paper computed Table 6) a value is divided by the
+    positive maximum of its reference set and squared; the smallest positive value of the column bounds
+    that maximum from below, whatever the reference set, so this check holds for every spec.
+    """
+    for j, name in enumerate(names):
+        col = values[:, j]
+        positive = col[col > 0]
+        if positive.size == 0:
+            continue  # no positive maximum: the column contributes 0 everywhere
+        with np.errstate(over="ignore"):
+            ratio = np.abs(col) / positive.min()
+        bad = np.flatnonzero(ratio > SQUARE_RATIO_LIMIT)
+        bad = [i for i in bad if col[i] < 0]
+        if bad:
+            i = bad[0]
+            raise InputError(
+                f"{float(col[i]):g} is {float(ratio[i]):.3g} times the column's smallest positive value "
+                f"({float(positive.min()):g}); "
+                "divided by a reference maximum and squared (negative='square', the formula as printed) it "
+                "overflows to an infinite index: check the value (a missing-value code? write it as an empty cell)",
+                file=path,
+                line=lines[i],
+                column=name,
+            )
+
+
+def _warn_degenerate(values, names, path, lines, unit):
+    """Warn about a study in which the index cannot tell the units apart."""
+    n = values.shape[0]
+    if n == 1:
+        warnings.warn(
+            f"{path}: a single {unit} (line {lines[0]}): normalised by its own values it scores the attainable "
+            f"maximum whatever the data, and no rank, scenario or sensitivity can be compared; add the other "
+            f"{unit}s",
+            ClusterModelWarning,
+            stacklevel=4,
+        )
+        return
+    complete = ~np.isnan(values).any(axis=0)
+    constant = [j for j in range(values.shape[1]) if complete[j] and np.all(values[:, j] == values[0, j])]
+    if len(constant) == values.shape[1]:
+        warnings.warn(
+            f"{path}: every indicator takes the same value in every row: every {unit} gets the same index, ranks "
+            "follow the table order and no analysis can tell the units apart; check the table",
+            ClusterModelWarning,
+            stacklevel=4,
+        )
+        return
+    for j in (j for j in constant if values[0, j] != 0):  # a zero column has its own warning
+        warnings.warn(
+            f"{path}: column '{names[j]}': indicator takes the same value ({values[0, j]:g}) in every row; it raises "
+            f"every index alike and does not distinguish the {unit}s",
+            ClusterModelWarning,
+            stacklevel=4,
         )
 
 
-def load_weights(path, *, name: str = "weights") -> xr.DataArray:
-    """Read a two-column table ``indicator, weight``.
-
-    Weights must be non-negative. If they sum to one within 1e-9 they are used
-    as they are; within 0.01 (the rounding of a published table) they are
-    renormalised with a :class:`ClusterModelWarning`; otherwise rejected.
-    """
+def _read_weights(path, *, name: str = "weights"):
+    """:func:`load_weights`, plus what the study records: the SHA-256 of the bytes read and each weight's line."""
     path = Path(path)
     df = read_table(path)
     _require(df, ["indicator", "weight"], path, fix="a weights table has the header 'indicator,weight'")
@@ -199,9 +496,9 @@ def load_weights(path, *, name: str = "weights") -> xr.DataArray:
     w = _numeric(df, "weight", path)
     for i, v in enumerate(w):
         if np.isnan(v):
-            raise InputError("weight is missing; every indicator needs a weight", file=path, line=i + 2, column="weight")
+            raise InputError("weight is missing; every indicator needs a weight", file=path, line=_line(df, i), column="weight")
         if v < 0:
-            raise InputError(f"negative weight {float(v)!r}; weights must be >= 0", file=path, line=i + 2, column="weight")
+            raise InputError(f"negative weight {float(v)!r}; weights must be >= 0", file=path, line=_line(df, i), column="weight")
     total = w.sum()
     if total <= 0:
         raise InputError("the weights sum to zero; at least one must be positive", file=path, column="weight")
@@ -217,36 +514,57 @@ def load_weights(path, *, name: str = "weights") -> xr.DataArray:
         warnings.warn(
             f"{path}: column 'weight': weights sum to {total:.6g}; renormalised to sum to one",
             ClusterModelWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         w = w / total
-    return xr.DataArray(
+    da = xr.DataArray(
         w,
         dims=["indicator"],
         coords={"indicator": labels},
         name=name,
         attrs={"source": str(path)},
     )
+    return da, df.attrs["sha256"], [_line(df, i) for i in range(len(df))]
+
+
+def load_weights(path, *, name: str = "weights") -> xr.DataArray:
+    """Read a two-column table ``indicator, weight``.
+
+    Weights must be non-negative. If they sum to one within 1e-9 they are used
+    as they are; within 0.01 (the rounding of a published table) they are
+    renormalised with a :class:`ClusterModelWarning`; otherwise rejected.
+    """
+    return _read_weights(path, name=name)[0]
 
 
 @dataclass(frozen=True)
 class Study:
-    """The data of one study: units (clusters), their regions and the weights.
+    """The data of one study: units, their structure and spec, and optionally a second (higher-level) index.
 
     Attributes
     ----------
     clusters : xarray.Dataset
-        ``indicators`` (cluster, indicator) and, where given, ``published_index``
-        (cluster); coordinates ``name``, ``group`` and ``region`` on ``cluster``.
+        ``indicators`` (cluster, indicator), optionally ``denominators``
+        (cluster, denominator) and ``published_index`` (cluster); coordinates
+        ``name``, ``group`` and ``region`` on ``cluster`` where given. (The
+        unit dimension keeps the paper's name; a report calls the units by
+        the study's nouns.)
     weights : xarray.DataArray
-        Expert weights, dim ``indicator``, aligned with the cluster indicators.
+        Weight of every indicator, dim ``indicator``: the weights file of a
+        one-level study, or the effective weights (product of the relative
+        weights down the tree) of a hierarchy.
     regions : xarray.Dataset or None
-        ``indicators`` (region, indicator) and optionally ``published_index``.
+        ``indicators`` (region, indicator) of the higher-level units and
+        optionally ``published_index``.
     region_weights : xarray.DataArray or None
-        Weights of the regional indicators (equal weights unless given; under
-        Equation 1 as printed they cancel anyway).
+        Weights of the regional indicators (equal unless given).
     sources : dict
         Input file path -> SHA-256 of its bytes.
+    structure : Structure, optional
+        The index's tree; default the one-level structure of ``weights``.
+    spec : IndexSpec, optional
+        The study's construction choices (the paper's: ``PAPER_SPEC``);
+        default ``IndexSpec()``.
     """
 
     clusters: xr.Dataset
@@ -254,6 +572,14 @@ class Study:
     regions: xr.Dataset | None = None
     region_weights: xr.DataArray | None = None
     sources: dict = field(default_factory=dict)
+    structure: Structure | None = None
+    spec: IndexSpec | None = None
+
+    def __post_init__(self):
+        if self.structure is None:
+            object.__setattr__(self, "structure", Structure.flat(self.weights))
+        if self.spec is None:
+            object.__setattr__(self, "spec", IndexSpec())
 
     @property
     def indicators(self) -> xr.DataArray:
@@ -280,15 +606,13 @@ class Study:
         pos = {r: i for i, r in enumerate(self.regions["region"].values)}
         return np.array([pos[r] for r in self.cluster_regions()], dtype=np.intp)
 
+    def replace(self, **changes) -> "Study":
+        """Copy with some fields changed (e.g. ``spec=``)."""
+        return dataclasses.replace(self, **changes)
+
     def subset(self, positions) -> "Study":
         """Study restricted to (or resampled at) the given cluster positions."""
-        return Study(
-            clusters=self.clusters.isel(cluster=np.asarray(positions)),
-            weights=self.weights,
-            regions=self.regions,
-            region_weights=self.region_weights,
-            sources=self.sources,
-        )
+        return self.replace(clusters=self.clusters.isel(cluster=np.asarray(positions)))
 
 
 def _indicator_meta(meta_path, table):
@@ -300,22 +624,63 @@ def _indicator_meta(meta_path, table):
     return dict(zip(df["indicator"], df["unit"])), dict(zip(df["indicator"], df["label"]))
 
 
+def _check_group_labels(df, column, path, unit):
+    """Warn about group labels that differ only in case or spacing, and about one-unit groups."""
+    first_line = {}
+    for i, v in enumerate(df[column]):
+        first_line.setdefault(v, _line(df, i))
+    spellings = {}
+    for v in first_line:
+        spellings.setdefault(" ".join(v.split()).casefold(), []).append(v)
+    for variants in spellings.values():
+        if len(variants) > 1:
+            named = " and ".join(f"{v!r} (line {first_line[v]})" for v in variants)
+            warnings.warn(
+                f"{path}: column '{column}': labels {named} differ only in case or spacing and are read as "
+                f"{len(variants)} different groups; write them the same way if they are one group",
+                ClusterModelWarning,
+                stacklevel=4,
+            )
+    counts = df[column].value_counts(sort=False)
+    single = [v for v in first_line if counts[v] == 1]
+    if single and len(first_line) > 1:
+        shown = ", ".join(f"{v!r} (line {first_line[v]})" for v in single[:5])
+        shown += f" and {len(single) - 5} more" if len(single) > 5 else ""
+        warnings.warn(
+            f"{path}: column '{column}': "
+            + (f"group {shown} holds a single {unit}" if len(single) == 1 else f"groups {shown} each hold a single {unit}")
+            + ": normalised within its group "
+            "(reference='group', the default) such a unit is its own maximum on every indicator it reports; "
+            "check the label, or normalise over the whole sample (reference='sample', --reference sample)",
+            ClusterModelWarning,
+            stacklevel=4,
+        )
+
+
 def _unit_dataset(df, path, *, dim, id_column, indicators, meta_path, table, extra_coords):
     labels = _unique_labels(df, id_column, path)
     values = np.column_stack([_numeric(df, c, path) for c in indicators])
-    _check_indicators(values, indicators, path, labels, dim)
+    lines = [_line(df, i) for i in range(len(df))]
+    _check_indicators(values, indicators, path, labels, dim, lines=lines)
     units, long_names = _indicator_meta(meta_path, table)
     coords = {dim: _labels(labels), "indicator": list(indicators)}
     for cname, col in extra_coords.items():
         if col in df.columns:
             for i, v in enumerate(df[col]):
                 if v == "":
-                    raise InputError(f"empty {cname}; every row needs one", file=path, line=i + 2, column=col)
+                    raise InputError(f"empty {cname}; every row needs one", file=path, line=lines[i], column=col)
+            if cname == "group":
+                _check_group_labels(df, col, path, dim)
             coords[cname] = (dim, np.array(list(df[col]), dtype=object).astype(str))
     ds = xr.Dataset(
         {"indicators": ((dim, "indicator"), values)},
         coords=coords,
-        attrs={"source": str(path), "sha256": _sha256(path)},
+        attrs={
+            "source": str(path),
+            "sha256": df.attrs.get("sha256") or _sha256(path),
+            "columns": list(df.columns),  # the header as read, for messages about column options
+            "header_line": _header_line(df),
+        },
     )
     ds["indicator"].attrs["units"] = [units.get(i, "unknown") for i in indicators]
     ds["indicator"].attrs["long_names"] = [long_names.get(i, i) for i in indicators]
@@ -323,16 +688,54 @@ def _unit_dataset(df, path, *, dim, id_column, indicators, meta_path, table, ext
     return ds
 
 
+def load_spec(path) -> IndexSpec:
+    """Read an :class:`IndexSpec` from a TOML file (its top level, or its ``[spec]`` table).
+
+    Raises
+    ------
+    InputError
+        For a file that is not TOML, an unknown key (the message lists the
+        valid ones) or a bad value.
+    """
+    return _read_spec(path)[0]
+
+
+def _read_spec(path):
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found; check the path", file=path)
+    data = path.read_bytes()
+    try:
+        d = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid TOML ({exc})", file=path) from None
+    d = d.get("spec", d)
+    try:
+        return IndexSpec.from_dict(d, where="spec"), hashlib.sha256(data).hexdigest()
+    except ClusterModelError as exc:
+        raise InputError(str(exc), file=path) from None
+
+
+def _denominators(df, structure, path, dim):
+    names = [d for d in dict.fromkeys(structure.attribute("denominators")) if d is not None]
+    if not names:
+        return None
+    values = np.column_stack([_numeric(df, c, path) for c in names])
+    return xr.DataArray(values, dims=(dim, "denominator"), coords={"denominator": names}, name="denominators")
+
+
 def load_study(
     clusters,
-    weights,
+    weights=None,
     *,
+    structure=None,
+    spec=None,
     regions=None,
     region_weights=None,
     id_column: str = "no",
     name_column: str = "name",
-    group_column: str = "group",
-    region_column: str = "region",
+    group_column: str | None = None,
+    region_column: str | None = None,
     published_column: str = "published_index",
     indicator_meta=None,
 ) -> Study:
@@ -341,19 +744,28 @@ def load_study(
     Parameters
     ----------
     clusters : path
-        One row per unit (cluster): an identifier column, one column per
-        indicator named as in the weights file, and optionally name, group,
-        region and published-index columns.
-    weights : path
-        ``indicator, weight`` table; its indicators select the unit columns.
+        One row per unit: an identifier column, one column per indicator (and
+        per denominator) named as in the weights or structure file, and
+        optionally name, group, region and published-index columns.
+    weights : path, optional
+        ``indicator, weight`` table: a one-level structure. Give this or ``structure``.
+    structure : path, optional
+        Structure file (``node, parent, weight, direction, denominator, unit,
+        target``; see ``docs/structure.md``): a hierarchy of any depth.
+    spec : path or IndexSpec, optional
+        The study's construction choices (a TOML file or an IndexSpec);
+        default ``IndexSpec()``.
     regions : path, optional
-        One row per region: a ``region`` column, numeric indicator columns and
-        optionally the published index. Every region named in the cluster table
-        must appear here.
+        One row per higher-level unit (region): a ``region`` column, numeric
+        indicator columns and optionally the published index. Every region
+        named in the unit table must appear here.
     region_weights : path, optional
         Weights of the regional indicators; equal weights by default.
-    id_column, name_column, group_column, region_column, published_column : str
-        Column names in the cluster table. Only ``id_column`` is required.
+    id_column, name_column, published_column : str
+        Column names in the unit table. Only ``id_column`` is required.
+    group_column, region_column : str, optional
+        Group and higher-level-unit columns. By default ``'group'`` and
+        ``'region'`` are used when present; a column named explicitly must exist.
     indicator_meta : path, optional
         ``table, indicator, label, unit`` table attaching units to the data.
 
@@ -367,11 +779,37 @@ def load_study(
         With file, line and column, for any bad cell or inconsistency.
     """
     clusters = Path(clusters)
-    w = load_weights(weights)
+    if (weights is None) == (structure is None):
+        raise ClusterModelError("give exactly one of `weights` (a flat indicator,weight file) and `structure` (a structure file)")
     df = read_table(clusters)
-    indicators = [str(v) for v in w["indicator"].values]
     _require(df, [id_column], clusters, fix="add the identifier column or name it with `id_column` (--id-column)")
-    _check_weighted_indicators(w, Path(weights), df, clusters)
+    for given, option in ((group_column, "group_column"), (region_column, "region_column")):
+        if given is not None and given not in df.columns:
+            raise InputError(
+                f"`{option}` ({'--' + option.replace('_', '-')}) {given!r} names no column of the table; the header has "
+                f"{', '.join(repr(c) for c in df.columns)}: name an existing column, or leave it out",
+                file=clusters,
+                line=df.attrs.get("header_line", 1),
+            )
+    group_column = "group" if group_column is None else group_column
+    region_column = "region" if region_column is None else region_column
+    sources = {}
+    if structure is not None:
+        tree = load_structure(structure)
+        tree.check_columns(df.columns, clusters)
+        eff = tree.effective_weights()
+        w = xr.DataArray(eff, dims=["indicator"], coords={"indicator": list(tree.leaves)}, name="weights", attrs={"source": str(structure)})
+        sources[str(structure)] = tree.sha256
+    else:
+        w, w_sha, w_lines = _read_weights(weights)
+        _check_weighted_indicators(w, Path(weights), df, clusters, lines=w_lines)
+        tree = Structure.flat(w, source=str(weights))
+        sources[str(weights)] = w_sha
+    if isinstance(spec, IndexSpec) or spec is None:
+        study_spec = spec
+    else:
+        study_spec, sources[str(spec)] = _read_spec(spec)
+    indicators = list(tree.leaves)
     ds = _unit_dataset(
         df,
         clusters,
@@ -382,9 +820,12 @@ def load_study(
         table="clusters",
         extra_coords={"name": name_column, "group": group_column, "region": region_column},
     )
+    den = _denominators(df, tree, clusters, "cluster")
+    if den is not None:
+        ds["denominators"] = den
     if published_column in df.columns:
         ds["published_index"] = ("cluster", _numeric(df, published_column, clusters))
-    sources = {str(clusters): ds.attrs["sha256"], str(weights): _sha256(Path(weights))}
+    sources = {str(clusters): ds.attrs["sha256"], **sources}  # hashes of the bytes read
 
     rds = rw = None
     if regions is not None:
@@ -392,13 +833,13 @@ def load_study(
         rdf = read_table(regions)
         _require(rdf, ["region"], regions, fix="name the column of region names 'region'")
         if region_weights is not None:
-            rw = load_weights(region_weights, name="region_weights")
+            rw, rw_sha, rw_lines = _read_weights(region_weights, name="region_weights")
             rind = [str(v) for v in rw["indicator"].values]
-            _check_weighted_indicators(rw, Path(region_weights), rdf, regions)
+            _check_weighted_indicators(rw, Path(region_weights), rdf, regions, lines=rw_lines)
         else:
             rind = [c for c in rdf.columns if c not in ("region", published_column)]
             if not rind:
-                raise InputError("no indicator column besides 'region'", file=regions, line=1)
+                raise InputError("no indicator column besides 'region'", file=regions, line=_header_line(rdf))
             rw = xr.DataArray(
                 np.full(len(rind), 1.0 / len(rind)),
                 dims=["indicator"],
@@ -421,12 +862,12 @@ def load_study(
             rds["published_index"] = ("region", _numeric(rdf, published_column, regions))
         sources[str(regions)] = rds.attrs["sha256"]
         if region_weights is not None:
-            sources[str(region_weights)] = _sha256(Path(region_weights))
+            sources[str(region_weights)] = rw_sha
         if region_column not in df.columns:
             raise InputError(
                 f"a regions table was given but the cluster table has no {region_column!r} column",
                 file=clusters,
-                line=1,
+                line=_header_line(df),
             )
         known = set(rds["region"].values)
         for i, r in enumerate(df[region_column]):
@@ -434,20 +875,25 @@ def load_study(
                 raise InputError(
                     f"region {r!r} is not in the regions table {regions}; use one of: {', '.join(sorted(known))}",
                     file=clusters,
-                    line=i + 2,
+                    line=_line(df, i),
                     column=region_column,
                 )
     if indicator_meta is not None:
         sources[str(indicator_meta)] = _sha256(Path(indicator_meta))
-    return Study(clusters=ds, weights=w, regions=rds, region_weights=rw, sources=sources)
+    return Study(clusters=ds, weights=w, regions=rds, region_weights=rw, sources=sources, structure=tree, spec=study_spec)
 
 
 def load_paper() -> Study:
-    """The paper's data: Table 5 (clusters), Table 6 (regions), Table 4 (weights)."""
+    """The paper's study: Table 5 (clusters), Table 6 (regions), Table 4 (weights) as a structure, and its spec.
+
+    The structure (``data/structure.csv``) is Table 4's weights as a one-level
+    tree; the spec (``data/spec.toml``) is :data:`clustermodel.spec.PAPER_SPEC`.
+    """
     d = paper_data_dir()
     return load_study(
         d / "clusters.csv",
-        d / "weights.csv",
+        structure=d / "structure.csv",
+        spec=d / "spec.toml",
         regions=d / "regions.csv",
         indicator_meta=d / "indicators.csv",
     )

@@ -1,25 +1,61 @@
-"""Stage 3: the internationalization index as a pure, labelled function.
+"""The index model: construction steps 1-5 composed on labelled data, batched over weights.
 
-:func:`compute_index` composes :mod:`clustermodel.normalise` and
-:mod:`clustermodel.aggregate` on labelled data. Weights may carry any batch
-dimensions besides ``indicator`` (``draw``, ``sample`` …); the whole batch is
-scored in one vectorised call.
+:func:`construct` applies the construction steps that do not depend on the
+weights — denomination (:mod:`~clustermodel.denominate`), the availability
+screen and imputation (:mod:`~clustermodel.impute`), outlier treatment
+(:mod:`~clustermodel.treat`), normalisation (:mod:`~clustermodel.normalise`) —
+and records what each did in a :class:`Construction`. :func:`compute_scores`
+then aggregates up the structure (:mod:`~clustermodel.aggregate`) for one or
+any batch of weight vectors (leading dimensions of ``weights``) in one
+vectorised call, returning the score of every requested node of every unit.
+:func:`compute_index` is the index alone.
+
+Data may be a :class:`~clustermodel.data.Study`, an ``xarray.Dataset`` with
+``indicators`` (unit, indicator) and optionally ``denominators`` (unit,
+denominator), or a bare indicators ``DataArray``; a ``group`` coordinate on
+the unit dimension defines the groups of ``reference='group'``.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.stats
 import xarray as xr
 
-from clustermodel._errors import ClusterModelError
-from clustermodel.aggregate import aggregate_array, attainable_maximum
-from clustermodel.normalise import normalise_array
+from clustermodel._errors import ClusterModelError, ClusterModelWarning
+from clustermodel._validation import check_squares_finite
+from clustermodel.aggregate import aggregate_tree
+from clustermodel.denominate import denominate_array
+from clustermodel.impute import coverage, impute_array
+from clustermodel.normalise import normalise_array, scale_top
 from clustermodel.spec import IndexSpec
+from clustermodel.structure import Structure
+from clustermodel.treat import treat_array, treatment_log
 
-__all__ = ["compute_index", "as_weights", "group_codes", "unit_dim", "rank", "index_maximum"]
+__all__ = [
+    "Construction",
+    "construct",
+    "construct_arrays",
+    "compute_scores",
+    "compute_index",
+    "index_maximum",
+    "as_weights",
+    "resolve",
+    "group_codes",
+    "unit_dim",
+    "rank",
+    "TOP_UNIT",
+]
+
+#: Label of the virtual unit that is best on every indicator (its index is the attainable maximum).
+TOP_UNIT = "(attainable maximum)"
+
+#: Working memory per chunk of weight vectors in :func:`compute_scores`.
+DEFAULT_CHUNK_BYTES = 256 * 2**20
 
 
 def unit_dim(indicators: xr.DataArray) -> str:
@@ -34,43 +70,22 @@ def unit_dim(indicators: xr.DataArray) -> str:
     return dims[0]
 
 
-def as_weights(weights, indicators: xr.DataArray) -> xr.DataArray:
-    """Coerce ``weights`` to a DataArray aligned exactly with the indicators.
+def _unpack(data):
+    """(indicators, denominators or None, structure or None, spec or None) of any accepted data."""
+    from clustermodel.data import Study
 
-    Accepts a DataArray with an ``indicator`` dim, a mapping indicator -> weight,
-    or an array whose last axis follows the indicator order.
-    """
-    labels = list(indicators["indicator"].values)
-    if isinstance(weights, Mapping):
-        weights = xr.DataArray(
-            [weights[k] for k in weights], dims=["indicator"], coords={"indicator": list(weights)}
-        )
-    if not isinstance(weights, xr.DataArray):
-        arr = np.asarray(weights, dtype=float)
-        if arr.ndim == 0 or arr.shape[-1] != len(labels):
-            raise ClusterModelError(
-                f"`weights` must have {len(labels)} entries along its last axis (one per indicator: "
-                f"{', '.join(labels)}); got shape {arr.shape}"
-            )
-        dims = [f"batch_{k}" for k in range(arr.ndim - 1)] + ["indicator"]
-        return xr.DataArray(arr, dims=dims, coords={"indicator": labels})  # already in the data's order
-    if "indicator" not in weights.dims:
-        raise ClusterModelError("`weights` needs an 'indicator' dimension")
-    wl = [str(v) for v in weights["indicator"].values] if "indicator" in weights.coords else labels
-    unknown = [v for v in wl if v not in labels]
-    lacking = [v for v in labels if v not in wl]
-    if unknown or lacking:
-        parts = []
-        if unknown:
-            parts.append(f"weights name indicator(s) the data lacks: {', '.join(unknown)}")
-        if lacking:
-            parts.append(f"no weight for indicator(s): {', '.join(lacking)}")
-        raise ClusterModelError("; ".join(parts) + f"; the data's indicators are {', '.join(labels)}")
-    if "indicator" not in weights.coords:
-        weights = weights.assign_coords(indicator=labels)
-    if wl == labels and weights.dims[-1] == "indicator":
-        return weights  # aligned already: skip the (comparatively slow) label lookup
-    return weights.sel(indicator=labels).transpose(..., "indicator")
+    if isinstance(data, Study):
+        ds = data.clusters
+        return ds["indicators"], ds.get("denominators"), data.structure, data.spec
+    if isinstance(data, xr.Dataset):
+        if "indicators" not in data:
+            raise ClusterModelError("`data` is a Dataset without an 'indicators' variable (unit, indicator)")
+        return data["indicators"], data.get("denominators"), None, None
+    if isinstance(data, xr.DataArray):
+        return data, None, None, None
+    raise ClusterModelError(
+        f"`data` must be a Study, an xarray Dataset with 'indicators' or an indicators DataArray; got {type(data).__name__}"
+    )
 
 
 def group_codes(indicators: xr.DataArray, spec: IndexSpec) -> np.ndarray | None:
@@ -80,27 +95,503 @@ def group_codes(indicators: xr.DataArray, spec: IndexSpec) -> np.ndarray | None:
     dim = unit_dim(indicators)
     if "group" not in indicators.coords:
         raise ClusterModelError(
-            "reference='group' needs a 'group' column (industry group) in the unit table; "
-            "add one or use reference='sample'"
+            "reference='group' needs a 'group' column in the unit table; add one (--group-column) or use "
+            "reference='sample'"
         )
     _, codes = np.unique(indicators["group"].values, return_inverse=True)
     return codes.reshape(indicators.sizes[dim])
 
 
-def compute_index(indicators: xr.DataArray, weights, spec: IndexSpec | None = None) -> xr.DataArray:
-    """Internationalization index of every unit for one or many weight vectors.
+def resolve(data, weights=None, spec=None, structure=None):
+    """Work out (indicators, denominators, structure, spec, weight DataArray over ``node``) from any call form.
+
+    ``weights`` may be a :class:`Structure`, a DataArray with a ``node`` or
+    ``indicator`` dim plus batch dims (nodes not named keep the structure's
+    weight), a mapping node -> weight, or an array whose last axis follows the
+    structure's weighted nodes (or, for a one-level structure, the indicators).
+    """
+    ind, den, s_struct, s_spec = _unpack(data)
+    if isinstance(weights, Structure):
+        structure, weights = weights, None
+    if structure is None:
+        structure = s_struct
+    if structure is None:
+        if weights is None:
+            raise ClusterModelError("no structure: pass `weights` (one per indicator) or a `structure`")
+        flat = _flat_weights(weights, ind)
+        labels = [str(v) for v in ind["indicator"].values]
+        unknown = [k for k in flat if k not in labels]
+        lacking = [k for k in labels if k not in flat]
+        if unknown or lacking:
+            parts = []
+            if unknown:
+                parts.append(f"weights name indicator(s) the data lacks: {', '.join(unknown)}")
+            if lacking:
+                parts.append(f"no weight for indicator(s): {', '.join(lacking)}")
+            raise ClusterModelError("; ".join(parts) + f"; the data's indicators are {', '.join(labels)}")
+        structure = Structure.flat(flat)
+        if not isinstance(weights, (xr.DataArray, Mapping)) and np.ndim(weights) == 1:
+            weights = None
+    spec = s_spec if spec is None and s_spec is not None else (IndexSpec() if spec is None else spec)
+    if not isinstance(spec, IndexSpec):
+        raise ClusterModelError(f"`spec` must be an IndexSpec, got {type(spec).__name__}")
+    return ind, den, structure, spec, _weights_array(weights, structure)
+
+
+def _flat_weights(weights, ind):
+    labels = [str(v) for v in ind["indicator"].values]
+    if isinstance(weights, Mapping):
+        return dict(weights)
+    if isinstance(weights, xr.DataArray):
+        if "indicator" not in weights.dims:
+            raise ClusterModelError("`weights` needs an 'indicator' dimension when no structure is given")
+        first = weights.isel({d: 0 for d in weights.dims if d != "indicator"})
+        names = [str(v) for v in first["indicator"].values] if "indicator" in first.coords else labels
+        return dict(zip(names, (float(v) for v in first.values)))
+    arr = np.asarray(weights, dtype=float)
+    if arr.ndim == 0 or arr.shape[-1] != len(labels):
+        raise ClusterModelError(
+            f"`weights` must have {len(labels)} entries along its last axis (one per indicator: "
+            f"{', '.join(labels)}); got shape {arr.shape}"
+        )
+    return dict(zip(labels, arr.reshape(-1, len(labels))[0]))
+
+
+def _weights_array(weights, structure: Structure):
+    """(W (*batch, K) ndarray, batch dim names, batch coords): the fast path of :func:`as_weights`."""
+    if weights is None or isinstance(weights, Structure):
+        s = structure if weights is None else weights
+        return s.weight_array(), [], {}
+    if not isinstance(weights, (xr.DataArray, Mapping)):
+        arr = np.asarray(weights, dtype=float)
+        if arr.ndim >= 1 and arr.shape[-1] == len(structure.weighted):
+            structure.normalise_weights(arr)
+            return arr, [f"batch_{k}" for k in range(arr.ndim - 1)], {}
+    w = as_weights(weights, structure)
+    batch = [d for d in w.dims if d != "node"]
+    coords = {k: w.coords[k] for k in w.coords if k != "node" and set(w.coords[k].dims) <= set(batch)}
+    return w.values, batch, coords
+
+
+def as_weights(weights, structure: Structure) -> xr.DataArray:
+    """Weights as a DataArray (*batch, node) over ``structure.weighted``, validated."""
+    base = structure.weight_vector()
+    names = list(structure.weighted)
+    if weights is None:
+        return base
+    if isinstance(weights, Structure):
+        return weights.weight_vector()
+    if isinstance(weights, Mapping):
+        weights = xr.DataArray([float(v) for v in weights.values()], dims=["node"], coords={"node": [str(k) for k in weights]})
+    if isinstance(weights, xr.DataArray):
+        if "indicator" in weights.dims:
+            weights = weights.rename({"indicator": "node"})
+        if "node" not in weights.dims:
+            raise ClusterModelError("`weights` needs a 'node' (or 'indicator') dimension")
+        given = [str(v) for v in weights["node"].values] if "node" in weights.coords else names[: weights.sizes["node"]]
+        unknown = [v for v in given if v not in names]
+        if unknown:
+            raise ClusterModelError(
+                f"weights name node(s) the structure lacks: {', '.join(unknown)}; the weighted nodes are {', '.join(names)}"
+            )
+        weights = weights.assign_coords(node=given)
+        if given != names:
+            lacking = [v for v in names if v not in given]
+            if lacking and structure.is_flat:
+                raise ClusterModelError(
+                    f"no weight for indicator(s): {', '.join(lacking)}; the data's indicators are {', '.join(names)}"
+                )
+            full = base.broadcast_like(weights.isel(node=0, drop=True)).copy()
+            full = full.transpose(..., "node")
+            full.loc[{"node": given}] = weights.transpose(..., "node").values
+            weights = full
+        out = weights.transpose(..., "node")
+    else:
+        arr = np.asarray(weights, dtype=float)
+        if arr.ndim == 0:
+            raise ClusterModelError("`weights` must be an array of weight vectors, not a scalar")
+        if arr.shape[-1] == len(names):
+            dims = [f"batch_{k}" for k in range(arr.ndim - 1)] + ["node"]
+            out = xr.DataArray(arr, dims=dims, coords={"node": names})
+        elif arr.shape[-1] == len(structure.leaves):
+            full = np.broadcast_to(base.values, arr.shape[:-1] + (len(names),)).copy()
+            pos = [names.index(v) for v in structure.leaves]
+            full[..., pos] = arr
+            dims = [f"batch_{k}" for k in range(arr.ndim - 1)] + ["node"]
+            out = xr.DataArray(full, dims=dims, coords={"node": names})
+        else:
+            raise ClusterModelError(
+                f"`weights` must have {len(names)} entries along its last axis (one per weighted node: "
+                f"{', '.join(names)}) or {len(structure.leaves)} (one per indicator); got shape {arr.shape}"
+            )
+    structure.normalise_weights(out.values)  # validates: finite, >= 0, a positive weight in every parent
+    return out
+
+
+@dataclass(frozen=True)
+class Construction:
+    """The data after every construction step that does not depend on the weights.
+
+    Attributes
+    ----------
+    spec : IndexSpec
+    structure : Structure
+    unit_dim : str
+    units : ndarray
+        Labels of the units kept (after the availability screen).
+    excluded : tuple of (label, coverage)
+        Units removed by ``spec.min_coverage``.
+    raw : ndarray (n, m)
+        Indicator values after denomination (leaves in structure order).
+    normalised : ndarray (n, m)
+        Normalised values, 0 where missing.
+    present : ndarray of bool (n, m)
+        Observed (or imputed) cells.
+    top : ndarray (m,)
+        Top of each indicator's normalised scale (see :func:`~clustermodel.normalise.scale_top`).
+    imputed : tuple of (unit, indicator, value)
+        Cells filled by ``missing='mean'``/``'median'``.
+    missing_cells : tuple of (unit, indicator)
+        Cells missing after imputation (scored as 0 or skipped by available-case aggregation).
+    treatment : TreatmentLog or None
+    coords : dict
+        Unit coordinates (name, group, region …) of the kept units.
+    """
+
+    spec: IndexSpec
+    structure: Structure
+    unit_dim: str
+    units: np.ndarray
+    excluded: tuple
+    raw: np.ndarray
+    normalised: np.ndarray
+    present: np.ndarray
+    top: np.ndarray
+    imputed: tuple = ()
+    missing_cells: tuple = ()
+    treatment: object = None
+    coords: dict = field(default_factory=dict)
+
+    def treated_cells(self) -> list:
+        """One record per treated cell: indicator, unit, method."""
+        if self.treatment is None:
+            return []
+        out = []
+        for j, leaf in enumerate(self.structure.leaves):
+            for i in self.treatment.cells[j]:
+                out.append({"indicator": leaf, self.unit_dim: _py(self.units[i]), "method": self.treatment.method[j]})
+        return out
+
+    def log(self) -> dict:
+        """JSON-ready record of what every step did."""
+        t = self.treatment
+        return {
+            "spec": self.spec.to_dict(),
+            "excluded": [{self.unit_dim: _py(u), "coverage": c} for u, c in self.excluded],
+            "imputed": [{self.unit_dim: _py(u), "indicator": j, "value": v} for u, j, v in self.imputed],
+            "missing": [{self.unit_dim: _py(u), "indicator": j} for u, j in self.missing_cells],
+            "treated_indicators": []
+            if t is None
+            else [
+                {
+                    "indicator": leaf,
+                    "method": t.method[j],
+                    "winsorised_high": t.n_high[j],
+                    "winsorised_low": t.n_low[j],
+                    "skew_before": t.skew_before[j],
+                    "kurtosis_before": t.kurtosis_before[j],
+                    "skew_after": t.skew_after[j],
+                    "kurtosis_after": t.kurtosis_after[j],
+                }
+                for j, leaf in enumerate(self.structure.leaves)
+                if t.method[j] != "none"
+            ],
+            "treated_cells": self.treated_cells(),
+        }
+
+
+def _py(v):
+    return v.item() if hasattr(v, "item") else v
+
+
+def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=None, denominator_names=(), group_codes=None, unit_labels=None):
+    """Steps 1-4 on plain arrays (leading batch dimensions allowed; no screen).
 
     Parameters
     ----------
-    indicators : xarray.DataArray, dims (unit, 'indicator')
-        Indicator values, NaN = missing; a ``group`` coordinate on the unit
-        dim is needed when ``spec.reference == 'group'``.
-    weights : DataArray, mapping or array
-        Weights with an ``indicator`` dim plus any batch dims (see
-        :func:`as_weights`). Weights need not sum to one: under 'quadratic'
-        scaling every weight by c scales the index by sqrt(c).
+    x : ndarray, shape (..., n, m)
+        Raw values of ``structure.leaves``.
+    denominators : ndarray, shape (..., n, k), optional
+        Columns named ``denominator_names``.
+    group_codes : ndarray of int, shape (..., n), optional
+        Reference-set codes (``None`` for the whole sample).
+
+    Returns
+    -------
+    dict with ``raw``, ``normalised``, ``present``, ``top``, ``imputed`` (mask)
+    and ``treatment`` (per-indicator info of :func:`~clustermodel.treat.treat_array`, or None).
+    """
+    x = np.asarray(x, dtype=float)
+    leaves = structure.leaves
+    if spec.denominate:
+        dnames = structure.attribute("denominators")
+        if any(d is not None for d in dnames):
+            names = list(denominator_names)
+            which = [names.index(d) if d is not None else -1 for d in dnames]
+            x = denominate_array(x, denominators, which, unit_labels=unit_labels, indicator_labels=leaves, denominator_labels=names)
+    raw = x
+    imputed = np.zeros(x.shape, dtype=bool)
+    if spec.missing in ("mean", "median"):
+        x, imputed = impute_array(x, method=spec.missing, group_codes=group_codes)
+    info = None
+    before_treatment = x
+    if spec.treatment == "winsorise":
+        x, info = treat_array(x, winsor_max=spec.winsor_max, skew_threshold=spec.skew_threshold, kurtosis_threshold=spec.kurtosis_threshold)
+    normalised, present = normalise_array(
+        x,
+        method=spec.normalisation,
+        directions=structure.attribute("directions"),
+        group_codes=group_codes,
+        negative=spec.negative,
+        targets=structure.attribute("targets"),
+        goalpost_lower=structure.attribute("goalpost_lower"),
+        goalpost_upper=structure.attribute("goalpost_upper"),
+    )
+    if not np.all(np.isfinite(normalised)):
+        i, j = np.argwhere(~np.isfinite(normalised).reshape(-1, *normalised.shape[-2:]).all(axis=0))[0]
+        unit = unit_labels[i] if unit_labels is not None else f"position {i}"
+        raise ClusterModelError(
+            f"indicator {leaves[j]!r} of unit {unit!r} does not normalise to a finite number (value "
+            f"{float(x.reshape(-1, *x.shape[-2:])[0, i, j])!r}); check the cell"
+        )
+    top = scale_top(spec.normalisation, normalised, present)
+    return {"raw": raw, "x": x, "normalised": normalised, "present": present, "top": top, "imputed": imputed, "treatment": info, "before_treatment": before_treatment}
+
+
+def construct(data, spec: IndexSpec | None = None, *, structure: Structure | None = None, weights=None, warn: bool = True) -> Construction:
+    """Apply the weight-independent construction steps of ``spec`` to ``data``.
+
+    Parameters
+    ----------
+    data : Study, Dataset or DataArray
     spec : IndexSpec, optional
-        The modelling choices; the default reproduces Table 5.
+        Default: the study's spec, else ``IndexSpec()``.
+    structure : Structure, optional
+        Default: the study's structure, else a one-level structure from ``weights``.
+    warn : bool
+        Emit a :class:`ClusterModelWarning` when cells are imputed or units screened out.
+
+    Returns
+    -------
+    Construction
+    """
+    ind, den, structure, spec, _ = resolve(data, weights, spec, structure)
+    return _construct(ind, den, structure, spec, warn=warn)
+
+
+def _construct(ind, den, structure, spec, *, warn=False) -> Construction:
+    dim = unit_dim(ind)
+    leaves = list(structure.leaves)
+    have = [str(i) for i in ind.indexes["indicator"]] if "indicator" in ind.indexes else [str(i) for i in ind["indicator"].values]
+    missing_leaves = [v for v in leaves if v not in have]
+    if missing_leaves:
+        raise ClusterModelError(
+            f"the structure's indicator(s) {', '.join(map(repr, missing_leaves))} are not in the data; the data's "
+            f"indicators are {', '.join(map(str, ind['indicator'].values))}"
+        )
+    if have != leaves:
+        ind = ind.sel(indicator=leaves)
+    if ind.dims != (dim, "indicator"):
+        ind = ind.transpose(dim, "indicator")
+    x = ind.values.astype(float)
+    labels = np.asarray(ind.indexes[dim]) if dim in ind.indexes else np.arange(ind.shape[0])
+    # the availability screen, before anything else is computed
+    cov = coverage(x)
+    keep = cov >= spec.min_coverage - 1e-12
+    excluded = tuple((_py(labels[i]), float(cov[i])) for i in np.flatnonzero(~keep))
+    if not keep.any():
+        raise ClusterModelError(
+            f"the availability screen min_coverage={spec.min_coverage:g} excludes every unit (best coverage "
+            f"{cov.max():.0%}); lower min_coverage"
+        )
+    if excluded and warn:
+        warnings.warn(
+            f"{len(excluded)} unit(s) observed on less than {spec.min_coverage:.0%} of the indicators were excluded by "
+            f"the availability screen: {', '.join(str(u) for u, _ in excluded[:10])}{' …' if len(excluded) > 10 else ''}",
+            ClusterModelWarning,
+            stacklevel=2,
+        )
+    if not keep.all():
+        ind = ind.isel({dim: np.flatnonzero(keep)})
+        x = x[keep]
+        labels = labels[keep]
+        den = None if den is None else den.isel({dim: np.flatnonzero(keep)})
+    d = None if den is None else den.transpose(dim, ...)
+    if spec.negative == "error" and np.any(x < 0):
+        i, j = np.argwhere(x < 0)[0]
+        raise ClusterModelError(
+            f"`indicators` holds a negative value {float(x[i, j])!r} ({dim} {_py(labels[i])!r}, indicator "
+            f"{leaves[j]!r}) that negative='error' cannot score; fix the value or choose negative='zero' "
+            "(a deficit counts as zero) or negative='keep' (the formula as printed)"
+        )
+    codes = group_codes(ind, spec)
+    arrs = construct_arrays(
+        x,
+        structure=structure,
+        spec=spec,
+        denominators=None if d is None else d.values,
+        denominator_names=() if d is None else [str(v) for v in d[d.dims[1]].values],
+        group_codes=codes,
+        unit_labels=[_py(v) for v in labels],
+    )
+    aggs = [spec.aggregation] if isinstance(spec.aggregation, str) else list(spec.aggregation)
+    if any(a in ("equation1", "quadratic") for a in aggs):
+        check_squares_finite(arrs["x"], arrs["normalised"], ind, dim)  # -1e200 under negative='keep' is an error, not inf
+    imputed = tuple(
+        (_py(labels[i]), leaves[j], float(arrs["x"][i, j])) for i, j in zip(*np.nonzero(arrs["imputed"]))
+    )
+    missing_cells = tuple((_py(labels[i]), leaves[j]) for i, j in zip(*np.nonzero(~arrs["present"])))
+    if imputed and warn:
+        warnings.warn(
+            f"{len(imputed)} missing cell(s) imputed with the {spec.missing} of their "
+            f"{'group' if spec.reference == 'group' else 'sample'}; the list is in the construction log "
+            "(Construction.imputed, construction.json in a report)",
+            ClusterModelWarning,
+            stacklevel=2,
+        )
+    tlog = None if arrs["treatment"] is None else treatment_log(arrs["before_treatment"], arrs["x"], arrs["treatment"])
+    coords = {k: v for k, v in ind.coords.items() if k not in ("indicator",) and dim in v.dims}
+    return Construction(
+        spec=spec,
+        structure=structure,
+        unit_dim=dim,
+        units=labels,
+        excluded=excluded,
+        raw=arrs["raw"],
+        normalised=arrs["normalised"],
+        present=arrs["present"],
+        top=arrs["top"],
+        imputed=imputed,
+        missing_cells=missing_cells,
+        treatment=tlog,
+        coords=coords,
+    )
+
+
+def _chunks(n_rows, bytes_per_row, budget):
+    size = max(1, int(budget // max(bytes_per_row, 1)))
+    return [slice(s, min(s + size, n_rows)) for s in range(0, n_rows, size)] or [slice(0, 0)]
+
+
+def compute_scores(
+    data,
+    weights=None,
+    spec: IndexSpec | None = None,
+    *,
+    structure: Structure | None = None,
+    nodes=None,
+    construction: Construction | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> xr.DataArray:
+    """Score of every node of every unit, for one or a batch of weight vectors.
+
+    Parameters
+    ----------
+    data : Study, Dataset or DataArray
+        See the module docstring.
+    weights : optional
+        Weight vectors with any batch dims (see :func:`resolve`); default the structure's.
+    spec : IndexSpec, optional
+    structure : Structure, optional
+    nodes : str or sequence of str, optional
+        Nodes to return: default every node (indicators give their
+        normalised values); ``'index'`` or the root's name for the index only;
+        an int ``k`` for the nodes of level k.
+    construction : Construction, optional
+        A ready :func:`construct` result (skips steps 1-4).
+    chunk_bytes : int
+        Working memory per chunk of weight vectors (the batch is processed in
+        chunks; the result is allocated once).
+
+    Returns
+    -------
+    xarray.DataArray, dims (*weight batch dims, unit, node)
+        Coordinates ``level`` and ``parent`` on ``node``; ``attrs`` hold the spec.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> from clustermodel.spec import IndexSpec
+    >>> x = xr.DataArray([[1.0, 4.0], [2.0, 2.0]], dims=("unit", "indicator"), coords={"indicator": ["a", "b"]})
+    >>> s = compute_scores(x, {"a": 1, "b": 1}, IndexSpec(normalisation="max"))
+    >>> s.sel(node="index").values.tolist()
+    [0.75, 0.75]
+    """
+    ind, den, structure, spec, (Wb, batch, bcoords) = resolve(data, weights, spec, structure)
+    c = construction if construction is not None else _construct(ind, den, structure, spec, warn=True)
+    want = _select_nodes(structure, nodes)
+    bshape = Wb.shape[:-1]
+    W = Wb.reshape(-1, Wb.shape[-1])
+    n = len(c.units)
+    leaves = list(structure.leaves)
+    out = np.empty((W.shape[0], n, len(want)))
+    keep_agg = [v for v in want if v not in leaves]
+    per_row = n * 8 * (len(keep_agg) + max(len(structure.children(v)) for v in structure.aggregates) + 4)
+    for sl in _chunks(W.shape[0], per_row, chunk_bytes):
+        res = aggregate_tree(
+            c.normalised,
+            c.present,
+            W[sl],
+            structure=structure,
+            aggregation_at=lambda lv: spec.aggregation_at(lv, structure.n_levels),
+            missing=spec.missing,
+            keep=keep_agg,
+            unit_labels=[_py(u) for u in c.units],
+        )
+        for k, v in enumerate(want):
+            if v in res:
+                out[sl, :, k] = res[v]
+            else:
+                j = leaves.index(v)
+                out[sl, :, k] = np.where(c.present[:, j] | (spec.missing != "rescale"), c.normalised[:, j], np.nan)
+    coords = dict(c.coords)
+    coords.update(bcoords)
+    coords["node"] = want
+    coords["level"] = ("node", [structure.level(v) for v in want])
+    return xr.DataArray(
+        out.reshape(*bshape, n, len(want)),
+        dims=[*batch, c.unit_dim, "node"],
+        coords=coords,
+        name="score",
+        attrs=spec.to_attrs(),
+    )
+
+
+def _select_nodes(structure, nodes):
+    if nodes is None:
+        return list(structure.nodes)
+    if isinstance(nodes, str):
+        return [structure.root] if nodes in ("index", structure.root) else [structure._node(nodes)]
+    if isinstance(nodes, (int, np.integer)):
+        sel = [v for v in structure.nodes if structure.level(v) == int(nodes)]
+        if not sel:
+            raise ClusterModelError(f"`nodes`: the structure has levels 1 to {structure.n_levels}, not {nodes}")
+        return sel
+    return [structure._node(v) for v in nodes]
+
+
+def compute_index(data, weights=None, spec: IndexSpec | None = None, *, structure: Structure | None = None, construction=None) -> xr.DataArray:
+    """The index (the structure's root) of every unit, for one or a batch of weight vectors.
+
+    Parameters
+    ----------
+    data : Study, Dataset or DataArray
+    weights : optional
+        Weights with any batch dims (see :func:`resolve`); weights are
+        relative within their parent.
+    spec : IndexSpec, optional
+        Default: the study's spec, else ``IndexSpec()``; the paper's choices
+        are :data:`clustermodel.spec.PAPER_SPEC`.
 
     Returns
     -------
@@ -110,40 +601,36 @@ def compute_index(indicators: xr.DataArray, weights, spec: IndexSpec | None = No
     Examples
     --------
     >>> import xarray as xr
+    >>> from clustermodel.spec import PAPER_SPEC
     >>> x = xr.DataArray([[1.0, 4.0], [2.0, 2.0]], dims=("cluster", "indicator"),
     ...                  coords={"indicator": ["a", "b"]})
-    >>> compute_index(x, [0.5, 0.5], IndexSpec(reference="sample")).round(3).values.tolist()
+    >>> compute_index(x, [0.5, 0.5], PAPER_SPEC.replace(reference="sample")).round(3).values.tolist()
     [1.118, 1.118]
     """
-    spec = IndexSpec() if spec is None else spec
-    dim = unit_dim(indicators)
-    w = as_weights(weights, indicators)
-    x = indicators.transpose(dim, "indicator").values
-    if spec.negative == "error" and np.any(x < 0):
-        i, j = np.argwhere(x < 0)[0]
-        raise ClusterModelError(
-            f"`indicators` holds a negative value {float(x[i, j])!r} ({dim} {indicators[dim].values[i].item()!r}, indicator "
-            f"{str(indicators['indicator'].values[j])!r}) that negative='error' cannot score; fix the value or "
-            "choose negative='zero' (a deficit counts as zero) or negative='square' (the formula as printed)"
-        )
-    normalised, present = normalise_array(x, group_codes=group_codes(indicators, spec), negative=spec.negative)
-    values = aggregate_array(normalised, present, w.values, placement=spec.weights, missing=spec.missing)
-    batch = [d for d in w.dims if d != "indicator"]
-    coords = {k: v for k, v in indicators.coords.items() if k != "indicator" and dim in v.dims}
-    coords.update({k: w.coords[k] for k in w.coords if k != "indicator" and set(w.coords[k].dims) <= set(batch)})
-    return xr.DataArray(
-        values,
-        dims=[*batch, dim],
-        coords=coords,
-        name="index",
-        attrs={**{f"spec_{k}": v for k, v in spec.to_dict().items()}},
-    )
+    s = compute_scores(data, weights, spec, structure=structure, nodes="index", construction=construction)
+    return s.isel(node=0, drop=True).drop_vars("level", errors="ignore").rename("index")
 
 
-def index_maximum(weights, indicators: xr.DataArray, spec: IndexSpec) -> xr.DataArray:
-    """Attainable maximum of the index (a unit holding every maximum), per weight vector."""
-    w = as_weights(weights, indicators)
-    return xr.DataArray(attainable_maximum(w.values, spec.weights), dims=[d for d in w.dims if d != "indicator"])
+def index_maximum(data, weights=None, spec: IndexSpec | None = None, *, structure: Structure | None = None, construction=None) -> xr.DataArray:
+    """Attainable maximum of the index — the score of a virtual unit at the top of every indicator's scale.
+
+    Under Equation 1 as printed this is sqrt(number of indicators with a
+    positive weight); under the weighted means with a bounded normaliser it is 1.
+    """
+    ind, den, structure, spec, (Wb, batch, bcoords) = resolve(data, weights, spec, structure)
+    c = construction if construction is not None else _construct(ind, den, structure, spec, warn=False)
+    W = Wb.reshape(-1, Wb.shape[-1])
+    res = aggregate_tree(
+        c.top[None, :],
+        np.ones((1, len(c.top)), dtype=bool),
+        W,
+        structure=structure,
+        aggregation_at=lambda lv: spec.aggregation_at(lv, structure.n_levels),
+        missing="zero",
+        keep=[structure.root],
+        unit_labels=[TOP_UNIT],
+    )[structure.root][:, 0]
+    return xr.DataArray(res.reshape(Wb.shape[:-1]), dims=batch, coords=bcoords, name="attainable_maximum")
 
 
 def rank(index: xr.DataArray, dim: str | None = None) -> xr.DataArray:

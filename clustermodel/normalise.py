@@ -1,21 +1,49 @@
-"""Stage 1: normalise each indicator by its maximum within a reference set.
+"""Stage 4: normalise every indicator onto a common scale, honouring its direction.
 
-Pure numpy core, vectorised over any leading batch dimensions of the data (used
-by the cluster bootstrap, where every resample has its own reference maxima).
+One signature for every method (a registry, :data:`NORMALISERS`): values
+``x`` of shape (..., n, m) — units × indicators with any leading batch
+dimensions (the data bootstrap resamples units, so every resample has its own
+statistics) — the indicators' directions, the units' reference-set codes and
+the per-indicator parameters. NaN marks a missing value. Statistics (max, min,
+mean, standard deviation, ranks) are taken over each unit's reference set:
+the whole sample, or its group.
+
+Formulas (OECD/JRC *Handbook on Constructing Composite Indicators*, 2008,
+section 5; COINr's ``n_*`` functions), for direction d = +1; d = -1 reverses
+the scale so that 1 (or the highest value) is always best:
+
+=============  ===============================================  ==========================================
+method         more is better (d = +1)                          less is better (d = -1)
+=============  ===============================================  ==========================================
+``max``        x / max                                          (max + min - x) / max (reflected, then ratio)
+``minmax``     (x - min) / (max - min)                          (max - x) / (max - min)
+``zscore``     (x - mean) / sd                                  (mean - x) / sd
+``rank``       (average rank - 1) / (n observed - 1)            the same on -x
+``target``     min(1, (x - min) / (target - min))               min(1, (max - x) / (max - target))
+``goalposts``  clip((x - lower) / (upper - lower), 0, 1)        clip((upper - x) / (upper - lower), 0, 1)
+=============  ===============================================  ==========================================
+
+Degenerate sets are never NaN: ``max`` gives 0 where the set's maximum is not
+positive (the paper's convention: nobody scores on the indicator); a constant
+indicator gives the middle of the scale (0.5 for ``minmax`` and ``rank``, 0 for
+``zscore``); ``target`` gives 1 to everyone when the whole set has reached the
+target.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.stats
 
 from clustermodel._errors import ClusterModelError
+from clustermodel.spec import NORMALISATIONS
 
-__all__ = ["normalise_array", "reference_maxima"]
+__all__ = ["normalise_array", "reference_maxima", "reference_statistic", "NORMALISERS", "scale_top"]
 
 
 def _as_codes(group_codes, shape):
     if group_codes is None:
-        return np.zeros(shape[:-1], dtype=np.intp), 1
+        return None, 1
     codes = np.asarray(group_codes)
     if not np.issubdtype(codes.dtype, np.integer) or codes.size and codes.min() < 0:
         raise ClusterModelError("`group_codes` must be non-negative integers (one per unit)")
@@ -26,79 +54,218 @@ def _as_codes(group_codes, shape):
 def _treat_negative(x, negative):
     if negative == "zero":
         return np.where(x < 0, 0.0, x)
-    if negative == "error":
-        if np.any(x < 0):
-            bad = np.argwhere(x < 0)[0]
-            raise ClusterModelError(
-                f"negative indicator value {float(x[tuple(bad)])!r} at unit position {bad[-2]}, indicator "
-                f"position {bad[-1]} cannot be scored with negative='error'; choose negative='zero' "
-                "(treat as zero) or negative='square' (as printed)"
-            )
+    if negative == "error" and np.any(x < 0):
+        bad = np.argwhere(x < 0)[0]
+        raise ClusterModelError(
+            f"negative indicator value {float(x[tuple(bad)])!r} at unit position {bad[-2]}, indicator "
+            f"position {bad[-1]} cannot be scored with negative='error'; choose negative='zero' "
+            "(treat as zero) or negative='keep' (as printed)"
+        )
+    if negative not in ("keep", "zero", "error"):
+        raise ClusterModelError(f"`negative` must be 'keep', 'zero' or 'error'; got {negative!r}")
     return x
 
 
-def reference_maxima(x, *, group_codes=None, negative: str = "square"):
-    """Maximum of every indicator over each unit's reference set.
+_FILL = {"max": -np.inf, "min": np.inf}
 
-    Parameters
-    ----------
-    x : array_like, shape (..., n, m)
-        Indicator values; NaN marks a missing value.
-    group_codes : array_like of int, shape (..., n), optional
-        Reference-set code of every unit. ``None`` uses the whole sample.
-    negative : {'square', 'zero', 'error'}
-        Negative-value policy, applied before the maximum is taken.
 
-    Returns
-    -------
-    ref : ndarray, shape (..., n, m)
-        The maximum of the unit's reference set for each indicator, ``-inf``
-        where every value of the set is missing.
+def _reduce(x, valid, kind):
+    """Statistic over the unit axis (-2) of the valid cells, keepdims."""
+    if kind in _FILL:
+        v = np.where(valid, x, _FILL[kind])
+        return v.max(axis=-2, keepdims=True) if kind == "max" else v.min(axis=-2, keepdims=True)
+    count = valid.sum(axis=-2, keepdims=True)
+    if kind == "count":
+        return count.astype(float)
+    total = np.where(valid, x, 0.0).sum(axis=-2, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+    if kind == "mean":
+        return mean
+    dev = np.where(valid, x - mean, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sqrt((dev**2).sum(axis=-2, keepdims=True) / (count - 1))  # kind == "std"
+
+
+def reference_statistic(x, present, codes, n_groups, kind):
+    """``kind`` ('max', 'min', 'mean', 'std', 'count') of every indicator over each unit's reference set.
+
+    Returns an array broadcastable to ``x`` (..., n, m): ±inf for max/min and
+    NaN for mean/std where the set has no observed value.
     """
+    if codes is None:
+        return _reduce(x, present, kind)
+    out = np.zeros(x.shape)
+    for g in range(n_groups):
+        member = (codes == g)[..., :, None]
+        stat = _reduce(x, present & member, kind)
+        out = np.where(member, stat, out)
+    return out
+
+
+def reference_maxima(x, *, group_codes=None, negative: str = "keep"):
+    """Maximum of every indicator over each unit's reference set, ``-inf`` where the set has no value."""
     x = _treat_negative(np.asarray(x, dtype=float), negative)
-    codes, n_groups = _as_codes(group_codes, x.shape)
-    present = ~np.isnan(x)
-    onehot = codes[..., :, None] == np.arange(n_groups)  # (..., n, G)
-    masked = np.where(onehot[..., :, :, None] & present[..., :, None, :], x[..., :, None, :], -np.inf)
-    gmax = masked.max(axis=-3)  # (..., G, m)
-    return np.take_along_axis(gmax, codes[..., :, None], axis=-2)
+    codes, g = _as_codes(group_codes, x.shape)
+    return np.broadcast_to(reference_statistic(x, ~np.isnan(x), codes, g, "max"), x.shape)
 
 
-def normalise_array(x, *, group_codes=None, negative: str = "square"):
-    """Divide every value by its reference-set maximum.
+def _ranks(x, present, codes, n_groups):
+    def pct(v, valid):
+        r = scipy.stats.rankdata(np.where(valid, v, np.nan), axis=-2, nan_policy="omit")
+        n = valid.sum(axis=-2, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n > 1, (r - 1) / np.maximum(n - 1, 1), 0.5)
+
+    if codes is None:
+        return pct(x, present)
+    out = np.zeros(x.shape)
+    for g in range(n_groups):
+        member = (codes == g)[..., :, None]
+        out = np.where(member, pct(x, present & member), out)
+    return out
+
+
+def _max(x, d, present, codes, g, params):
+    hi = reference_statistic(x, present, codes, g, "max")
+    lo = reference_statistic(x, present, codes, g, "min")
+    positive = hi > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xr = np.where(d < 0, hi + lo - x, x) if np.any(d < 0) else x  # reflect lower-is-better indicators within their set
+        return np.where(positive, xr / np.where(positive, hi, 1.0), 0.0)
+
+
+def _minmax(x, d, present, codes, g, params):
+    y = d * x
+    hi = reference_statistic(y, present, codes, g, "max")
+    lo = reference_statistic(y, present, codes, g, "min")
+    span = hi - lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(span > 0, (y - lo) / np.where(span > 0, span, 1.0), 0.5)
+
+
+def _zscore(x, d, present, codes, g, params):
+    y = d * x
+    mean = reference_statistic(y, present, codes, g, "mean")
+    sd = reference_statistic(y, present, codes, g, "std")
+    ok = np.isfinite(sd) & (sd > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, (y - mean) / np.where(ok, sd, 1.0), 0.0)
+
+
+def _rank(x, d, present, codes, g, params):
+    return _ranks(d * x, present, codes, g)
+
+
+def _target(x, d, present, codes, g, params):
+    t = params["targets"]
+    if np.any(np.isnan(t)):
+        raise ClusterModelError(
+            "normalisation='target' needs a target for every indicator; "
+            f"indicator(s) at position(s) {np.flatnonzero(np.isnan(t)).tolist()} have none: add a 'target' column "
+            "to the structure file"
+        )
+    hi = reference_statistic(x, present, codes, g, "max")
+    lo = reference_statistic(x, present, codes, g, "min")
+    num = np.where(d > 0, x - lo, hi - x)
+    den = np.where(d > 0, t - lo, hi - t)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, np.minimum(1.0, num / np.where(den > 0, den, 1.0)), 1.0)
+
+
+def _goalposts(x, d, present, codes, g, params):
+    lo, hi = params["goalpost_lower"], params["goalpost_upper"]
+    if np.any(np.isnan(lo)) or np.any(np.isnan(hi)):
+        raise ClusterModelError(
+            "normalisation='goalposts' needs goalposts for every indicator; add 'goalpost_lower' and "
+            "'goalpost_upper' columns to the structure file"
+        )
+    return np.clip(np.where(d > 0, x - lo, hi - x) / (hi - lo), 0.0, 1.0)
+
+
+#: method -> function(x, directions, present, codes, n_groups, params) -> normalised (NaN-free where present)
+NORMALISERS = {
+    "max": _max,
+    "minmax": _minmax,
+    "zscore": _zscore,
+    "rank": _rank,
+    "target": _target,
+    "goalposts": _goalposts,
+}
+assert set(NORMALISERS) == set(NORMALISATIONS)
+
+
+def normalise_array(
+    x,
+    *,
+    method: str = "max",
+    directions=None,
+    group_codes=None,
+    negative: str = "keep",
+    targets=None,
+    goalpost_lower=None,
+    goalpost_upper=None,
+):
+    """Normalise every indicator over each unit's reference set.
 
     Parameters
     ----------
     x : array_like, shape (..., n, m)
         Indicator values; NaN marks a missing value.
+    method : str
+        One of :data:`NORMALISERS` (see the module docstring for the formulas).
+    directions : array_like of ±1, shape (m,), optional
+        +1 more is better (default), -1 less is better.
     group_codes : array_like of int, shape (..., n), optional
         Reference-set code of every unit; ``None`` for the whole sample.
-    negative : {'square', 'zero', 'error'}
-        ``'zero'`` clips negative values to 0 first; ``'error'`` rejects them;
-        ``'square'`` keeps them (the paper's formula then squares them).
+    negative : {'keep', 'zero', 'error'}
+        ``'zero'`` clips negative values to 0 first; ``'error'`` rejects them.
+    targets, goalpost_lower, goalpost_upper : array_like, shape (m,), optional
+        Parameters of the ``target`` and ``goalposts`` methods.
 
     Returns
     -------
     normalised : ndarray, shape (..., n, m)
-        ``x / max``; 0 where the value is missing or where the reference
-        maximum is not positive (an indicator nobody in the set scores on
-        contributes nothing, never NaN).
+        0 where the value is missing (``present`` says where).
     present : ndarray of bool, shape (..., n, m)
-        Where a value was observed.
 
     Examples
     --------
     >>> normalise_array([[1.0, 0.0], [2.0, 0.0]])[0]
     array([[0.5, 0. ],
            [1. , 0. ]])
+    >>> normalise_array([[1.0], [3.0]], method="minmax", directions=[-1])[0].ravel().tolist()
+    [1.0, 0.0]
     """
     x = np.asarray(x, dtype=float)
     if x.ndim < 2:
         raise ClusterModelError(f"`x` must have at least 2 dimensions (unit, indicator), got shape {x.shape}")
-    ref = reference_maxima(x, group_codes=group_codes, negative=negative)
-    xt = _treat_negative(x, negative)
+    if method not in NORMALISERS:
+        raise ClusterModelError(f"`method` must be one of {', '.join(map(repr, NORMALISERS))}; got {method!r}")
+    m = x.shape[-1]
+    d = np.ones(m) if directions is None else np.asarray(directions, dtype=float)
+    if d.shape != (m,) or not np.all(np.isin(d, (1.0, -1.0))):
+        raise ClusterModelError(f"`directions` must hold {m} entries of 1 or -1; got {d!r}")
+    params = {
+        k: (np.full(m, np.nan) if v is None else np.asarray(v, dtype=float))
+        for k, v in (("targets", targets), ("goalpost_lower", goalpost_lower), ("goalpost_upper", goalpost_upper))
+    }
     present = ~np.isnan(x)
-    positive = ref > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        normalised = np.where(present & positive, xt / np.where(positive, ref, 1.0), 0.0)
-    return normalised, present
+    xt = _treat_negative(x, negative)
+    codes, g = _as_codes(group_codes, x.shape)
+    out = NORMALISERS[method](xt, d, present, codes, g, params)
+    return np.where(present, out, 0.0), present
+
+
+def scale_top(method: str, normalised, present) -> np.ndarray:
+    """The top of the normalised scale of every indicator, shape (..., m).
+
+    1 for the bounded methods (a unit holding the best value of its set);
+    the largest observed z-score for ``zscore``, whose scale is unbounded.
+    This is what a virtual unit scores when it is best on every indicator,
+    and so defines the attainable maximum of the index.
+    """
+    normalised = np.asarray(normalised, dtype=float)
+    if method != "zscore":
+        return np.ones(normalised.shape[:-2] + normalised.shape[-1:])
+    return np.where(present, normalised, -np.inf).max(axis=-2)

@@ -2331,18 +2331,18 @@ def _study_regions(study):
 
 
 def _thresholds(study, spec, thresholds):
-    from clustermodel.index import index_maximum
+    from clustermodel.scenarios import StudyModel
 
-    c = thresholds.cluster * float(index_maximum(study.weights, study.indicators, spec))
-    r = thresholds.region * float(index_maximum(study.region_weights, study.regions["indicators"], spec))
-    return c, r
+    model = StudyModel(study, spec, thresholds=thresholds)
+    top = float(model.outputs(model.nominal_weights[None, :])["maximum"][0])
+    return thresholds.cluster * top, model.region_threshold
 
 
 def _computed_values(study, spec):
     from clustermodel.index import compute_index
     from clustermodel.scenarios import region_index
 
-    ci = compute_index(study.indicators, study.weights, spec).values
+    ci = compute_index(study, spec=spec).values
     ri = region_index(study, spec).values
     return ci, ri
 
@@ -2350,7 +2350,7 @@ def _computed_values(study, spec):
 def index_values(study, spec: IndexSpec | None = None) -> tuple:
     """(unit index, higher-level index of every unit) of ``study`` under ``spec``: an alternative for
     :func:`index_definition_sensitivity` or ``relationship_analysis(alternatives=…)``."""
-    spec = IndexSpec() if spec is None else spec
+    spec = study.spec if spec is None else spec
     cluster_regions, region_names = _study_regions(study)
     ci, ri = _computed_values(study, spec)
     return ci, region_values_of_clusters(cluster_regions, region_names, ri)
@@ -2382,8 +2382,8 @@ class NegativePolicySensitivity:
     Attributes
     ----------
     policies : tuple of str
-        ``('square', 'zero')``: a negative value divided by the positive
-        maximum and squared (it raises the index), or counted as zero.
+        ``('keep', 'zero')``: a negative value kept (the Euclidean
+        aggregators square it, so it raises the index), or counted as zero.
     negative_indicators : tuple of str
         Higher-level indicators holding a negative value.
     region_index : dict policy -> ndarray (region,)
@@ -2451,12 +2451,12 @@ def negative_policy_sensitivity(study, spec: IndexSpec | None = None, *, thresho
     """
     from clustermodel.scenarios import evaluate
 
-    spec = IndexSpec() if spec is None else spec
+    spec = study.spec if spec is None else spec
     thresholds = ScenarioThresholds() if thresholds is None else thresholds
     n_resamples = check_positive_int(n_resamples, "n_resamples", minimum=99)
     cluster_regions, region_names = _study_regions(study)
     region_values_of_clusters(cluster_regions, region_names, np.zeros(region_names.size))
-    policies = ("square", "zero")
+    policies = ("keep", "zero")
     rngs = as_rng(rng).spawn(len(policies))
     evs, corr, counts = {}, {}, {}
     for p, r in zip(policies, rngs):
@@ -2733,7 +2733,7 @@ class RelationshipResult:
             )
             ds = ds.assign_coords(scenario=list(SCENARIOS))
         ds["p_adjusted"].attrs["description"] = "Holm-adjusted within `family` (the primary tests of the study's claims)"
-        ds.attrs.update({f"spec_{k}": v for k, v in self.spec.to_dict().items()})
+        ds.attrs.update(self.spec.to_attrs())
         ds.attrs.update({f"threshold_{k}": v for k, v in self.thresholds.to_dict().items()})
         ds.attrs.update(
             {
@@ -2854,7 +2854,7 @@ def relationship_analysis(
     >>> res.get("pearson:region_mean").n
     19
     """
-    spec = IndexSpec() if spec is None else spec
+    spec = study.spec if spec is None else spec
     thresholds = ScenarioThresholds() if thresholds is None else thresholds
     check_choice(source, "source", ("both", *SOURCES))
     check_choice(wild_weights, "wild_weights", ("auto", "rademacher", "webb"))

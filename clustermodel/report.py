@@ -38,10 +38,12 @@ def _git_commit(root: Path) -> str:
 
 
 def _relative(path: str, root: Path) -> str:
+    """The input's path relative to ``root``, else as given: never its bare file name, which two inputs
+    may share (one hash would be dropped) and which names a pipe ``<(cat file)`` only by its descriptor."""
     try:
         return str(Path(path).resolve().relative_to(root.resolve()))
-    except ValueError:
-        return Path(path).name
+    except (ValueError, OSError):
+        return str(path)
 
 
 def _heading_level(line: str) -> int:

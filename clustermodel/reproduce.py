@@ -18,7 +18,7 @@ import xarray as xr
 
 from clustermodel._errors import ClusterModelError
 from clustermodel.aggregate import effective_weights
-from clustermodel.index import as_weights, compute_index, group_codes
+from clustermodel.index import compute_index, group_codes
 from clustermodel.normalise import normalise_array, reference_maxima
 from clustermodel.scenarios import classify, evaluate
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
@@ -50,9 +50,9 @@ def _within(computed, published, tol):
     return np.abs(np.asarray(computed) - np.asarray(published)) <= tol * (1 + 1e-9)
 
 
-def _explain(x_row, ref_row, n_row, eff, published, tol, labels, placement):
+def _explain(x_row, ref_row, n_row, eff, published, tol, labels, aggregation):
     """Per-term breakdown of a non-reproducing row and the single changes that close the gap."""
-    quadratic = placement != "arithmetic"
+    quadratic = aggregation in ("equation1", "quadratic")
     terms = eff * (n_row**2 if quadratic else n_row)
     total = terms.sum()
     lo, hi = max(published - tol, 0.0), published + tol
@@ -102,16 +102,16 @@ def _row_table(indicators, weights, spec, published, tol):
     dim = [d for d in indicators.dims if d != "indicator"][0]
     x = indicators.transpose(dim, "indicator").values
     codes = group_codes(indicators, spec)
-    n, _ = normalise_array(x, group_codes=codes, negative=spec.negative)
+    n, _ = normalise_array(x, method=spec.normalisation, group_codes=codes, negative=spec.negative)
     ref = reference_maxima(x, group_codes=codes, negative=spec.negative)
     computed = compute_index(indicators, weights, spec).values
-    w = as_weights(weights, indicators).values
-    eff = effective_weights(w, spec.weights)
+    w = np.asarray(weights.sel(indicator=indicators["indicator"].values).values, dtype=float)
+    eff = effective_weights(w, spec.aggregation)
     ok = _within(computed, published, tol)
     labels = [str(v) for v in indicators["indicator"].values]
     rows = []
     for i in range(x.shape[0]):
-        terms, why = _explain(x[i], ref[i], n[i], eff, published[i], tol, labels, spec.weights)
+        terms, why = _explain(x[i], ref[i], n[i], eff, published[i], tol, labels, spec.aggregation)
         rows.append(
             {
                 "published": None if np.isnan(published[i]) else float(published[i]),
@@ -249,7 +249,7 @@ class ReproductionResult:
                 "region": [r["region"] for r in self.regions],
             },
         )
-        ds.attrs.update({f"spec_{k}": v for k, v in self.spec.to_dict().items()})
+        ds.attrs.update(self.spec.to_attrs())
         return ds
 
     def to_dataframe(self, table: str = "clusters"):
@@ -349,7 +349,13 @@ def reproduce(study, spec: IndexSpec | None = None, *, thresholds: ScenarioThres
     pub_c = study.clusters["published_index"].values
     pub_r = study.regions["published_index"].values
     tol = {"clusters": published_tolerance(pub_c), "regions": published_tolerance(pub_r)}
-    base = IndexSpec() if spec is None else spec
+    base = study.spec if spec is None else spec
+    if not isinstance(base.aggregation, str) or base.aggregation not in ("equation1", "quadratic", "arithmetic") or not study.structure.is_flat:
+        raise ClusterModelError(
+            "reproduce compares a one-level index under the paper's Euclidean or arithmetic aggregation with its "
+            f"published values; this study's structure has {study.structure.n_levels} levels and aggregation "
+            f"{base.aggregation!r}"
+        )
 
     def count(indicators, weights, s, pub, t):
         return int(_within(compute_index(indicators, weights, s).values, pub, t).sum())
@@ -357,7 +363,7 @@ def reproduce(study, spec: IndexSpec | None = None, *, thresholds: ScenarioThres
     refs = ["sample", "group"] if study.has_groups else ["sample"]
     search_c = {f"reference={r}": count(study.indicators, study.weights, base.replace(reference=r), pub_c, tol["clusters"]) for r in refs}
     rspec = base.replace(reference="sample")
-    negs = ["square", "zero"]
+    negs = ["keep", "zero"]
     search_r = {
         f"negative={ng}": count(study.regions["indicators"], study.region_weights, rspec.replace(negative=ng), pub_r, tol["regions"])
         for ng in negs
@@ -404,7 +410,7 @@ def reproduce(study, spec: IndexSpec | None = None, *, thresholds: ScenarioThres
         "Table 4's weights cannot change Table 5 under the printed formula.",
         "Regions have no industry group; Table 6 is normalised over the whole sample of 19 regions.",
     ]
-    if search_r.get("negative=square", 0) > search_r.get("negative=zero", 0):
+    if search_r.get("negative=keep", 0) > search_r.get("negative=zero", 0):
         notes.append(
             "Table 6 reproduces only when negative trade surpluses are divided by the positive maximum and squared, "
             "so a deficit raises a region's index (Kaluga region's -7611.71 adds 1.55 to its sum of squares)."

@@ -30,15 +30,14 @@ import xarray as xr
 
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import as_rng, check_positive_int, check_probability
-from clustermodel.aggregate import aggregate_array, attainable_maximum, effective_weights
-from clustermodel.index import as_weights, group_codes
-from clustermodel.normalise import normalise_array
-from clustermodel.scenarios import classify, evaluate, pearson
+from clustermodel.scenarios import pearson
 from clustermodel.spec import (
+    AGGREGATIONS,
     MISSING_POLICIES,
+    NORMALISATIONS,
     REFERENCE_SETS,
     SCENARIOS,
-    WEIGHT_PLACEMENTS,
+    TREATMENTS,
     IndexSpec,
     ScenarioThresholds,
 )
@@ -58,6 +57,7 @@ __all__ = [
     "weight_sensitivity",
     "weight_problem",
     "weight_model",
+    "trigger_options",
     "weights_from_unit",
 ]
 
@@ -634,36 +634,42 @@ def ishigami_indices(a: float = 7.0, b: float = 0.1) -> dict:
 # The clustermodel model: expert weights (and spec choices) -> scores, ranks and conclusions
 # --------------------------------------------------------------------------------------------
 
-#: How the independent uniform inputs become weights on the simplex.
+#: How the independent uniform inputs become weights on the simplex of each parent.
 WEIGHT_DISTRIBUTIONS = {
     "dirichlet": (
-        "w = g / sum(g) with independent g_j = Gamma(kappa * alpha_j) quantile of u_j: exactly "
-        "Dirichlet(kappa * alpha), centred on the published weights alpha; larger concentration kappa = less spread"
+        "within each parent, w = g / sum(g) with independent g_j = Gamma(kappa * alpha_j) quantile of u_j: exactly "
+        "Dirichlet(kappa * alpha) over the parent's children, centred on the nominal weights alpha (normalised within "
+        "the parent); larger concentration kappa = less spread"
     ),
     "uniform": (
         "w proportional to alpha_j * (1 + delta * (2 u_j - 1)): independent relative perturbations of up to "
-        "+/- delta around the published weights, renormalised to sum to one"
+        "+/- delta around the nominal weights, renormalised within each parent"
     ),
 }
 
-#: Options each trigger factor chooses between (negative='error' rejects data, so it is not an option).
+#: Default options of each spec field used as a trigger factor (a study-specific subset is chosen by
+#: :func:`trigger_options`; pass explicit options as a mapping field -> options).
 TRIGGER_OPTIONS = {
-    "reference": tuple(REFERENCE_SETS),
-    "placement": tuple(WEIGHT_PLACEMENTS),
+    "denominate": (True, False),
     "missing": tuple(MISSING_POLICIES),
-    "negative": ("square", "zero"),
+    "treatment": tuple(TREATMENTS),
+    "normalisation": tuple(NORMALISATIONS),
+    "reference": tuple(REFERENCE_SETS),
+    "negative": ("keep", "zero"),
+    "aggregation": tuple(AGGREGATIONS),
 }
-_TRIGGER_FIELD = {"reference": "reference", "placement": "weights", "missing": "missing", "negative": "negative"}
 
 #: The outputs analysed in one run, and what each means.
 OUTPUT_QUANTITIES = {
-    "index": "the cluster's internationalization index",
-    "rank": "the cluster's rank among all clusters (1 = highest)",
-    "scenario_kept": "1 if the cluster stays in its nominal Figure 13 scenario, else 0",
-    "scenario_count": "number of clusters in the scenario",
+    "index": "the unit's index",
+    "rank": "the unit's rank among all units (1 = highest)",
+    "node_score": "the unit's score on an aggregate below the index (a pillar, a sub-index)",
+    "node_rank": "the unit's rank on an aggregate below the index",
+    "scenario_kept": "1 if the unit stays in its nominal scenario, else 0",
+    "scenario_count": "number of units in the scenario",
     "counts_kept": "1 if all four scenario counts equal the nominal counts, else 0",
     "mean_rank_shift": "mean absolute rank shift against the nominal ranking (Saisana et al. 2005)",
-    "correlation": "Pearson r between the cluster index and its region's index",
+    "correlation": "Pearson r between the unit index and its higher-level unit's index",
 }
 
 
@@ -672,15 +678,18 @@ def _unit_open(u):
     return np.clip(u, np.nextafter(0.0, 1.0), np.nextafter(1.0, 0.0))
 
 
-def weights_from_unit(U, nominal, *, distribution: str = "dirichlet", concentration: float = 50.0, delta: float = 0.25) -> np.ndarray:
-    """Map independent uniform inputs onto weight vectors on the simplex.
+def weights_from_unit(U, nominal, *, parents=None, distribution: str = "dirichlet", concentration: float = 50.0, delta: float = 0.25) -> np.ndarray:
+    """Map independent uniform inputs onto weight vectors on the simplex of every parent.
 
     Parameters
     ----------
-    U : array_like, shape (..., m)
-        Independent uniform [0, 1) inputs, one per indicator.
-    nominal : array_like, shape (m,)
-        Published weights (normalised to sum to one here).
+    U : array_like, shape (..., K)
+        Independent uniform [0, 1) inputs, one per weighted node.
+    nominal : array_like, shape (K,)
+        Nominal weights (normalised within each parent here).
+    parents : array_like of int, shape (K,), optional
+        Parent code of every weighted node (``Structure.parent_codes()``);
+        default: one parent (a one-level structure).
     distribution : {'dirichlet', 'uniform'}
         See :data:`WEIGHT_DISTRIBUTIONS`.
     concentration : float
@@ -691,144 +700,241 @@ def weights_from_unit(U, nominal, *, distribution: str = "dirichlet", concentrat
 
     Returns
     -------
-    ndarray, shape (..., m), every row summing to one.
+    ndarray, shape (..., K), summing to one within every parent.
 
     Notes
     -----
     Sobol' indices assume independent inputs, but weights summing to one are
-    dependent. The inputs are therefore independent (one uniform per
-    indicator) and the dependence is created inside the model by the
-    normalisation. Independent Gamma(kappa alpha_j, 1) variables divided by
-    their sum are Dirichlet(kappa alpha) distributed, with mean alpha.
+    dependent. The inputs are therefore independent (one uniform per node)
+    and the dependence is created inside the model by the normalisation
+    within each parent. Independent Gamma(kappa alpha_j, 1) variables divided
+    by their sum are Dirichlet(kappa alpha) distributed, with mean alpha.
     """
     U = _unit_open(np.asarray(U, dtype=float))
     a = np.asarray(nominal, dtype=float)
-    a = a / a.sum()
+    codes = np.zeros(a.shape[-1], dtype=np.intp) if parents is None else np.asarray(parents, dtype=np.intp)
+    onehot = (codes[:, None] == np.arange(codes.max() + 1)).astype(float)
+    a = a / (a @ onehot)[codes]
     if distribution == "dirichlet":
         g = scipy.stats.gamma.ppf(U, concentration * a)
     elif distribution == "uniform":
         g = a * (1.0 + delta * (2.0 * U - 1.0))
     else:
         raise ClusterModelError(f"`distribution` must be one of {', '.join(map(repr, WEIGHT_DISTRIBUTIONS))}; got {distribution!r}")
-    return g / g.sum(axis=-1, keepdims=True)
+    return g / (g @ onehot)[..., codes]
 
 
-def weight_problem(indicators, triggers=()) -> dict:
-    """SALib problem: one uniform [0, 1) input per indicator weight, then one per trigger."""
-    names = [str(i) for i in indicators] + [str(t) for t in triggers]
+def weight_problem(factors, triggers=()) -> dict:
+    """SALib problem: one uniform [0, 1) input per weighted node, then one per trigger."""
+    names = [str(i) for i in factors] + [str(t) for t in triggers]
     return {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
 
 
+def trigger_options(study, triggers) -> dict:
+    """Trigger field -> options, validated against the spec and the study.
+
+    ``triggers`` is a sequence of spec fields (each gets the options of
+    :data:`TRIGGER_OPTIONS` that this study can use) or a mapping field ->
+    explicit options. Every field of :class:`IndexSpec` but ``min_coverage``
+    (which changes the set of units) can be a trigger.
+    """
+    if isinstance(triggers, str):
+        triggers = [triggers]
+    if not isinstance(triggers, dict):
+        triggers = list(triggers or ())
+        if len(set(triggers)) != len(triggers):
+            raise ClusterModelError(f"`triggers` lists a factor twice: {list(triggers)}")
+        triggers = {t: None for t in triggers}
+    allowed = [f for f in IndexSpec.fields() if f != "min_coverage"]
+    out = {}
+    for t, opts in triggers.items():
+        if t not in allowed:
+            extra = " (it changes the set of units, which Sobol' outputs cannot follow)" if t == "min_coverage" else ""
+            raise ClusterModelError(f"`triggers` entries must be spec fields among {', '.join(map(repr, allowed))}; got {t!r}{extra}")
+        if opts is None:
+            if t not in TRIGGER_OPTIONS:
+                raise ClusterModelError(f"trigger {t!r} has no default options; give them explicitly, e.g. {{{t!r}: [...]}}")
+            opts = list(TRIGGER_OPTIONS[t])
+            if t == "reference" and not study.has_groups:
+                opts = ["sample"]
+            if t == "normalisation":
+                s = study.structure
+                if any(math.isnan(v) for v in s.attribute("targets")):
+                    opts.remove("target")
+                if any(math.isnan(v) for v in s.attribute("goalpost_lower")):
+                    opts.remove("goalposts")
+            if t == "denominate" and all(d is None for d in study.structure.attribute("denominators")):
+                opts = [True]
+        opts = tuple(opts)
+        if len(opts) < 2:
+            raise ClusterModelError(f"trigger {t!r} has fewer than two options for this study ({list(opts)}); drop it")
+        for o in opts:
+            IndexSpec().replace(**{t: o})  # every option must be a valid value of the field
+        out[t] = opts
+    return {t: out[t] for t in IndexSpec.fields() if t in out}
+
+
 class _WeightModel:
-    """Vectorised model X -> every output, for one study and a base spec."""
+    """Vectorised model X -> every output, for one study and a base spec (a thin layer over StudyModel)."""
 
     def __init__(self, study, spec, thresholds, distribution, concentration, delta, triggers):
+        from clustermodel.scenarios import StudyModel
+
         self.study = study
         self.spec = spec
         self.thresholds = thresholds
         self.distribution = distribution
         self.concentration = concentration
         self.delta = delta
+        self.trigger_options = dict(triggers)
         self.triggers = tuple(triggers)
-        self.labels = [str(v) for v in study.indicators["indicator"].values]
-        self.nominal_weights = as_weights(study.weights, study.indicators).values.astype(float)
+        self.structure = study.structure
+        self.labels = list(self.structure.weighted)
+        self.parents = self.structure.parent_codes()
+        self.nominal_weights = self.structure.normalise_weights(self.structure.weight_vector().values)
         self.m = len(self.labels)
-        self.clusters = study.clusters["cluster"].values
-        self._prepared = {}
-        nominal = self._outputs_raw(self.nominal_weights[None, :], spec, nominal=True)
+        self.node_outputs = tuple(v for v in self.structure.aggregates if v != self.structure.root)
+        self._models = {}
+        base = self._model(spec)
+        self.clusters = base.units
+        self.has_regions = base.has_regions
+        nominal = base.outputs(self.nominal_weights[None, :])
+        self._nominal = nominal
         self.nominal_rank = nominal["rank"][0]
-        self.nominal_codes = nominal["scenario"][0]
-        self.nominal_counts = nominal["scenario_count"][0]
         self.nominal_index = nominal["index"][0]
-        self.nominal_correlation = float(nominal["correlation"][0])
+        self.nominal_node = {v: nominal[f"score[{v}]"][0] for v in self.node_outputs}
+        if self.has_regions:
+            self.nominal_codes = nominal["scenario"][0]
+            self.nominal_counts = nominal["scenario_count"][0]
+            self.nominal_correlation = float(nominal["correlation"][0])
+        for combo in self._all_combos():  # fail now, with the option named, not half-way through the sample
+            try:
+                self._model(self._spec_of(combo)).outputs(self.nominal_weights[None, :])
+            except ClusterModelError as exc:
+                raise ClusterModelError(
+                    f"trigger option combination {dict(zip(self.triggers, combo))} cannot be computed on this study: {exc}"
+                ) from None
         self.output_meta = self._output_meta()
 
-    def _prep(self, spec):
-        key = (spec.reference, spec.weights, spec.missing, spec.negative)
-        if key not in self._prepared:
-            ev = evaluate(self.study, spec, weights=self.nominal_weights, thresholds=self.thresholds)
-            roc = ev.region_index_of_cluster.values.astype(float)
-            r_high = roc >= float(ev.region_threshold)
-            x = self.study.indicators.transpose("cluster", "indicator").values
-            normalised, present = normalise_array(x, group_codes=group_codes(self.study.indicators, spec), negative=spec.negative)
-            self._prepared[key] = (normalised, present, roc, r_high)
-        return self._prepared[key]
+    def _all_combos(self):
+        import itertools
 
-    def _outputs_raw(self, W, spec, nominal=False):
-        normalised, present, roc, r_high = self._prep(spec)
-        ci = aggregate_array(normalised, present, W, placement=spec.weights, missing=spec.missing)  # (n, clusters)
-        vals = np.where(np.isnan(ci), -np.inf, ci)
-        ranks = scipy.stats.rankdata(-vals, method="ordinal", axis=-1).astype(float)
-        c_thr = self.thresholds.cluster * attainable_maximum(W, spec.weights)
-        codes = classify(ci >= c_thr[:, None], np.broadcast_to(r_high, ci.shape))
-        counts = np.stack([(codes == k).sum(axis=-1) for k in range(len(SCENARIOS))], axis=-1).astype(float)
-        out = {"index": ci, "rank": ranks, "scenario": codes, "scenario_count": counts, "correlation": pearson(ci, roc, axis=-1)}
-        if not nominal:
-            out["scenario_kept"] = (codes == self.nominal_codes).astype(float)
-            out["counts_kept"] = np.all(counts == self.nominal_counts, axis=-1).astype(float)
-            out["mean_rank_shift"] = np.abs(ranks - self.nominal_rank).mean(axis=-1)
+        return list(itertools.product(*(self.trigger_options[t] for t in self.triggers))) if self.triggers else []
+
+    def _spec_of(self, combo):
+        return self.spec.replace(**dict(zip(self.triggers, combo)))
+
+    def _model(self, spec):
+        from clustermodel.scenarios import StudyModel
+
+        key = spec
+        if key not in self._models:
+            self._models[key] = StudyModel(self.study, spec, thresholds=self.thresholds, nodes=self.node_outputs)
+        return self._models[key]
+
+    def _outputs_raw(self, W, spec):
+        m = self._model(spec)
+        out = m.outputs(W, nominal=self._nominal)
+        for v in self.node_outputs:
+            sc = out[f"score[{v}]"]
+            out[f"rank[{v}]"] = scipy.stats.rankdata(-np.where(np.isnan(sc), -np.inf, sc), method="ordinal", axis=-1).astype(float)
         return out
 
     def _output_meta(self):
-        quantity, cluster, scenario, names = [], [], [], []
-        for q in ("index", "rank", "scenario_kept"):
-            for c in self.clusters:
-                quantity.append(q)
-                cluster.append(c.item())
-                scenario.append(None)
-                names.append(f"{q}[{c}]")
-        for s in SCENARIOS:
-            quantity.append("scenario_count")
-            cluster.append(None)
-            scenario.append(s)
-            names.append(f"scenario_count[{s}]")
-        for q in ("counts_kept", "mean_rank_shift", "correlation"):
+        quantity, cluster, scenario, node, names = [], [], [], [], []
+
+        def add(q, c=None, s=None, v=None, name=None):
             quantity.append(q)
-            cluster.append(None)
-            scenario.append(None)
-            names.append(q)
-        return {"quantity": quantity, "cluster": cluster, "scenario": scenario, "name": names}
+            cluster.append(c)
+            scenario.append(s)
+            node.append(v)
+            names.append(name)
+
+        qs = ("index", "rank", "scenario_kept") if self.has_regions else ("index", "rank")
+        for q in qs:
+            for c in self.clusters:
+                add(q, c.item() if hasattr(c, "item") else c, name=f"{q}[{c}]")
+        for v in self.node_outputs:
+            for q in ("node_score", "node_rank"):
+                for c in self.clusters:
+                    add(q, c.item() if hasattr(c, "item") else c, v=v, name=f"{q}[{v}][{c}]")
+        if self.has_regions:
+            for s in SCENARIOS:
+                add("scenario_count", s=s, name=f"scenario_count[{s}]")
+            add("counts_kept", name="counts_kept")
+        add("mean_rank_shift", name="mean_rank_shift")
+        if self.has_regions:
+            add("correlation", name="correlation")
+        return {"quantity": quantity, "cluster": cluster, "scenario": scenario, "node": node, "name": names}
 
     def nominal_values(self) -> np.ndarray:
-        return np.concatenate(
-            [self.nominal_index, self.nominal_rank, np.ones(len(self.clusters)), self.nominal_counts, [1.0, 0.0, self.nominal_correlation]]
-        )
+        n = len(self.clusters)
+        parts = [self.nominal_index, self.nominal_rank]
+        if self.has_regions:
+            parts.append(np.ones(n))
+        for v in self.node_outputs:
+            sc = self.nominal_node[v]
+            parts += [sc, scipy.stats.rankdata(-np.where(np.isnan(sc), -np.inf, sc), method="ordinal").astype(float)]
+        if self.has_regions:
+            parts += [self.nominal_counts, [1.0]]
+        parts.append([0.0])
+        if self.has_regions:
+            parts.append([self.nominal_correlation])
+        return np.concatenate(parts)
 
     def _stack(self, out) -> np.ndarray:
-        return np.column_stack(
-            [out["index"], out["rank"], out["scenario_kept"], out["scenario_count"], out["counts_kept"], out["mean_rank_shift"], out["correlation"]]
-        )
+        cols = [out["index"], out["rank"]]
+        if self.has_regions:
+            cols.append(out["scenario_kept"])
+        for v in self.node_outputs:
+            cols += [out[f"score[{v}]"], out[f"rank[{v}]"]]
+        if self.has_regions:
+            cols += [out["scenario_count"], out["counts_kept"][:, None]]
+        cols.append(out["mean_rank_shift"][:, None])
+        if self.has_regions:
+            cols.append(out["correlation"][:, None])
+        return np.concatenate(cols, axis=1)
 
     def trigger_specs(self, X) -> np.ndarray:
         """Integer option index of every trigger factor, shape (rows, n_triggers)."""
         cols = []
         for t, col in zip(self.triggers, X[:, self.m :].T):
-            k = len(TRIGGER_OPTIONS[t])
+            k = len(self.trigger_options[t])
             cols.append(np.minimum((np.asarray(col) * k).astype(np.intp), k - 1))
         return np.column_stack(cols) if cols else np.zeros((X.shape[0], 0), dtype=np.intp)
 
     def __call__(self, X) -> np.ndarray:
         X = np.asarray(X, dtype=float)
-        W = weights_from_unit(X[:, : self.m], self.nominal_weights, distribution=self.distribution, concentration=self.concentration, delta=self.delta)
+        W = weights_from_unit(
+            X[:, : self.m], self.nominal_weights, parents=self.parents, distribution=self.distribution,
+            concentration=self.concentration, delta=self.delta,
+        )
         if not self.triggers:
             return self._stack(self._outputs_raw(W, self.spec))
         codes = self.trigger_specs(X)
         combos, inverse = np.unique(codes, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         Y = np.empty((X.shape[0], len(self.output_meta["name"])))
-        for c, combo in enumerate(combos):
+        for c, combo in enumerate(combos):  # one vectorised call per distinct spec, not per row
             rows = np.flatnonzero(inverse == c)
-            spec = self.spec.replace(**{_TRIGGER_FIELD[t]: TRIGGER_OPTIONS[t][o] for t, o in zip(self.triggers, combo)})
+            spec = self._spec_of(self.trigger_options[t][o] for t, o in zip(self.triggers, combo))
             Y[rows] = self._stack(self._outputs_raw(W[rows], spec))
         return Y
 
     def importance(self):
-        """Paruolo et al. (2013): linear first-order importance of each indicator in the nominal index."""
-        normalised, _, _, _ = self._prep(self.spec)
-        y = self.nominal_index
-        r = pearson(normalised.T, y[None, :], axis=-1)
+        """Paruolo et al. (2013): linear first-order importance of each indicator in the nominal index.
+
+        Returns the squared correlation of every indicator's normalised value
+        with the nominal index across units, and the indicators' effective
+        weights (products of the normalised weights down the tree).
+        """
+        c = self._model(self.spec).construction
+        r = pearson(c.normalised.T, self.nominal_index[None, :], axis=-1)
         s = np.where(np.isnan(r), 0.0, r**2)
-        eff = effective_weights(self.nominal_weights, self.spec.weights)
+        if AGGREGATIONS and self.spec.top_aggregation == "equation1":
+            eff = (self.structure.effective_weights() > 0).astype(float)
+        else:
+            eff = self.structure.effective_weights()
         return s, eff / eff.sum()
 
 
@@ -848,15 +954,17 @@ def weight_model(
     -------
     model : callable
         ``model(X)`` maps rows of independent uniform inputs (one per
-        indicator weight, then one per trigger) to every output, shape
-        (rows, n_outputs); ``model.output_meta['name']`` names the columns.
+        weighted node of the structure, then one per trigger) to every
+        output, shape (rows, n_outputs); ``model.output_meta['name']`` names
+        the columns.
     problem : dict
         The matching SALib problem (all inputs uniform on [0, 1]).
 
     Examples
     --------
     >>> from clustermodel.data import load_paper
-    >>> model, problem = weight_model(load_paper())
+    >>> from clustermodel.spec import PAPER_SPEC
+    >>> model, problem = weight_model(load_paper(), PAPER_SPEC.replace(aggregation="quadratic"))
     >>> model(np.full((2, problem["num_vars"]), 0.5)).shape
     (2, 82)
     """
@@ -864,7 +972,7 @@ def weight_model(
         study, spec, distribution, concentration, delta, triggers, thresholds
     )
     model = _WeightModel(study, spec, thresholds, distribution, concentration, delta, triggers)
-    return model, weight_problem(model.labels, triggers)
+    return model, weight_problem(model.labels, model.triggers)
 
 
 def _positive_float(value, name):
@@ -878,9 +986,7 @@ def _positive_float(value, name):
 
 
 def _weight_sensitivity_iv(study, spec, distribution, concentration, delta, triggers, thresholds):
-    if getattr(study, "regions", None) is None or not study.has_regions:
-        raise ClusterModelError("`study` needs a region table (scenarios and the correlation use the regional index)")
-    spec = IndexSpec(weights="quadratic") if spec is None else spec
+    spec = study.spec if spec is None else spec
     if not isinstance(spec, IndexSpec):
         raise ClusterModelError(f"`spec` must be an IndexSpec, got {type(spec).__name__}")
     thresholds = ScenarioThresholds() if thresholds is None else thresholds
@@ -890,21 +996,13 @@ def _weight_sensitivity_iv(study, spec, distribution, concentration, delta, trig
     delta = _positive_float(delta, "delta")
     if delta >= 1:
         raise ClusterModelError(f"`delta` must lie in (0, 1) so that every perturbed weight stays positive, got {delta!r}")
-    if isinstance(triggers, str):
-        triggers = [triggers]
-    triggers = tuple(triggers or ())
-    for t in triggers:
-        if t not in TRIGGER_OPTIONS:
-            raise ClusterModelError(f"`triggers` entries must be among {', '.join(map(repr, TRIGGER_OPTIONS))}; got {t!r}")
-    if len(set(triggers)) != len(triggers):
-        raise ClusterModelError(f"`triggers` lists a factor twice: {list(triggers)}")
-    triggers = tuple(t for t in TRIGGER_OPTIONS if t in triggers)
-    w = as_weights(study.weights, study.indicators).values
-    if distribution == "dirichlet" and np.any(w <= 0):
-        zero = [str(v) for v, x in zip(study.indicators["indicator"].values, w) if x <= 0]
+    triggers = trigger_options(study, triggers)
+    w = study.structure.weight_vector()
+    if distribution == "dirichlet" and np.any(w.values <= 0):
+        zero = [str(v) for v, x in zip(w["node"].values, w.values) if x <= 0]
         raise ClusterModelError(
-            f"the Dirichlet weight distribution needs positive published weights; {', '.join(zero)} has weight 0: "
-            "use distribution='uniform' or drop the indicator"
+            f"the Dirichlet weight distribution needs positive nominal weights; {', '.join(zero)} has weight 0: "
+            "use distribution='uniform' or drop the node"
         )
     return spec, thresholds, concentration, delta, triggers
 
@@ -1097,7 +1195,7 @@ class SobolResult:
         for key in ("nominal_weight", "effective_weight", "linear_importance", "linear_importance_share", "mean_index_S1", "mean_index_ST", "rank_shift_S1", "rank_shift_ST"):
             ds[f"importance_{key}"] = ("indicator", [r[key] for r in imp])
         ds = ds.assign_coords(indicator=ind)
-        ds.attrs.update({f"spec_{k}": v for k, v in self.spec.to_dict().items()})
+        ds.attrs.update(self.spec.to_attrs())
         ds.attrs.update({f"threshold_{k}": v for k, v in self.thresholds.to_dict().items()})
         ds.attrs.update({f"distribution_{k}": v for k, v in self.distribution.items()})
         ds.attrs["triggers"] = ", ".join(self.triggers) or "none"
@@ -1229,11 +1327,11 @@ def weight_sensitivity(
     Parameters
     ----------
     study : clustermodel.data.Study
-        Clusters, regions and the published weights (the nominal point).
+        Units, their structure (the nominal weights) and optionally a region table.
     spec : IndexSpec, optional
-        Base spec. Default ``IndexSpec(weights='quadratic')``: under
-        ``'equation1'`` (the formula as printed) the weights cancel and every
-        weight index is 0, which this function reports as a finding.
+        Base spec; default the study's. Under ``aggregation='equation1'``
+        (the paper's formula as printed) the weights cancel and every weight
+        index is 0, which this function reports as a finding.
     n : int, default 4096
         Base sample size N, a power of two; the model runs N (D + 2) times
         for D factors.
@@ -1249,8 +1347,9 @@ def weight_sensitivity(
         Largest relative perturbation of the ``'uniform'`` distribution.
     triggers : sequence of str, optional
         Spec fields added as discrete trigger factors (a uniform input split
-        into equal parts, one per option): any of ``'reference'``,
-        ``'placement'``, ``'missing'``, ``'negative'`` (:data:`TRIGGER_OPTIONS`).
+        into equal parts, one per option): any field of :class:`IndexSpec`
+        but ``min_coverage``, with the options of :func:`trigger_options`, or
+        a mapping field -> options.
     thresholds : ScenarioThresholds, optional
     n_resamples : int, default 100
     confidence_level : float, default 0.95
@@ -1298,7 +1397,8 @@ def weight_sensitivity(
     Examples
     --------
     >>> from clustermodel.data import load_paper
-    >>> res = weight_sensitivity(load_paper(), n=256, rng=1, n_resamples=20)
+    >>> from clustermodel.spec import PAPER_SPEC
+    >>> res = weight_sensitivity(load_paper(), PAPER_SPEC.replace(aggregation="quadratic"), n=256, rng=1, n_resamples=20)
     >>> res.indices.S1.shape
     (82, 4)
     """
@@ -1326,25 +1426,27 @@ def weight_sensitivity(
     factor_kind = tuple(["weight"] * m + ["trigger"] * len(triggers))
     nominal_w = {lab: float(w) for lab, w in zip(model.labels, model.nominal_weights)}
 
-    # Weights against importance (Paruolo et al. 2013)
+    # Weights against importance (Paruolo et al. 2013), per indicator
     lin, eff_share = model.importance()
     share = lin / lin.sum() if lin.sum() > 0 else np.zeros_like(lin)
     idx_rows = [k for k, q in enumerate(meta["quantity"]) if q == "index"]
     shift = meta["name"].index("mean_rank_shift")
-    importance = [
-        {
-            "indicator": lab,
-            "nominal_weight": nominal_w[lab],
-            "effective_weight": float(eff_share[j]),
-            "linear_importance": float(lin[j]),
-            "linear_importance_share": float(share[j]),
-            "mean_index_S1": float(ix.S1[idx_rows, j].mean()),
-            "mean_index_ST": float(ix.ST[idx_rows, j].mean()),
-            "rank_shift_S1": float(ix.S1[shift, j]),
-            "rank_shift_ST": float(ix.ST[shift, j]),
-        }
-        for j, lab in enumerate(model.labels)
-    ]
+    importance = []
+    for j, lab in enumerate(model.structure.leaves):
+        f = model.labels.index(lab)
+        importance.append(
+            {
+                "indicator": lab,
+                "nominal_weight": nominal_w[lab],
+                "effective_weight": float(eff_share[j]),
+                "linear_importance": float(lin[j]),
+                "linear_importance_share": float(share[j]),
+                "mean_index_S1": float(ix.S1[idx_rows, f].mean()),
+                "mean_index_ST": float(ix.ST[idx_rows, f].mean()),
+                "rank_shift_S1": float(ix.S1[shift, f]),
+                "rank_shift_ST": float(ix.ST[shift, f]),
+            }
+        )
 
     dist = {"name": distribution}
     if distribution == "dirichlet":
@@ -1361,13 +1463,13 @@ def weight_sensitivity(
     ]
     weight_cols = ix.ST[:, :m]
     weights_inert = bool(np.all(ix.S1[:, :m] == 0) and np.all(weight_cols == 0))
-    if spec.weights == "equation1" and "placement" not in triggers:
+    if spec.top_aggregation == "equation1" and "aggregation" not in triggers:
         if weights_inert:
             notes.append(
                 "Under Equation 1 as printed the outputs do not depend on the weights: every weight index is exactly 0. "
                 "Why: alpha_j x_ij / max_i(alpha_j x_ij) = x_ij / max_i x_ij for any alpha_j > 0, so a positive weight "
                 "cancels between numerator and maximum and Table 4's weights cannot move any score, rank or scenario. "
-                "This is a property of the printed formula, not of the sample; use placement 'quadratic' or "
+                "This is a property of the printed formula, not of the sample; use aggregation 'quadratic' or "
                 "'arithmetic' for weights that act."
             )
         else:
@@ -1375,7 +1477,7 @@ def weight_sensitivity(
                 "Under Equation 1 as printed positive weights cancel; the weight factors matter here only through "
                 "other factors or because some sampled weight underflowed to 0 (which drops its indicator)."
             )
-    if ix.constant.all() and not (spec.weights == "equation1" and "placement" not in triggers):
+    if ix.constant.all() and not (spec.top_aggregation == "equation1" and "aggregation" not in triggers):
         notes.append("Every output is constant over the sample: no factor has any influence on this study under this spec.")
     notes += list(ix.notes)
     flips = {
@@ -1395,10 +1497,10 @@ def weight_sensitivity(
         "remain well defined for them and give the share of the variance of a rank, or of a flip probability, that "
         "each factor explains. A 0/1 output that rarely flips has a small variance and wide intervals."
     )
-    nominal_counts = {s: int(c) for s, c in zip(SCENARIOS, model.nominal_counts)}
+    nominal_counts = {s: int(c) for s, c in zip(SCENARIOS, model.nominal_counts)} if model.has_regions else None
     from clustermodel.reproduce import PAPER_COUNTS
 
-    if nominal_counts != PAPER_COUNTS:
+    if model.has_regions and nominal_counts != PAPER_COUNTS and study.spec.normalisation == "max":
         notes.append(
             f"At the published weights this spec gives scenario counts {nominal_counts}, not the paper's {PAPER_COUNTS}: "
             "the spec change alone moves the conclusion before any weight varies; 'kept' outputs compare with this "
@@ -1407,19 +1509,22 @@ def weight_sensitivity(
     if triggers:
         notes.append(
             "Trigger factors split their uniform input into equal parts, one per option, in the order "
-            + "; ".join(f"{t}: {list(TRIGGER_OPTIONS[t])}" for t in triggers)
+            + "; ".join(f"{t}: {list(model.trigger_options[t])}" for t in triggers)
             + ". The nominal point is the base spec at the published weights."
             + (
-                " Index values under different placements are on different scales (a sum versus a square root), so "
-                "the placement trigger's influence on the index values includes that change of scale; ranks and "
-                "scenarios are comparable across placements."
-                if "placement" in triggers
+                " Index values under different aggregations are on different scales (a sum versus a square root), so "
+                "the aggregation trigger's influence on the index values includes that change of scale; ranks and "
+                "scenarios are comparable across aggregations."
+                if "aggregation" in triggers
                 else ""
             )
         )
-    names = study.clusters["name"].values if "name" in study.clusters.coords else model.clusters
+    kept = study.clusters.sel(cluster=model.clusters)
+    names = kept["name"].values if "name" in kept.coords else model.clusters
     cluster_names = {c.item(): str(nm) for c, nm in zip(model.clusters, names)}
-    nominal_scenario = {c.item(): SCENARIOS[int(code)] for c, code in zip(model.clusters, model.nominal_codes)}
+    nominal_scenario = (
+        {c.item(): SCENARIOS[int(code)] for c, code in zip(model.clusters, model.nominal_codes)} if model.has_regions else {}
+    )
     return SobolResult(
         indices=ix,
         quantity=tuple(meta["quantity"]),
@@ -1432,7 +1537,7 @@ def weight_sensitivity(
         spec=spec,
         thresholds=thresholds,
         distribution=dist,
-        triggers={t: TRIGGER_OPTIONS[t] for t in triggers},
+        triggers=dict(model.trigger_options),
         seed=user_seed,
         cluster_names=cluster_names,
         nominal_scenario=nominal_scenario,

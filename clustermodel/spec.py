@@ -1,145 +1,309 @@
-"""The frozen specification of every modelling choice behind the index.
+"""The frozen specification of every construction choice behind a composite index.
 
-The paper (Section 4.1.2, Equation 1) leaves several choices implicit. Each is a
-field of :class:`IndexSpec`; the default reproduces the paper's Table 5 and
-Table 6 (see ``clustermodel.reproduce``). :class:`ScenarioThresholds` holds the
-rule that splits clusters into the four scenarios of Figure 13.
+Every step of building an index — denomination, the data-availability screen,
+missing values, outlier treatment, normalisation, aggregation at each level —
+is one field of :class:`IndexSpec`, applied in that order by
+:func:`clustermodel.index.construct`. Because every choice is a field, every
+choice can be a Sobol' trigger factor and a bootstrap axis.
+
+The defaults are the general-purpose choices a methodologist expects of a new
+index (min-max normalisation over the whole sample, available-case arithmetic
+means, no treatment; COINr's defaults). The paper's study is one configuration,
+:data:`PAPER_SPEC`, which reproduces its Tables 5 and 6 (see
+``clustermodel.reproduce`` and ``docs/method.md``).
+
+:class:`ScenarioThresholds` holds the rule that splits units into the four
+scenarios of the paper's Figure 13.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass
 
 from clustermodel._errors import ClusterModelError
 
 __all__ = [
     "IndexSpec",
+    "PAPER_SPEC",
+    "weight_robustness_spec",
     "ScenarioThresholds",
+    "NORMALISATIONS",
     "REFERENCE_SETS",
-    "WEIGHT_PLACEMENTS",
+    "AGGREGATIONS",
     "MISSING_POLICIES",
     "NEGATIVE_POLICIES",
+    "TREATMENTS",
     "SCENARIOS",
 ]
 
-#: Normalisation reference sets: the maximum of each indicator is taken over
-#: the whole sample, or within each industry group.
-REFERENCE_SETS = {
-    "sample": "maximum over the whole sample",
-    "group": "maximum within each industry group (Section 4.1.2: 'broken down by industrial affiliation')",
+#: Normalisers; each honours the indicator's direction (see clustermodel.normalise).
+NORMALISATIONS = {
+    "max": "ratio to the reference set's maximum, x / max (the paper's Equation 1); lower-is-better indicators are "
+    "first reflected within the set, (max + min - x) / max",
+    "minmax": "(x - min) / (max - min) in [0, 1]; (max - x) / (max - min) for lower-is-better indicators",
+    "zscore": "(x - mean) / standard deviation (n - 1 denominator), sign flipped for lower-is-better indicators",
+    "rank": "percentile rank in [0, 1]: (average rank - 1) / (number observed - 1), best = 1",
+    "target": "distance to the structure's target, (x - min) / (target - min), capped at 1; "
+    "(max - x) / (max - target) for lower-is-better indicators",
+    "goalposts": "(x - lower) / (upper - lower) between the structure's goalposts, truncated to [0, 1]; "
+    "(upper - x) / (upper - lower) for lower-is-better indicators",
 }
 
-#: Where the weights act.
-WEIGHT_PLACEMENTS = {
-    "equation1": "Equation 1 as printed: sqrt(sum_j (a_j x_ij / max_i a_j x_ij)^2); positive weights cancel",
-    "quadratic": "weights after normalisation: sqrt(sum_j a_j (x_ij / max_i x_ij)^2)",
-    "arithmetic": "weighted arithmetic mean of the normalised values: sum_j a_j x_ij / max_i x_ij",
+#: Sets over which a normaliser's statistics (max, min, mean, sd, ranks) and group imputation are taken.
+REFERENCE_SETS = {
+    "sample": "the whole sample",
+    "group": "each unit's group (the paper's Section 4.1.2: 'broken down by industrial affiliation')",
+}
+
+#: Aggregators of the children of one node; a level may use its own.
+AGGREGATIONS = {
+    "equation1": "Equation 1 as printed: sqrt(sum_j (a_j x_j / max a_j x_j)^2) = sqrt(sum_j [a_j > 0] x_j^2); "
+    "positive weights cancel",
+    "quadratic": "weights after normalisation: sqrt(sum_j w_j x_j^2) (a weighted quadratic mean)",
+    "arithmetic": "weighted arithmetic mean sum_j w_j x_j",
+    "geometric": "weighted geometric mean prod_j x_j^w_j; a zero child gives 0, a negative child is an error",
+    "harmonic": "weighted harmonic mean 1 / sum_j (w_j / x_j); a zero child gives 0, a negative child is an error",
 }
 
 #: What a missing indicator value does.
 MISSING_POLICIES = {
-    "zero": "a missing value contributes nothing (the paper's implicit choice)",
-    "rescale": "the index is computed over the available indicators and rescaled to the full weight total",
+    "zero": "a missing value is scored as 0 after normalisation and keeps its weight (the paper's implicit choice)",
+    "rescale": "available-case: each aggregate is taken over its observed children, their weights renormalised",
+    "mean": "imputed with the mean of the unit's reference set (group or sample) before treatment",
+    "median": "imputed with the median of the unit's reference set (group or sample) before treatment",
 }
 
-#: What a negative indicator value does.
+#: What a negative raw indicator value means.
 NEGATIVE_POLICIES = {
-    "square": "kept as printed: divided by a positive maximum and squared, so a deficit adds a positive term",
-    "zero": "a negative value is treated as zero (a deficit earns nothing)",
+    "keep": "kept with its sign: the Euclidean aggregators (equation1, quadratic) square it, so a deficit adds like "
+    "a surplus (the paper's Table 6); the arithmetic mean subtracts it; geometric and harmonic means reject it",
+    "zero": "a negative value is set to zero before normalisation (a deficit earns nothing)",
     "error": "a negative value is rejected",
+}
+
+#: Outlier treatments (the JRC/COINr two-stage rule).
+TREATMENTS = {
+    "none": "no treatment",
+    "winsorise": "an indicator with |skew| > skew_threshold and kurtosis > kurtosis_threshold is winsorised one point "
+    "at a time (on the side of its skew) up to winsor_max points; if that does not bring it within both limits it is "
+    "log-transformed instead, log(x - min + 0.01 (max - min))",
 }
 
 #: Scenario labels in a fixed order; integer codes index into this tuple.
 SCENARIOS = ("supported", "lonely", "potential", "late")
 
+_RENAMED = {"square": "keep"}
+
 
 def _check(value, name, registry):
     if value not in registry:
-        raise ClusterModelError(
-            f"`{name}` must be one of {', '.join(repr(k) for k in registry)}; got {value!r}"
-        )
+        hint = f" ('{value}' is now called '{_RENAMED[value]}')" if value in _RENAMED else ""
+        raise ClusterModelError(f"`{name}` must be one of {', '.join(repr(k) for k in registry)}; got {value!r}{hint}")
+
+
+def _number(value, name, *, low, high, low_open=False, integer=False):
+    bad = isinstance(value, bool) or not isinstance(value, numbers.Real)
+    if integer:
+        bad = bad or not isinstance(value, numbers.Integral)
+    if not bad:
+        v = float(value)
+        bad = not math.isfinite(v) or v < low or v > high or (low_open and v == low)
+    if bad:
+        kind = "an integer" if integer else "a number"
+        lo = "(" if low_open else "["
+        raise ClusterModelError(f"`{name}` must be {kind} in {lo}{low:g}, {high:g}]; got {value!r}")
+    return int(value) if integer else float(value)
 
 
 @dataclass(frozen=True)
 class IndexSpec:
-    """Every modelling choice of the internationalization index.
+    """Every construction choice of a composite index, in the order they are applied.
 
     Parameters
     ----------
-    reference : {'group', 'sample'}
-        Set over which each indicator's maximum is taken. ``'group'`` (within
-        industry group) reproduces Table 5; regions have no groups and are
-        always normalised over the whole sample.
-    weights : {'equation1', 'quadratic', 'arithmetic'}
-        Where the weights act. ``'equation1'`` is the formula as printed, in
-        which every positive weight cancels (a zero weight drops its
-        indicator); ``'quadratic'`` applies the weights after normalisation;
-        ``'arithmetic'`` is a weighted arithmetic mean.
-    missing : {'zero', 'rescale'}
-        Treatment of missing values.
-    negative : {'square', 'zero', 'error'}
-        Treatment of negative values (Table 6's trade deficits).
+    denominate : bool
+        Divide each indicator by its structure ``denominator`` column (a no-op
+        for indicators without one).
+    min_coverage : float in [0, 1]
+        Data-availability screen: units observed on fewer than this share of
+        the indicators are excluded (and listed in the result). 0 keeps all.
+    missing : {'zero', 'rescale', 'mean', 'median'}
+        See :data:`MISSING_POLICIES`.
+    treatment : {'none', 'winsorise'}
+        Outlier treatment, see :data:`TREATMENTS`.
+    winsor_max : int
+        Most points winsorised per indicator before the log transform is used.
+    skew_threshold, kurtosis_threshold : float
+        The treatment rule: |skew| > 2 and (excess) kurtosis > 3.5 by default.
+    normalisation : str
+        See :data:`NORMALISATIONS`.
+    reference : {'sample', 'group'}
+        Set over which the normaliser's statistics (and group imputation) are
+        taken; ``'group'`` needs a group column.
+    negative : {'keep', 'zero', 'error'}
+        See :data:`NEGATIVE_POLICIES`.
+    aggregation : str or tuple of str
+        One aggregator (:data:`AGGREGATIONS`) for every level, or one per
+        aggregation level from the lowest (level 2: the parents of indicators)
+        to the index.
 
     Notes
     -----
-    An indicator whose maximum in a reference set is zero or negative (or that
-    is missing for every unit of the set) contributes 0 for that set, never NaN.
+    Weights are relative within their parent: every aggregator except
+    ``'equation1'`` normalises the weights of one node's children to sum to
+    one, so scaling all weights of a parent changes nothing.
     """
 
-    reference: str = "group"
-    weights: str = "equation1"
-    missing: str = "zero"
-    negative: str = "square"
+    denominate: bool = True
+    min_coverage: float = 0.0
+    missing: str = "rescale"
+    treatment: str = "none"
+    winsor_max: int = 5
+    skew_threshold: float = 2.0
+    kurtosis_threshold: float = 3.5
+    normalisation: str = "minmax"
+    reference: str = "sample"
+    negative: str = "keep"
+    aggregation: str | tuple = "arithmetic"
 
     def __post_init__(self):
-        _check(self.reference, "reference", REFERENCE_SETS)
-        _check(self.weights, "weights", WEIGHT_PLACEMENTS)
+        if not isinstance(self.denominate, bool):
+            raise ClusterModelError(f"`denominate` must be true or false; got {self.denominate!r}")
+        object.__setattr__(self, "min_coverage", _number(self.min_coverage, "min_coverage", low=0, high=1))
         _check(self.missing, "missing", MISSING_POLICIES)
+        _check(self.treatment, "treatment", TREATMENTS)
+        object.__setattr__(self, "winsor_max", _number(self.winsor_max, "winsor_max", low=0, high=10**9, integer=True))
+        for name in ("skew_threshold", "kurtosis_threshold"):
+            object.__setattr__(self, name, _number(getattr(self, name), name, low=0, high=math.inf, low_open=True))
+        _check(self.normalisation, "normalisation", NORMALISATIONS)
+        _check(self.reference, "reference", REFERENCE_SETS)
         _check(self.negative, "negative", NEGATIVE_POLICIES)
+        agg = self.aggregation
+        if isinstance(agg, list):
+            agg = tuple(agg)
+        if isinstance(agg, tuple):
+            if not agg:
+                raise ClusterModelError("`aggregation` must name at least one aggregator")
+            for a in agg:
+                _check(a, "aggregation", AGGREGATIONS)
+            if len(set(agg)) == 1:
+                agg = agg[0]
+        else:
+            _check(agg, "aggregation", AGGREGATIONS)
+        object.__setattr__(self, "aggregation", agg)
+
+    def aggregation_at(self, level: int, n_levels: int) -> str:
+        """Aggregator of aggregation level ``level`` (2 = parents of indicators) in a structure of ``n_levels``."""
+        if isinstance(self.aggregation, str):
+            return self.aggregation
+        if len(self.aggregation) != n_levels - 1:
+            raise ClusterModelError(
+                f"`aggregation` lists {len(self.aggregation)} aggregators but the structure has {n_levels - 1} "
+                f"aggregation level(s); give one aggregator per level from the indicators' parents up to the index, "
+                "or a single name for all"
+            )
+        return self.aggregation[level - 2]
+
+    @property
+    def top_aggregation(self) -> str:
+        return self.aggregation if isinstance(self.aggregation, str) else self.aggregation[-1]
 
     def replace(self, **changes) -> "IndexSpec":
         """Return a copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if isinstance(d["aggregation"], tuple):
+            d["aggregation"] = list(d["aggregation"])
+        return d
+
+    def to_attrs(self, prefix: str = "spec_") -> dict:
+        """NetCDF-safe attributes, one per field (booleans as 0/1, per-level aggregators joined by ' / ')."""
+        out = {}
+        for k, v in self.to_dict().items():
+            if isinstance(v, bool):
+                v = int(v)
+            elif isinstance(v, list):
+                v = " / ".join(v)
+            out[f"{prefix}{k}"] = v
+        return out
 
     def describe(self) -> str:
         """One line per choice, in words."""
-        return "\n".join(
-            [
-                f"reference set: {self.reference} ({REFERENCE_SETS[self.reference]})",
-                f"weights: {self.weights} ({WEIGHT_PLACEMENTS[self.weights]})",
-                f"missing values: {self.missing} ({MISSING_POLICIES[self.missing]})",
-                f"negative values: {self.negative} ({NEGATIVE_POLICIES[self.negative]})",
-            ]
-        )
+        agg = self.aggregation if isinstance(self.aggregation, str) else " / ".join(self.aggregation)
+        aggs = [self.aggregation] if isinstance(self.aggregation, str) else list(dict.fromkeys(self.aggregation))
+        lines = [
+            f"denomination: {'by the structure' if self.denominate else 'none'}",
+            f"data-availability screen: {'none' if self.min_coverage == 0 else f'at least {self.min_coverage:.0%} observed'}",
+            f"missing values: {self.missing} ({MISSING_POLICIES[self.missing]})",
+            f"outliers: {self.treatment}"
+            + (
+                f" (|skew| > {self.skew_threshold:g} and kurtosis > {self.kurtosis_threshold:g}, up to "
+                f"{self.winsor_max} points, else log)"
+                if self.treatment != "none"
+                else ""
+            ),
+            f"normalisation: {self.normalisation} ({NORMALISATIONS[self.normalisation]})",
+            f"reference set: {self.reference} ({REFERENCE_SETS[self.reference]})",
+            f"negative values: {self.negative} ({NEGATIVE_POLICIES[self.negative]})",
+            f"aggregation: {agg} (" + "; ".join(f"{a}: {AGGREGATIONS[a]}" for a in aggs) + ")",
+        ]
+        return "\n".join(lines)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "IndexSpec":
-        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+    def fields(cls) -> tuple:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def from_dict(cls, d: dict, *, where: str = "spec") -> "IndexSpec":
+        """Build from a mapping (a config table); unknown keys are errors that list the valid ones."""
+        unknown = sorted(set(d) - set(cls.fields()))
         if unknown:
             raise ClusterModelError(
-                f"unknown spec field(s) {sorted(unknown)}; valid fields are "
-                f"{[f.name for f in dataclasses.fields(cls)]}"
+                f"{where}: unknown spec field(s) {', '.join(map(repr, unknown))}; valid fields are "
+                f"{', '.join(cls.fields())}"
             )
-        return cls(**d)
+        try:
+            return cls(**d)
+        except ClusterModelError as exc:
+            raise ClusterModelError(f"{where}: {exc}") from None
+
+
+def weight_robustness_spec(spec: IndexSpec) -> IndexSpec:
+    """The spec under which weight robustness (Sobol' over weights, the expert bootstrap) is measured.
+
+    Under Equation 1 as printed every positive weight cancels, so no weight
+    can move any output; those stages then use the quadratic aggregation
+    (weights after normalisation), and every report says so beside the
+    number. Any other spec is used as it is.
+    """
+    if spec.aggregation == "equation1":
+        return spec.replace(aggregation="quadratic")
+    return spec
+
+
+#: The paper's choices (Section 4.1.2, Equation 1): ratio to the maximum within each industry group,
+#: Equation 1 as printed, a missing value contributes zero, a negative value is kept (and squared).
+PAPER_SPEC = IndexSpec(missing="zero", normalisation="max", reference="group", negative="keep", aggregation="equation1")
 
 
 @dataclass(frozen=True)
 class ScenarioThresholds:
-    """Where 'high' starts on each axis of Figure 13.
+    """Where 'high' starts on each axis of the paper's Figure 13.
 
     The paper states no thresholds. They are expressed as a fraction of the
-    index's attainable maximum (the score of a unit that holds the maximum of
-    every indicator: sqrt(m) under Equation 1, sqrt(sum of weights) under the
-    quadratic variant, the sum of weights under the arithmetic one), so the
-    same rule transfers to every spec variant. A unit is 'high' when its index
-    is at least ``fraction * attainable maximum``.
+    index's attainable maximum (the score of a virtual unit at the top of the
+    normalised scale on every indicator: sqrt(m) under Equation 1, 1 under the
+    weighted means with a bounded normaliser), so the same rule transfers to
+    every spec. A unit is 'high' when its index is at least
+    ``fraction * attainable maximum``.
 
     The default 0.5 on both axes (the middle of the attainable range) splits
-    the published values into the paper's counts (3 supported, 14 lonely,
+    the paper's published values into its counts (3 supported, 14 lonely,
     8 potential, 0 late); ``clustermodel.reproduce`` reports the whole interval
     of fractions that does so.
     """

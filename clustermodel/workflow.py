@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 
 from clustermodel._io import atomic_path, ensure_dir, write_json, write_netcdf, write_text
-from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
+from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds, weight_robustness_spec
 
 __all__ = ["STAGES", "run_scores", "run_reproduction", "run_bootstrap", "run_correlation", "run_sobol", "write_json", "spec_from_config", "thresholds_from_config"]
 
@@ -27,12 +27,12 @@ def write_csv(path, df) -> None:
         df.to_csv(tmp, index=named)
 
 
-def spec_from_config(cfg: dict, **overrides) -> IndexSpec:
-    fields = {k: cfg[k] for k in ("reference", "missing", "negative") if k in cfg}
-    if "placement" in cfg:
-        fields["weights"] = cfg["placement"]
-    fields.update(overrides)
-    return IndexSpec(**fields)
+def spec_from_config(study, config: dict) -> IndexSpec:
+    """The one spec every stage uses: the study's spec with the config's ``[spec]`` table applied."""
+    return IndexSpec.from_dict({**study.spec.to_dict(), **config.get("spec", {})}, where="config [spec]")
+
+
+
 
 
 def thresholds_from_config(config: dict) -> ScenarioThresholds:
@@ -51,30 +51,27 @@ def run_scores(study, config: dict, out) -> dict:
     out = ensure_dir(out)
     cfg = config.get("scores", {})
     thresholds = thresholds_from_config(config)
-    base = spec_from_config(cfg)
+    base = spec_from_config(study, config)
     notes = []
-    if not study.has_groups and base.reference == "group":
-        base = base.replace(reference="sample")
-        notes.append("The unit table has no group column, so every indicator is normalised over the whole sample.")
     has_regions = study.has_regions
     rng = np.random.default_rng(cfg.get("seed", 0))
     w0 = study.weights.values
     draws = rng.dirichlet(cfg.get("concentration", 50.0) * w0 / w0.sum(), size=cfg.get("n_draws", 2000))
     rows, spreads = [], {}
     for placement in ("equation1", "quadratic", "arithmetic"):
-        spec = base.replace(weights=placement)
+        spec = base.replace(aggregation=placement)
         if has_regions:
             ev = evaluate(study, spec, weights=draws, thresholds=thresholds)
             idx = ev.cluster_index.values
         else:
             from clustermodel.index import compute_index
 
-            idx = compute_index(study.indicators, draws, spec).values
+            idx = compute_index(study, draws, spec).values
         spreads[placement] = float(np.max(idx.max(axis=0) - idx.min(axis=0)))
     nominal = base
     from clustermodel.index import compute_index, rank
 
-    idx = compute_index(study.indicators, study.weights, nominal)
+    idx = compute_index(study, spec=nominal)
     rk = rank(idx, idx.dims[-1])
     ev = evaluate(study, nominal, thresholds=thresholds) if has_regions else None
     cl = study.clusters
@@ -145,7 +142,7 @@ def run_scores(study, config: dict, out) -> dict:
         import xarray as xr
 
         ds = xr.Dataset({"index": idx, "rank": rk})
-        ds.attrs.update({f"spec_{k}": v for k, v in nominal.to_dict().items()})
+        ds.attrs.update(nominal.to_attrs())
     write_netcdf(out / "scores.nc", ds)
     if ev is not None:
         from clustermodel.plots import scenario_plot
@@ -252,9 +249,7 @@ def run_bootstrap(study, config: dict, out) -> dict | None:
     n = int(cfg.get("n_resamples", 10000))
     cl = float(cfg.get("confidence_level", 0.90))
     kappas = [float(k) for k in cfg.get("concentration_sensitivity", [])]
-    spec = IndexSpec(weights=cfg.get("placement", "quadratic"))
-    if not study.has_groups:
-        spec = spec.replace(reference="sample")
+    spec = weight_robustness_spec(spec_from_config(study, config))
     # one independent stream per run, spawned in a fixed order from the config seed
     spawned = np.random.default_rng(seed).spawn(4 + len(kappas))
     streams = iter(spawned)
@@ -262,7 +257,7 @@ def run_bootstrap(study, config: dict, out) -> dict | None:
 
     main_run = weight_bootstrap(study, spec, mode="parametric", concentration=float(cfg.get("concentration", 20.0)), rng=next(streams), **common)
     eq1 = weight_bootstrap(
-        study, spec.replace(weights="equation1"), mode="parametric", concentration=float(cfg.get("concentration", 20.0)), rng=next(streams), **common
+        study, spec.replace(aggregation="equation1"), mode="parametric", concentration=float(cfg.get("concentration", 20.0)), rng=next(streams), **common
     )
     data_runs = {
         m: cluster_bootstrap(study, spec, n_resamples=n, confidence_level=cl, maxima=m, rng=next(streams))
@@ -359,7 +354,7 @@ def _bootstrap_findings(payload, main_run, data_runs, lo_p, hi_p):
     return [
         (
             f"**Expert-panel bootstrap** ({main_run.mode_description}; {main_run.n_resamples} panels; "
-            f"placement `{main_run.spec.weights}`): the {lo_p:g}–{hi_p:g} % rank interval is "
+            f"aggregation `{main_run.spec.aggregation}`): the {lo_p:g}–{hi_p:g} % rank interval is "
             f"{row['mean_rank_interval_width']:.2f} places wide on average (widest {row['max_rank_interval_width']:g}); "
             f"{row['clusters_with_unstable_scenario']} clusters keep their nominal scenario in fewer than 95 % of panels "
             f"(lowest {row['min_p_nominal_scenario']:.2f}); P(paper's 3/14/8/0) = {st['scenario_counts']['p_paper_counts']:.3f}. "
@@ -392,10 +387,23 @@ def run_correlation(study, config: dict, out) -> dict | None:
     out = ensure_dir(out)
     cfg = config.get("correlation", {})
     has_published = "published_index" in study.clusters and "published_index" in study.regions
-    spec = IndexSpec() if study.has_groups else IndexSpec(reference="sample")
+    spec = spec_from_config(study, config)
     # r under each one-at-a-time change of the index definition
+    changes = (
+        ("reference", "sample"),
+        ("reference", "group"),
+        ("normalisation", "max"),
+        ("normalisation", "minmax"),
+        ("aggregation", "equation1"),
+        ("aggregation", "quadratic"),
+        ("aggregation", "arithmetic"),
+        ("missing", "zero"),
+        ("missing", "rescale"),
+        ("negative", "keep"),
+        ("negative", "zero"),
+    )
     alternatives = {}
-    for name, value in (("reference", "sample"), ("reference", "group"), ("weights", "quadratic"), ("weights", "arithmetic"), ("missing", "rescale"), ("negative", "zero")):
+    for name, value in changes:
         if getattr(spec, name) == value or (name == "reference" and not study.has_groups):
             continue
         try:
@@ -460,9 +468,7 @@ def run_sobol(study, config: dict, out) -> dict | None:
         return None
     out = ensure_dir(out)
     cfg = config.get("sobol", {})
-    spec = IndexSpec(weights=cfg.get("placement", "quadratic"))
-    if not study.has_groups:
-        spec = spec.replace(reference="sample")
+    spec = weight_robustness_spec(spec_from_config(study, config))
     seed = int(cfg.get("seed", 0))
     common = dict(
         n=int(cfg.get("n", 4096)),
@@ -472,14 +478,14 @@ def run_sobol(study, config: dict, out) -> dict | None:
         n_resamples=int(cfg.get("n_resamples", 200)),
         confidence_level=float(cfg.get("confidence_level", 0.95)),
     )
-    triggers_list = [t for t in cfg.get("triggers", []) if t != "reference" or study.has_groups]
+    triggers_list = cfg.get("triggers", [])
     main_run = weight_sensitivity(study, spec, rng=seed, convergence_levels=int(cfg.get("convergence_levels", 1)), **common)
     triggers = None
     if triggers_list:
         triggers = weight_sensitivity(study, spec, rng=seed, triggers=triggers_list, **common)
         write_outputs(triggers, out, stem="sobol_triggers")
     degenerate = weight_sensitivity(
-        study, spec.replace(weights="equation1"), rng=seed, **{**common, "n": int(cfg.get("n_equation1", 1024))}
+        study, spec.replace(aggregation="equation1"), rng=seed, **{**common, "n": int(cfg.get("n_equation1", 1024))}
     )
     write_outputs(degenerate, out, stem="sobol_equation1", figures=False)
     second = weight_sensitivity(study, spec, rng=int(cfg.get("check_seed", seed + 1)), **common)
@@ -493,7 +499,7 @@ def run_sobol(study, config: dict, out) -> dict | None:
     eq1_zero = bool(np.all(degenerate.indices.S1 == 0) and np.all(degenerate.indices.ST == 0))
     findings = [
         (
-            f"**Sobol' sensitivity to the weights** (placement `{spec.weights}`, {d['distribution']['name']} "
+            f"**Sobol' sensitivity to the weights** (aggregation `{spec.aggregation}`, {d['distribution']['name']} "
             f"κ = {common['concentration']:g}, N = {common['n']}, {d['model_runs']} model runs): nominal weight vs "
             "share of measured importance — "
             + "; ".join(f"{w['indicator']} {w['nominal_weight']:.2f} vs {w['linear_importance_share']:.2f}" for w in wvi)

@@ -27,9 +27,9 @@ from clustermodel.cli import main
 from clustermodel.index import compute_index
 from clustermodel.reproduce import PAPER_COUNTS
 from clustermodel.scenarios import evaluate
-from clustermodel.spec import SCENARIOS, IndexSpec
+from clustermodel.spec import SCENARIOS, IndexSpec, PAPER_SPEC
 
-QUAD = IndexSpec(weights="quadratic")
+QUAD = PAPER_SPEC.replace(aggregation="quadratic")
 IND = ["international_members", "export_volume", "publications", "joint_rd_expenditure"]
 HEADER = "expert," + ",".join(IND) + "\n"
 
@@ -168,7 +168,7 @@ def test_nonparametric_single_or_identical_experts_give_zero_spread(paper, write
 
 
 def test_equation1_zero_spread_with_note(paper):
-    r = weight_bootstrap(paper, IndexSpec(weights="equation1"), n_resamples=500, rng=5)
+    r = weight_bootstrap(paper, PAPER_SPEC.replace(aggregation="equation1"), n_resamples=500, rng=5)
     assert r.zero_spread
     assert float(r.index_spread.max()) == 0.0
     assert "cancel" in r.notes[0] and "Zero spread" in r.notes[0]
@@ -194,7 +194,7 @@ def test_quadratic_shows_spread(paper):
 def test_equation1_spread_only_from_dropped_indicators(paper, write_csv):
     # a synthetic expert who drops an indicator: a panel of only that expert drops it from the index
     path = expert_csv(write_csv, [[0.5, 0.5, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25]])
-    r = weight_bootstrap(paper, IndexSpec(weights="equation1"), experts=path, n_resamples=300, rng=2)
+    r = weight_bootstrap(paper, PAPER_SPEC.replace(aggregation="equation1"), experts=path, n_resamples=300, rng=2)
     assert not r.zero_spread
     assert "exactly zero" in r.notes[0]
 
@@ -251,7 +251,7 @@ def test_rank_summary_is_consistent_with_ranks(paper):
 def test_cluster_statistics_match_subset_and_evaluate(paper):
     rng = np.random.default_rng(0)
     positions = rng.integers(0, 25, size=(6, 25))
-    for spec in (QUAD, IndexSpec(), IndexSpec(reference="sample", weights="quadratic", missing="rescale")):
+    for spec in (QUAD, PAPER_SPEC, PAPER_SPEC.replace(reference="sample", aggregation="quadratic", missing="rescale")):
         got = _cluster_statistics(paper, spec, evaluate(paper, spec).thresholds, positions)
         for b, pos in enumerate(positions):
             ev = evaluate(paper.subset(pos), spec)  # independent: one resample at a time via the labelled API

@@ -46,12 +46,12 @@ def test_help_lists_reproduce(capsys):
 
 
 def test_index_command_json_matches_compute_index(paper, capsys):
-    from clustermodel import IndexSpec
+    from clustermodel import IndexSpec, PAPER_SPEC
     from clustermodel.index import compute_index
 
     assert main(["index", "--placement", "quadratic", "--reference", "sample", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    want = compute_index(paper.indicators, paper.weights, IndexSpec(weights="quadratic", reference="sample")).values
+    want = compute_index(paper.indicators, paper.weights, PAPER_SPEC.replace(aggregation="quadratic", reference="sample")).values
     assert [r["index"] for r in d["clusters"]] == pytest.approx(want.tolist(), rel=1e-15)
     assert sorted(r["rank"] for r in d["clusters"]) == list(range(1, 26))
 

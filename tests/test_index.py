@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from clustermodel import ClusterModelError, IndexSpec
+from clustermodel import ClusterModelError, IndexSpec, PAPER_SPEC
 from clustermodel.index import compute_index, rank
 from clustermodel.normalise import normalise_array
 
@@ -17,15 +17,15 @@ def _da(values, groups=None):
 
 def test_hand_computed_equation1():
     x = _da([[1.0, 10.0], [2.0, 5.0]])
-    got = compute_index(x, [0.3, 0.7], IndexSpec(reference="sample")).values
+    got = compute_index(x, [0.3, 0.7], PAPER_SPEC.replace(reference="sample")).values
     np.testing.assert_allclose(got, [np.sqrt(0.25 + 1.0), np.sqrt(1.0 + 0.25)])
 
 
 def test_equation1_weights_cancel_quadratic_does_not(paper):
-    a = compute_index(paper.indicators, [0.21, 0.31, 0.22, 0.26])
-    b = compute_index(paper.indicators, [0.70, 0.10, 0.10, 0.10])
+    a = compute_index(paper, [0.21, 0.31, 0.22, 0.26])
+    b = compute_index(paper, [0.70, 0.10, 0.10, 0.10])
     np.testing.assert_array_equal(a.values, b.values)
-    q = IndexSpec(weights="quadratic")
+    q = PAPER_SPEC.replace(aggregation="quadratic")
     qa = compute_index(paper.indicators, [0.21, 0.31, 0.22, 0.26], q)
     qb = compute_index(paper.indicators, [0.70, 0.10, 0.10, 0.10], q)
     assert np.max(np.abs(qa.values - qb.values)) > 0.05
@@ -34,47 +34,47 @@ def test_equation1_weights_cancel_quadratic_does_not(paper):
 def test_quadratic_and_arithmetic_hand_values():
     x = _da([[1.0, 10.0], [2.0, 5.0]])
     w = [0.3, 0.7]
-    q = compute_index(x, w, IndexSpec(reference="sample", weights="quadratic")).values
+    q = compute_index(x, w, PAPER_SPEC.replace(reference="sample", aggregation="quadratic")).values
     np.testing.assert_allclose(q, [np.sqrt(0.3 * 0.25 + 0.7), np.sqrt(0.3 + 0.7 * 0.25)])
-    a = compute_index(x, w, IndexSpec(reference="sample", weights="arithmetic")).values
+    a = compute_index(x, w, PAPER_SPEC.replace(reference="sample", aggregation="arithmetic")).values
     np.testing.assert_allclose(a, [0.3 * 0.5 + 0.7, 0.3 + 0.7 * 0.5])
 
 
 def test_group_reference_uses_group_maxima():
     x = _da([[1.0], [2.0], [4.0]], groups=["A", "A", "B"])
-    np.testing.assert_allclose(compute_index(x, [1.0], IndexSpec(reference="group")).values, [0.5, 1.0, 1.0])
-    np.testing.assert_allclose(compute_index(x, [1.0], IndexSpec(reference="sample")).values, [0.25, 0.5, 1.0])
+    np.testing.assert_allclose(compute_index(x, [1.0], PAPER_SPEC.replace(reference="group")).values, [0.5, 1.0, 1.0])
+    np.testing.assert_allclose(compute_index(x, [1.0], PAPER_SPEC.replace(reference="sample")).values, [0.25, 0.5, 1.0])
 
 
 def test_zero_maximum_contributes_zero_not_nan():
     x = _da([[0.0, 1.0], [0.0, 2.0], [np.nan, 3.0]])
-    got = compute_index(x, [0.5, 0.5], IndexSpec(reference="sample")).values
+    got = compute_index(x, [0.5, 0.5], PAPER_SPEC.replace(reference="sample")).values
     assert np.all(np.isfinite(got))
     np.testing.assert_allclose(got, [1 / 3, 2 / 3, 1.0])
 
 
 def test_missing_policies():
     x = _da([[np.nan, 1.0], [2.0, 2.0]])
-    zero = compute_index(x, [0.5, 0.5], IndexSpec(reference="sample", weights="quadratic")).values
-    resc = compute_index(x, [0.5, 0.5], IndexSpec(reference="sample", weights="quadratic", missing="rescale")).values
+    zero = compute_index(x, [0.5, 0.5], PAPER_SPEC.replace(reference="sample", aggregation="quadratic")).values
+    resc = compute_index(x, [0.5, 0.5], PAPER_SPEC.replace(reference="sample", aggregation="quadratic", missing="rescale")).values
     np.testing.assert_allclose(zero, [np.sqrt(0.5 * 0.25), 1.0])
     np.testing.assert_allclose(resc, [np.sqrt(0.5 * 0.25 * (1.0 / 0.5)), 1.0])
 
 
 def test_negative_policies():
     x = _da([[-2.0], [1.0]])
-    sq = compute_index(x, [1.0], IndexSpec(reference="sample")).values
+    sq = compute_index(x, [1.0], PAPER_SPEC.replace(reference="sample")).values
     np.testing.assert_allclose(sq, [2.0, 1.0])  # (-2/1)^2 -> a deficit scores above the maximum
-    z = compute_index(x, [1.0], IndexSpec(reference="sample", negative="zero")).values
+    z = compute_index(x, [1.0], PAPER_SPEC.replace(reference="sample", negative="zero")).values
     np.testing.assert_allclose(z, [0.0, 1.0])
     with pytest.raises(ClusterModelError, match="negative='error'"):
-        compute_index(x, [1.0], IndexSpec(reference="sample", negative="error"))
+        compute_index(x, [1.0], PAPER_SPEC.replace(reference="sample", negative="error"))
 
 
 def test_batched_equals_one_by_one(paper):
     rng = np.random.default_rng(1)
     W = rng.dirichlet(np.ones(4), size=50)
-    spec = IndexSpec(weights="quadratic")
+    spec = PAPER_SPEC.replace(aggregation="quadratic")
     batch = compute_index(paper.indicators, W, spec).values
     for k in range(0, 50, 7):
         np.testing.assert_allclose(batch[k], compute_index(paper.indicators, W[k], spec).values, rtol=1e-14)
@@ -82,7 +82,7 @@ def test_batched_equals_one_by_one(paper):
 
 def test_weights_as_dataarray_with_named_batch_dim(paper):
     W = xr.DataArray(np.full((3, 4), 0.25), dims=("draw", "indicator"), coords={"indicator": paper.weights["indicator"].values})
-    out = compute_index(paper.indicators, W)
+    out = compute_index(paper, W)
     assert out.dims == ("draw", "cluster")
 
 
@@ -98,7 +98,7 @@ def test_weight_label_errors(paper):
 
 def test_group_reference_needs_group_column():
     with pytest.raises(ClusterModelError, match="needs a 'group' column"):
-        compute_index(_da([[1.0]]), [1.0], IndexSpec(reference="group"))
+        compute_index(_da([[1.0]]), [1.0], PAPER_SPEC.replace(reference="group"))
 
 
 def test_rank_is_ordinal_with_table_order_ties():
@@ -115,4 +115,4 @@ def test_normalise_array_batched_groups():
 
 def test_spec_rejects_unknown_option():
     with pytest.raises(ClusterModelError, match="`reference` must be one of 'sample', 'group'"):
-        IndexSpec(reference="industry")
+        PAPER_SPEC.replace(reference="industry")

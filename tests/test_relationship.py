@@ -37,7 +37,7 @@ from clustermodel.reporting.nouns import PAPER_NOUNS
 from clustermodel.reporting.relationship import markdown
 from clustermodel.reproduce import PAPER_COUNTS
 from clustermodel.scenarios import evaluate
-from clustermodel.spec import IndexSpec
+from clustermodel.spec import IndexSpec, PAPER_SPEC
 
 # ----------------------------------------------------------------- fixtures
 
@@ -247,7 +247,7 @@ def test_scenario_table_empty_margin():
 
 
 def test_industry_tests_match_scipy(paper):
-    x = evaluate(paper, IndexSpec(reference="sample")).cluster_index.values
+    x = evaluate(paper, PAPER_SPEC.replace(reference="sample")).cluster_index.values
     groups = paper.clusters["group"].values
     samples = [x[groups == g] for g in pd.unique(groups)]
     kw, an = industry_tests(x, groups, reference="sample", n_resamples=199, rng=1)
@@ -364,7 +364,7 @@ def test_negative_policy_sensitivity(paper):
     deficit_regions = set(paper.regions["region"].values[deficit])
     assert {r["region"] for r in sens.clusters} == deficit_regions & set(paper.cluster_regions())
     for policy in sens.policies:
-        ev = evaluate(paper, IndexSpec(negative=policy))
+        ev = evaluate(paper, PAPER_SPEC.replace(negative=policy))
         assert sens.scenario_counts[policy] == dict(zip(ev.scenario_counts["scenario"].values, ev.scenario_counts.values.tolist()))
         assert sens.correlations[policy]["pearson"] == pytest.approx(float(ev.correlation))
         labels = ev.scenario_labels()
@@ -372,8 +372,8 @@ def test_negative_policy_sensitivity(paper):
         for row in sens.clusters:
             assert row[f"scenario_{policy}"] == labels[pos[row["cluster"]]]
     for row in sens.clusters:
-        assert row["scenario_changed"] == (row["scenario_square"] != row["scenario_zero"])
-    assert "negative=square" in markdown(relationship_analysis(paper, source="computed", n_resamples=99, rng=1), nouns=PAPER_NOUNS)
+        assert row["scenario_changed"] == (row["scenario_keep"] != row["scenario_zero"])
+    assert "negative=keep" in markdown(relationship_analysis(paper, source="computed", n_resamples=99, rng=1), nouns=PAPER_NOUNS)
     assert sens.negative_indicators == ("trade_surplus_per_capita",)
 
 
@@ -428,12 +428,13 @@ def test_option_messages(paper, kwargs, match):
 
 
 def test_small_study_reports_what_it_cannot_test(write_csv, capsys):
-    # three regions, every region below the region threshold: the Fisher tables have an empty margin and
-    # three regions are too few for the power formula; both become notes, the other tests still run
+    # three regions, every region above a low region threshold: the Fisher tables have an empty margin and
+    # three regions are too few for the power formula; both are reported as not run, the other tests still run
     c = write_csv("c.csv", "no,group,region,a,b\n1,g1,N,1,2\n2,g1,N,2,1\n3,g2,S,3,3\n4,g2,E,1,1\n5,g2,E,2,2\n")
     w = write_csv("w.csv", "indicator,weight\na,0.5\nb,0.5\n")
     r = write_csv("r.csv", "region,x,y\nN,1,2\nS,2,1\nE,3,3\n")
     args = ["correlate", "--clusters", str(c), "--weights", str(w), "--regions", str(r), "--source", "computed", "--n-resamples", "99"]
+    args += ["--region-threshold", "0.1"]
     assert main(args + ["--json"]) == 0
     recs = json.loads(capsys.readouterr().out)
     tests = {x["test"] for x in recs}
@@ -715,7 +716,7 @@ def test_primary_conclusion_reads_the_intervals(small_result):
 
 
 def test_effect_sizes_by_hand(paper):
-    x = evaluate(paper, IndexSpec(reference="sample")).cluster_index.values
+    x = evaluate(paper, PAPER_SPEC.replace(reference="sample")).cluster_index.values
     groups = paper.clusters["group"].values
     kw, an = industry_tests(x, groups, reference="sample", n_resamples=99, rng=1)
     labels = pd.unique(groups)
@@ -843,7 +844,7 @@ def test_weighted_region_regression_by_hand(paper_xy):
 def test_index_definition_sensitivity_is_batched_and_matches_one_at_a_time(paper):
     from clustermodel.relationship import index_definition_sensitivity, index_values
 
-    specs = {"eq1": IndexSpec(), "quadratic": IndexSpec(weights="quadratic"), "zero": IndexSpec(negative="zero"), "sample": IndexSpec(reference="sample")}
+    specs = {"eq1": PAPER_SPEC, "quadratic": PAPER_SPEC.replace(aggregation="quadratic"), "zero": PAPER_SPEC.replace(negative="zero"), "sample": PAPER_SPEC.replace(reference="sample")}
     vals = {k: index_values(paper, s) for k, s in specs.items()}
     regions = paper.cluster_regions().astype(str)
     res = index_definition_sensitivity(np.stack([v[0] for v in vals.values()]), None, regions, labels=list(vals), region_indices=np.stack([v[1] for v in vals.values()]))
@@ -921,7 +922,7 @@ def test_report_speaks_the_study_nouns(write_csv):
     from clustermodel.reporting.relationship import findings
 
     study = _neutral_study(write_csv)
-    res = relationship_analysis(study, IndexSpec(reference="sample"), source="computed", n_resamples=99, rng=3)
+    res = relationship_analysis(study, IndexSpec(normalisation="max", aggregation="quadratic"), source="computed", n_resamples=99, rng=3)
     nouns = Nouns(unit="country", group="bloc", higher="continent")
     text = markdown(res, nouns=nouns)
     found = findings(res, nouns=nouns)
@@ -944,7 +945,7 @@ def test_paper_findings_name_the_influential_region_and_the_wild_p(small_result)
     from clustermodel.reporting.relationship import findings
 
     found = findings(small_result, nouns=PAPER_NOUNS)
-    assert found[0].startswith("**Cluster–region relationship** (primary analysis `pearson:region_mean`, computed values, spec reference=group")
+    assert found[0].startswith("**Cluster–region relationship** (primary analysis `pearson:region_mean`, computed values, spec missing=zero, normalisation=max, reference=group")
     assert "not equivalent" in found[0] and "BCa interval" in found[0]
     inf = small_result.influence["computed"]
     assert f"{inf.most_influential}; without it r = {inf.r_without_most:.3f}" in found[1]

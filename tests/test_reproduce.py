@@ -6,7 +6,7 @@ import pytest
 from conftest import DATA
 
 from clustermodel.reproduce import PAPER_COUNTS, feasible_thresholds, published_tolerance, reproduce
-from clustermodel.spec import IndexSpec, ScenarioThresholds
+from clustermodel.spec import IndexSpec, PAPER_SPEC, ScenarioThresholds
 
 NOT_REPRODUCED = {8, 14}
 
@@ -22,9 +22,9 @@ def test_tolerance_is_half_the_published_rounding(paper):
 
 
 def test_group_reference_is_selected_and_counts_reported(result):
-    assert result.spec == IndexSpec(reference="group", weights="equation1", missing="zero", negative="square")
+    assert result.spec == PAPER_SPEC.replace(reference="group", aggregation="equation1", missing="zero", negative="keep")
     assert result.reference_search["clusters"] == {"reference=sample": 1, "reference=group": 23}
-    assert result.reference_search["regions"]["negative=square"] == 19
+    assert result.reference_search["regions"]["negative=keep"] == 19
     assert result.reference_search["regions"]["negative=zero"] < 19
 
 
@@ -92,7 +92,7 @@ def test_json_has_the_documented_keys(result):
 
 
 def test_sample_reference_forced_reproduces_almost_nothing(paper):
-    r = reproduce(paper, IndexSpec(reference="sample"))
+    r = reproduce(paper, PAPER_SPEC.replace(reference="sample"))
     assert r.n_reproduced["clusters"] == 1
     assert np.isclose(r.threshold_values["cluster"], 1.0)
 

@@ -8,7 +8,7 @@ import pytest
 import scipy.stats
 import xarray as xr
 
-from clustermodel import SCENARIOS, ClusterModelError, IndexSpec
+from clustermodel import SCENARIOS, ClusterModelError, IndexSpec, PAPER_SPEC
 from clustermodel.cli import main
 from clustermodel.scenarios import evaluate
 from clustermodel.sensitivity import (
@@ -24,7 +24,7 @@ from clustermodel.sensitivity import (
     weights_from_unit,
 )
 
-QUADRATIC = IndexSpec(weights="quadratic")
+QUADRATIC = PAPER_SPEC.replace(aggregation="quadratic")
 
 
 def _salib_analyze(problem, y, n_resamples, seed):
@@ -142,7 +142,7 @@ def test_triggers_switch_the_spec(paper):
     Y = model(u)
     W = weights_from_unit(u[:, :4], paper.weights.values)
     for row, placement in enumerate(TRIGGER_OPTIONS["placement"]):
-        ev = evaluate(paper, QUADRATIC.replace(weights=placement), weights=W[row])
+        ev = evaluate(paper, QUADRATIC.replace(aggregation=placement), weights=W[row])
         np.testing.assert_allclose(Y[row, :25], ev.cluster_index.values, rtol=1e-13)
 
 
@@ -178,7 +178,7 @@ def test_uniform_mapping_bounds():
 def test_equation1_is_a_finding_not_a_crash(paper):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        res = weight_sensitivity(paper, IndexSpec(), n=256, rng=1, n_resamples=20)
+        res = weight_sensitivity(paper, PAPER_SPEC, n=256, rng=1, n_resamples=20)
     ix = res.indices
     for key in ("S1", "S1_low", "S1_high", "S1_conf", "ST", "ST_low", "ST_high", "ST_conf"):
         arr = getattr(ix, key)
@@ -308,7 +308,7 @@ def test_dirichlet_needs_positive_weights(paper):
     import dataclasses
 
     w = paper.weights.copy(data=[0.0, 0.5, 0.25, 0.25])
-    study = dataclasses.replace(paper, weights=w)
+    study = dataclasses.replace(paper, aggregation=w)
     with pytest.raises(ClusterModelError, match="international_members has weight 0"):
         weight_sensitivity(study, QUADRATIC, n=16)
     res = weight_sensitivity(study, QUADRATIC, n=16, rng=1, distribution="uniform", n_resamples=5)

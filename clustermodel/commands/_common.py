@@ -2,34 +2,137 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
+import numbers
 import sys
 from pathlib import Path
 
-from clustermodel.data import load_paper, load_study
-from clustermodel.spec import MISSING_POLICIES, NEGATIVE_POLICIES, REFERENCE_SETS, WEIGHT_PLACEMENTS, IndexSpec
+import numpy as np
 
-__all__ = ["add_data_arguments", "add_spec_arguments", "load_from_args", "spec_from_args", "emit_json", "add_output_arguments", "add_threshold_arguments", "thresholds_from_args"]
+from clustermodel._errors import ClusterModelError, InputError
+from clustermodel._validation import SEED_MAX, check_seed
+from clustermodel.data import load_paper, load_spec, load_study
+from clustermodel.spec import (
+    AGGREGATIONS,
+    MISSING_POLICIES,
+    NEGATIVE_POLICIES,
+    NORMALISATIONS,
+    REFERENCE_SETS,
+    TREATMENTS,
+    IndexSpec,
+)
+
+__all__ = [
+    "add_data_arguments",
+    "add_spec_arguments",
+    "load_from_args",
+    "spec_from_args",
+    "emit_json",
+    "json_text",
+    "add_output_arguments",
+    "add_threshold_arguments",
+    "thresholds_from_args",
+    "seed_option",
+    "output_folder",
+    "input_file",
+    "check_comparable",
+]
+
+#: Column options of the unit table: option -> (argparse attribute, default column, coordinate it becomes).
+COLUMN_OPTIONS = {
+    "--id-column": ("id_column", "no", None),
+    "--group-column": ("group_column", "group", "group"),
+    "--region-column": ("region_column", "region", "region"),
+}
+
+
+def seed_option(text: str) -> int:
+    """argparse type of ``--seed``: an integer from 0 to 2**64 - 1, checked before any computing."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None  # argparse's own wording
+    try:
+        return check_seed(value)
+    except ClusterModelError:
+        raise argparse.ArgumentTypeError(
+            f"the seed must be non-negative and at most {SEED_MAX} (2**64 - 1), got {value}"
+        ) from None
+
+
+def output_folder(text: str) -> Path:
+    """argparse type of ``--out``: a folder path, never the empty string (which would mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; name an output folder, e.g. --out reports")
+    return Path(text)
+
+
+def input_file(text: str) -> Path:
+    """argparse type of an input file option: a path, never the empty string."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; give the path of a file")
+    return Path(text)
 
 
 def add_data_arguments(parser):
-    g = parser.add_argument_group("data (default: the paper's Tables 4-6 in data/)")
-    g.add_argument("--clusters", type=Path, help="unit table (CSV or Excel): id column, one column per indicator")
-    g.add_argument("--weights", type=Path, help="weights table with columns indicator,weight")
-    g.add_argument("--regions", type=Path, help="region table: a 'region' column and the regional indicators")
-    g.add_argument("--region-weights", type=Path, help="weights of the regional indicators (default: equal)")
-    g.add_argument("--id-column", default="no", help="identifier column of the unit table (default: no)")
-    g.add_argument("--group-column", default="group", help="industry-group column (default: group)")
-    g.add_argument("--region-column", default="region", help="region column of the unit table (default: region)")
+    g = parser.add_argument_group("data (default: the paper's Tables 4-6, structure and spec in data/)")
+    g.add_argument("--clusters", type=input_file, help="unit table (CSV or Excel): id column, one column per indicator (and denominator)")
+    g.add_argument("--weights", type=input_file, help="flat weights table with columns indicator,weight (a one-level structure)")
+    g.add_argument("--structure", type=input_file, help="structure file: node,parent,weight,direction,denominator,unit,target (docs/structure.md)")
+    g.add_argument("--spec", type=input_file, help="TOML file with the study's construction choices (its top level or a [spec] table)")
+    g.add_argument("--regions", type=input_file, help="table of higher-level units: a 'region' column and their indicators")
+    g.add_argument("--region-weights", type=input_file, help="weights of the regional indicators (default: equal)")
+    # Column options default to None so that a column named on the command line must exist (the defaults are
+    # used only if the table has them).
+    g.add_argument("--id-column", default=None, help="identifier column of the unit table (default: no)")
+    g.add_argument("--group-column", default=None, help="group column of the unit table (default: group, if the table has one)")
+    g.add_argument("--region-column", default=None, help="higher-level-unit column of the unit table (default: region, if the table has one)")
 
 
-def add_spec_arguments(parser, *, default: IndexSpec | None = None):
-    d = default or IndexSpec()
-    g = parser.add_argument_group("index spec (every choice the paper leaves implicit)")
-    g.add_argument("--reference", choices=list(REFERENCE_SETS), default=d.reference, help=f"normalisation reference set (default: {d.reference})")
-    g.add_argument("--placement", choices=list(WEIGHT_PLACEMENTS), default=d.weights, help=f"where the weights act (default: {d.weights}; 'equation1' = as printed, weights cancel)")
-    g.add_argument("--missing", choices=list(MISSING_POLICIES), default=d.missing, help=f"missing values (default: {d.missing})")
-    g.add_argument("--negative", choices=list(NEGATIVE_POLICIES), default=d.negative, help=f"negative values (default: {d.negative})")
+def _bool(text):
+    t = str(text).strip().lower()
+    if t in ("true", "yes", "1", "on"):
+        return True
+    if t in ("false", "no", "0", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _aggregation(text):
+    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    bad = [p for p in parts if p not in AGGREGATIONS]
+    if not parts or bad:
+        raise argparse.ArgumentTypeError(
+            f"invalid aggregation {text!r}: give one of {', '.join(AGGREGATIONS)}, or a comma-separated list with one per "
+            "level from the indicators' parents up to the index"
+        )
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def add_spec_arguments(parser):
+    """One option per IndexSpec field; each defaults to the study's spec (the paper's for the paper's data)."""
+    g = parser.add_argument_group("index spec (default: the study's spec; docs/method.md)")
+    g.add_argument("--denominate", type=_bool, default=None, metavar="true|false", help="divide indicators by their structure denominator")
+    g.add_argument("--min-coverage", type=float, default=None, help="exclude units observed on less than this share of indicators (0-1)")
+    g.add_argument("--missing", choices=list(MISSING_POLICIES), default=None, help="missing values: " + ", ".join(MISSING_POLICIES))
+    g.add_argument("--treatment", choices=list(TREATMENTS), default=None, help="outlier treatment: " + ", ".join(TREATMENTS))
+    g.add_argument("--winsor-max", type=int, default=None, help="most points winsorised per indicator before the log transform")
+    g.add_argument("--normalisation", choices=list(NORMALISATIONS), default=None, help="normaliser: " + ", ".join(NORMALISATIONS))
+    g.add_argument("--reference", choices=list(REFERENCE_SETS), default=None, help="normalisation reference set: sample or group")
+    g.add_argument("--negative", choices=list(NEGATIVE_POLICIES), default=None, help="negative values: " + ", ".join(NEGATIVE_POLICIES))
+    g.add_argument("--aggregation", type=_aggregation, default=None, metavar="NAME[,NAME…]",
+                   help="aggregator for every level, or one per level bottom-up: " + ", ".join(AGGREGATIONS))
+
+
+_SPEC_OPTIONS = ("denominate", "min_coverage", "missing", "treatment", "winsor_max", "normalisation", "reference", "negative", "aggregation")
+
+
+def spec_from_args(args, study) -> IndexSpec:
+    """The study's spec with every spec option given on the command line applied."""
+    changes = {k: getattr(args, k) for k in _SPEC_OPTIONS if getattr(args, k, None) is not None}
+    return IndexSpec.from_dict({**study.spec.to_dict(), **changes}, where="command-line spec options")
 
 
 def add_threshold_arguments(parser):
@@ -51,31 +154,102 @@ def thresholds_from_args(args):
 
 def add_output_arguments(parser):
     parser.add_argument("--json", action="store_true", help="print the machine-readable result on standard output")
-    parser.add_argument("--out", type=Path, default=None, help="folder to write tables, figures and NetCDF into (e.g. reports)")
-
-
-def spec_from_args(args) -> IndexSpec:
-    return IndexSpec(reference=args.reference, weights=args.placement, missing=args.missing, negative=args.negative)
+    parser.add_argument("--out", type=output_folder, default=None, help="folder to write tables, figures and NetCDF into (e.g. reports)")
 
 
 def load_from_args(args):
-    if args.clusters is None and args.weights is None and args.regions is None:
-        return load_paper()
-    if args.clusters is None or args.weights is None:
-        from clustermodel._errors import ClusterModelError
+    """The study the data options name (the paper's without them).
 
-        raise ClusterModelError("give both --clusters and --weights for your own data (or neither for the paper's)")
-    return load_study(
+    A column option given on the command line must name a column of the unit table: ``--group-column
+    nosuch`` is an error, not a silent fall back to normalising over the whole sample.
+    """
+    given = {opt: getattr(args, attr, None) for opt, (attr, _, _) in COLUMN_OPTIONS.items()}
+    given = {opt: v for opt, v in given.items() if v is not None}
+    own = any(getattr(args, k, None) is not None for k in ("clusters", "weights", "structure", "regions"))
+    if not own:
+        if given:
+            opt = next(iter(given))
+            raise ClusterModelError(
+                f"{opt} names a column of your own unit table; give --clusters and --weights or --structure as well "
+                "(the paper's tables have fixed columns)"
+            )
+        study = load_paper()
+        if getattr(args, "spec", None) is not None:
+            study = study.replace(spec=load_spec(args.spec))
+        return study
+    if args.clusters is None or (args.weights is None) == (args.structure is None):
+        raise ClusterModelError(
+            "for your own data give --clusters and exactly one of --weights (flat) or --structure (a hierarchy); "
+            "give none of them for the paper's data"
+        )
+    column = {attr: getattr(args, attr) for attr, _, _ in COLUMN_OPTIONS.values() if getattr(args, attr, None) is not None}
+    study = load_study(
         args.clusters,
         args.weights,
+        structure=args.structure,
+        spec=args.spec,
         regions=args.regions,
         region_weights=args.region_weights,
-        id_column=args.id_column,
-        group_column=args.group_column,
-        region_column=args.region_column,
+        **column,
     )
+    ds = study.clusters
+    for opt, value in given.items():
+        coord = COLUMN_OPTIONS[opt][2]
+        if coord is not None and coord not in ds.coords:
+            header = ds.attrs.get("columns")
+            has = f"; the header has {', '.join(repr(c) for c in header)}" if header else ""
+            raise InputError(
+                f"{opt} {value!r} names no column of the table{has}: name an existing column, or leave out {opt}",
+                file=args.clusters,
+                line=ds.attrs.get("header_line", 1),
+            )
+    return study
+
+
+def check_comparable(study, analysis: str) -> None:
+    """Refuse, before any computing, a study whose index cannot differ between its units.
+
+    A single unit, or indicators that each take one value for every unit, give every unit the same
+    index under any weights: ranks, Sobol' indices and correlations are then undefined (Sobol' would
+    otherwise stop on a NaN correlation after its model runs).
+    """
+    ind = study.indicators
+    dim = next(d for d in ind.dims if d != "indicator")
+    x = ind.transpose(dim, "indicator").values
+    source = ind.attrs.get("source") or study.clusters.attrs.get("source", "the unit table")
+    if x.shape[0] < 2:
+        raise ClusterModelError(
+            f"{source} holds a single {dim}: with nothing to compare it with, {analysis} cannot be computed; "
+            f"add the other {dim}s"
+        )
+    if not np.isnan(x).any() and np.all(x == x[0]):
+        raise ClusterModelError(
+            f"every indicator of {source} takes the same value for every {dim}: every {dim} gets the same index "
+            f"under any weights, so {analysis} cannot be computed; check the table"
+        )
+
+
+def _finite(obj):
+    """``obj`` with every NaN or infinite float replaced by None (JSON has no such numbers) and numpy scalars as Python ones."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _finite(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, numbers.Integral):
+        return int(obj)
+    if isinstance(obj, numbers.Real):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
+def json_text(obj) -> str:
+    """Valid JSON, always: NaN and infinities become null (``allow_nan=False`` guarantees no other slips through)."""
+    return json.dumps(_finite(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def emit_json(obj) -> None:
-    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    sys.stdout.write(json_text(obj))

@@ -19,11 +19,13 @@ from clustermodel.commands._common import (
     add_spec_arguments,
     add_threshold_arguments,
     emit_json,
+    json_text,
     load_from_args,
+    seed_option,
     spec_from_args,
     thresholds_from_args,
 )
-from clustermodel.spec import IndexSpec
+from clustermodel.spec import weight_robustness_spec
 
 __all__ = ["NAME", "HELP", "add_arguments", "run"]
 
@@ -31,12 +33,11 @@ NAME = "bootstrap"
 HELP = "bootstrap the expert panel behind the weights (and optionally the clusters): rank and scenario uncertainty"
 
 #: This command defaults to weights that act ('quadratic'): under Equation 1 as printed they cancel.
-DEFAULT_SPEC = IndexSpec(weights="quadratic")
 
 
 def add_arguments(parser):
     add_data_arguments(parser)
-    add_spec_arguments(parser, default=DEFAULT_SPEC)
+    add_spec_arguments(parser)
     g = parser.add_argument_group("weight bootstrap (expert panels; the data stay fixed)")
     g.add_argument(
         "--mode",
@@ -61,7 +62,7 @@ def add_arguments(parser):
         "an expert's weight has sd about 0.1)",
     )
     g.add_argument("--n-resamples", type=int, default=10_000, help="number of panels / resamples (default 10000)")
-    g.add_argument("--seed", type=int, default=None, help="random seed (default: fresh entropy; give one to reproduce)")
+    g.add_argument("--seed", type=seed_option, default=None, help="random seed (default: fresh entropy; give one to reproduce)")
     g.add_argument("--confidence-level", type=float, default=0.90, help="of the percentile intervals (default 0.90: 5-95 %%)")
     add_threshold_arguments(g)
     d = parser.add_argument_group("data bootstrap (clusters resampled; weights fixed) — reported separately")
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from clustermodel._validation import as_rng
 
     study = load_from_args(args)
-    spec = spec_from_args(args)
+    spec = weight_robustness_spec(spec_from_args(args, study))
     thr = thresholds_from_args(args)
     weight_rng, data_rng = as_rng(args.seed, name="--seed").spawn(2)
     wb = weight_bootstrap(
@@ -110,13 +111,11 @@ def run(args: argparse.Namespace) -> int:
     summary = wb.summary() + ("" if cb is None else "\n" + cb.summary())
     payload = {"weight_bootstrap": wb.to_dict(), "data_bootstrap": None if cb is None else cb.to_dict()}
     if args.out is not None:
-        import json
-
         from clustermodel.plots import rank_uncertainty, scenario_stability
 
         with staged_outputs(args.out) as out:  # every file or none
             write_text(out / "bootstrap.md", summary)
-            write_text(out / "bootstrap.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+            write_text(out / "bootstrap.json", json_text(payload))
             write_netcdf(out / "bootstrap.nc", wb.to_dataset(), compress=True)
             if cb is not None:
                 write_netcdf(out / "bootstrap_data.nc", cb.to_dataset(), compress=True)

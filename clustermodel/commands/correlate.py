@@ -10,6 +10,7 @@ from clustermodel.commands._common import (
     add_threshold_arguments,
     emit_json,
     load_from_args,
+    seed_option,
     spec_from_args,
     thresholds_from_args,
 )
@@ -30,7 +31,7 @@ def add_arguments(parser):
         default="both",
         help="values to test: the recomputed index, the published Tables 5-6, or both (default: both)",
     )
-    parser.add_argument("--seed", type=int, default=20261131, help="seed of the permutations and bootstrap resamples (default 20261131)")
+    parser.add_argument("--seed", type=seed_option, default=20261131, help="seed of the permutations and bootstrap resamples (default 20261131)")
     parser.add_argument("--n-resamples", type=int, default=9999, help="permutations and bootstrap resamples per test (default 9999)")
     parser.add_argument("--confidence-level", type=float, default=0.95, help="level of the BCa intervals (default 0.95)")
     add_threshold_arguments(parser)
@@ -58,7 +59,7 @@ def run(args) -> int:
     study = load_from_args(args)
     result = relationship_analysis(
         study,
-        spec_from_args(args),
+        spec_from_args(args, study),
         source=args.source,
         thresholds=thresholds_from_args(args),
         n_resamples=args.n_resamples,

@@ -1,8 +1,6 @@
-"""`clustermodel index`: the index of every cluster under any spec, ranked."""
+"""`clustermodel index`: every unit's index and the scores of every aggregate under a spec, ranked."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 
@@ -12,13 +10,14 @@ from clustermodel.commands._common import (
     add_output_arguments,
     add_spec_arguments,
     emit_json,
+    json_text,
     load_from_args,
     spec_from_args,
 )
-from clustermodel.index import compute_index, index_maximum, rank
+from clustermodel.index import compute_scores, construct, index_maximum, rank
 
 NAME = "index"
-HELP = "compute the index of every cluster under a chosen spec (reference set, weight placement, missing and negative policies)"
+HELP = "compute every unit's index and the scores of its pillars under a spec (every construction choice is an option)"
 
 
 def add_arguments(parser):
@@ -27,50 +26,71 @@ def add_arguments(parser):
     add_output_arguments(parser)
 
 
+def _num(v):
+    v = float(v)
+    return None if not np.isfinite(v) else v
+
+
 def _table(study, spec) -> dict:
-    ind = study.indicators
-    idx = compute_index(ind, study.weights, spec)
-    ranks = rank(idx, "cluster")
+    c = construct(study, spec)
+    tree = study.structure
+    aggregates = list(reversed(tree.aggregates))  # the index first, then the levels below it
+    scores = compute_scores(study, spec=spec, nodes=aggregates, construction=c)
+    ranks = rank(scores, c.unit_dim)
+    dim = c.unit_dim
     rows = []
-    for i in range(ind.sizes["cluster"]):
-        row = {"cluster": ind["cluster"].values[i].item()}
-        for c in ("name", "group", "region"):
-            if c in ind.coords:
-                row[c] = str(ind[c].values[i])
-        v = float(idx.values[i])
-        row["index"] = None if np.isnan(v) else v
-        row["rank"] = int(ranks.values[i])
+    for i, unit in enumerate(c.units):
+        row = {"unit": unit.item() if hasattr(unit, "item") else unit}
+        for k in ("name", "group", "region"):
+            if k in scores.coords and dim in scores[k].dims:
+                row[k] = str(scores[k].values[i])
+        row["index"] = _num(scores.values[i, 0])
+        row["rank"] = int(ranks.values[i, 0])
+        row["nodes"] = {v: {"score": _num(scores.values[i, k]), "rank": int(ranks.values[i, k])} for k, v in enumerate(aggregates[1:], 1)}
         rows.append(row)
+    frame = tree.to_frame()
     return {
         "spec": spec.to_dict(),
-        "attainable_maximum": float(index_maximum(study.weights, ind, spec)),
-        "weights": {str(k): float(v) for k, v in zip(study.weights["indicator"].values, study.weights.values)},
-        "clusters": rows,
+        "attainable_maximum": _num(index_maximum(study, spec=spec, construction=c)),
+        "structure": tree.to_dict(),
+        "effective_weights": {v: float(frame.loc[v, "effective_weight"]) for v in tree.leaves},
+        "construction": c.log(),
+        "units": rows,
     }
 
 
 def _markdown(table) -> str:
+    nodes = list(table["units"][0]["nodes"]) if table["units"] else []
+    log = table["construction"]
     lines = [
-        "## Cluster index",
+        "## Index",
         "",
         f"Spec: `{table['spec']}`; attainable maximum {table['attainable_maximum']:.4g}.",
         "",
-        "| Rank | Cluster | Name | Index |",
-        "|---:|---|---|---:|",
     ]
-    for r in sorted(table["clusters"], key=lambda r: r["rank"]):
-        value = "n/a" if r["index"] is None else f"{r['index']:.3f}"
-        lines.append(f"| {r['rank']} | {r['cluster']} | {r.get('name', '')} | {value} |")
+    if log["excluded"] or log["imputed"] or log["treated_indicators"] or log["missing"]:
+        lines += [
+            f"Construction: {len(log['excluded'])} unit(s) excluded by the availability screen, {len(log['imputed'])} cell(s) "
+            f"imputed, {len(log['missing'])} cell(s) left missing, {len(log['treated_indicators'])} indicator(s) treated "
+            "for outliers (the JSON output lists every one).",
+            "",
+        ]
+    head = ["Rank", "Unit", "Name", "Index"] + nodes
+    lines += ["| " + " | ".join(head) + " |", "|---:|---|---|---:|" + "---:|" * len(nodes)]
+    for r in sorted(table["units"], key=lambda r: r["rank"]):
+        fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+        cells = [str(r["rank"]), str(r["unit"]), r.get("name", ""), fmt(r["index"])] + [fmt(r["nodes"][v]["score"]) for v in nodes]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 def run(args) -> int:
     study = load_from_args(args)
-    table = _table(study, spec_from_args(args))
+    table = _table(study, spec_from_args(args, study))
     if args.out is not None:
         with staged_outputs(args.out) as out:
             write_text(out / "index.md", _markdown(table))
-            write_text(out / "index.json", json.dumps(table, indent=2, ensure_ascii=False) + "\n")
+            write_text(out / "index.json", json_text(table))
     if args.json:
         emit_json(table)
     elif args.out is None:

@@ -12,7 +12,6 @@ from clustermodel.commands._common import (
     thresholds_from_args,
 )
 from clustermodel.reproduce import reproduce
-from clustermodel.spec import IndexSpec
 
 NAME = "reproduce"
 HELP = "compare the recomputed index with the published Tables 5 and 6 and classify the four scenarios"
@@ -27,7 +26,7 @@ def add_arguments(parser):
 
 def run(args) -> int:
     study = load_from_args(args)
-    spec = None if args.reference is None else IndexSpec(reference=args.reference)
+    spec = None if args.reference is None else study.spec.replace(reference=args.reference)
     thr = thresholds_from_args(args)
     result = reproduce(study, spec, thresholds=thr)
     if args.out is not None:

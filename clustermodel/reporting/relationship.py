@@ -57,11 +57,15 @@ def _level(nouns: Nouns, level: str | None, plural: bool = False) -> str:
 
 
 def _spec_text(result, source: str, **override) -> str:
-    """Which values and spec a number comes from."""
+    """Which values and spec a number comes from: the spec's fields that differ from the defaults."""
     if source == "published":
         return "published values as printed"
-    spec = {**result.spec.to_dict(), **override}
-    return "computed values, spec " + ", ".join(f"{k}={v}" for k, v in spec.items())
+    from clustermodel.spec import IndexSpec
+
+    spec = result.spec.replace(**override) if override else result.spec
+    default = IndexSpec().to_dict()
+    changed = [f"{k}={'/'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in spec.to_dict().items() if v != default.get(k)]
+    return "computed values, spec " + (", ".join(changed) if changed else "defaults")
 
 
 def _parts(method: str) -> dict:
@@ -356,7 +360,7 @@ def _negative_section(result, nouns: Nouns, top: int = 30) -> list[str]:
         "",
         f"### Sensitivity to the treatment of negative values in the {h} index (`negative={a}` vs `negative={b}`)",
         "",
-        f"Negative values{which} are either divided by the positive maximum and squared (`{a}`, so they raise the index) or counted as zero (`{b}`).",
+        f"Negative values{which} are either kept with their sign (`{a}`: the Euclidean aggregators square them, so they raise the index) or counted as zero (`{b}`).",
         "",
         f"| Quantity | `{a}` | `{b}` |",
         "|---|---:|---:|",
@@ -456,7 +460,7 @@ def markdown(result, *, nouns: Nouns) -> str:
     u, h = nouns.unit, nouns.higher
     lines = [f"## {_cap(u)}–{h} relationship and the {nouns.group} effect", ""]
     lines += [
-        f"Spec of the computed values: `{result.spec.to_dict()}`; thresholds: fractions {result.thresholds.cluster:g} ({u}) and "
+        f"Spec of the computed values: {_spec_text(result, 'computed').removeprefix('computed values, spec ')} (other fields at their defaults); thresholds: fractions {result.thresholds.cluster:g} ({u}) and "
         f"{result.thresholds.region:g} ({h}) of the attainable maximum; {result.n_resamples} resamples, "
         f"{result.confidence_level:.0%} intervals, equivalence bound |r| < {result.equivalence_bound:.2f}, seed {result.seed}.",
         "",

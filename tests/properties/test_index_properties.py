@@ -69,7 +69,7 @@ tables_and_weights = indicator_tables().flatmap(
 def test_equation1_is_the_printed_formula(x, data):
     """compute_index under 'equation1' equals the printed formula evaluated literally, weights and all."""
     w = data.draw(weight_vectors(x.sizes["indicator"], allow_zero=True))
-    spec = data.draw(specs(weights="equation1", missing="zero"))
+    spec = data.draw(specs(aggregation="equation1", missing="zero"))
     np.testing.assert_allclose(_index(x, w, spec), _literal_equation1(x, w, spec), rtol=RTOL, atol=ATOL)
 
 
@@ -78,7 +78,7 @@ def test_equation1_ignores_any_positive_weight_vector(x, data):
     m = x.sizes["indicator"]
     w1 = data.draw(weight_vectors(m), label="w1")
     w2 = data.draw(weight_vectors(m), label="w2")
-    spec = data.draw(specs(weights="equation1"))
+    spec = data.draw(specs(aggregation="equation1"))
     np.testing.assert_array_equal(_index(x, w1, spec), _index(x, w2, spec))
 
 
@@ -97,13 +97,12 @@ def test_every_variant_is_invariant_to_a_change_of_units(x, data):
 
 @given(indicator_tables(negative=True), st.data())
 def test_scaling_all_weights(x, data):
-    """Equation 1 ignores a common factor c; 'quadratic' scales by sqrt(c); 'arithmetic' by c."""
+    """Weights are relative within their parent: a common factor c changes no score under any aggregation."""
     w = data.draw(weight_vectors(x.sizes["indicator"]))
     spec = data.draw(specs())
     c = data.draw(st.floats(1e-3, 1e3), label="c")
     before, after = _index(x, w, spec), _index(x, c * w, spec)
-    factor = {"equation1": 1.0, "quadratic": np.sqrt(c), "arithmetic": c}[spec.weights]
-    np.testing.assert_allclose(after, factor * before, rtol=1e-11, atol=ATOL)
+    np.testing.assert_allclose(after, before, rtol=1e-11, atol=ATOL)
 
 
 @given(indicator_tables(negative=True), st.data())
@@ -113,16 +112,17 @@ def test_weighted_variants_are_weighted_sums_of_single_indicator_scores(x, data)
     weights: moving weight d from j to k changes a unit's I^2 (or I) by d (I_k^2 - I_j^2)."""
     m = x.sizes["indicator"]
     w = data.draw(weight_vectors(m, allow_zero=True))
-    spec = data.draw(specs(weights=st.sampled_from(["quadratic", "arithmetic"]), missing="zero"))
+    spec = data.draw(specs(aggregation=st.sampled_from(["quadratic", "arithmetic"]), missing="zero"))
     # I_j for every j in one batched call: the unit weight vectors e_j score indicator j alone
     single = _index(x, np.eye(m), spec).T  # (n, m)
     if m > 1:
         np.testing.assert_allclose(single[:, -1], _index(x[:, [m - 1]], [1.0], spec), rtol=RTOL, atol=ATOL)
     got = _index(x, w, spec)
-    if spec.weights == "quadratic":
-        np.testing.assert_allclose(got**2, (single**2) @ w, rtol=1e-11, atol=ATOL)
+    share = w / w.sum()  # weights are relative: the weighted means use the shares
+    if spec.aggregation == "quadratic":
+        np.testing.assert_allclose(got**2, (single**2) @ share, rtol=1e-11, atol=ATOL)
     else:
-        np.testing.assert_allclose(got, single @ w, rtol=1e-11, atol=1e-9 * max(1.0, w.sum()))
+        np.testing.assert_allclose(got, single @ share, rtol=1e-11, atol=1e-9)
     if m >= 2:
         j, k = data.draw(st.permutations(range(m)), label="j,k")[:2]
         assume(w[j] > 0)
@@ -131,9 +131,9 @@ def test_weighted_variants_are_weighted_sums_of_single_indicator_scores(x, data)
         w2[j] -= d
         w2[k] += d
         moved = _index(x, w2, spec)
-        terms = single**2 if spec.weights == "quadratic" else single
-        lhs = moved**2 - got**2 if spec.weights == "quadratic" else moved - got
-        np.testing.assert_allclose(lhs, d * (terms[:, k] - terms[:, j]), rtol=1e-9, atol=1e-9 * (1 + w.sum()))
+        terms = single**2 if spec.aggregation == "quadratic" else single
+        lhs = moved**2 - got**2 if spec.aggregation == "quadratic" else moved - got
+        np.testing.assert_allclose(lhs, d / w.sum() * (terms[:, k] - terms[:, j]), rtol=1e-9, atol=1e-9)
         changed = np.abs(terms[:, k] - terms[:, j]) * d > 1e-6 * (1 + w.sum())
         assert np.all(moved[changed] != got[changed])
 
@@ -152,7 +152,7 @@ def test_bounds_for_non_negative_data(x, data):
         "equation1": np.sqrt(np.count_nonzero(w)),
         "quadratic": np.sqrt(w.sum()),
         "arithmetic": w.sum(),
-    }[spec.weights]
+    }[spec.aggregation]
     assert top == pytest.approx(expected_top, rel=1e-14)
     observed = (~np.isnan(x.values) & (w > 0)).any(axis=1)
     if spec.missing == "rescale":
@@ -162,7 +162,7 @@ def test_bounds_for_non_negative_data(x, data):
     ok = got[~np.isnan(got)]
     assert np.all(ok >= 0)
     assert np.all(ok <= top * (1 + 1e-12))
-    if spec.weights == "equation1":
+    if spec.aggregation == "equation1":
         assert np.all(ok <= np.sqrt(m) * (1 + 1e-12))
 
 
@@ -182,7 +182,7 @@ def test_holder_of_every_maximum_scores_the_attainable_maximum(x, data):
         y[i, j] = top if top > 0 else 1.0
     got = _index(y, w, spec)[i]
     assert got == pytest.approx(float(index_maximum(w, x, spec)), rel=1e-12)
-    if spec.weights == "equation1":
+    if spec.aggregation == "equation1":
         assert got == pytest.approx(np.sqrt(m), rel=1e-12)
 
 
@@ -338,11 +338,11 @@ def test_missing_policies(x, data):
     zero = _index(x, w, spec)
     np.testing.assert_array_equal(zero, _index(x.fillna(0.0), w, spec))
     rescaled = _index(x, w, spec.replace(missing="rescale"))
-    e = (w > 0).astype(float) if spec.weights == "equation1" else w
+    e = (w > 0).astype(float) if spec.aggregation == "equation1" else w
     observed = (~np.isnan(x.values)).astype(float) @ e
     ok = observed > 0
     factor = e.sum() / observed[ok]
-    if spec.weights == "arithmetic":
+    if spec.aggregation == "arithmetic":
         np.testing.assert_allclose(rescaled[ok], zero[ok] * factor, rtol=1e-11, atol=ATOL)
     else:
         np.testing.assert_allclose(rescaled[ok] ** 2, zero[ok] ** 2 * factor, rtol=1e-11, atol=ATOL)
@@ -350,12 +350,12 @@ def test_missing_policies(x, data):
 
 @given(indicator_tables(min_indicators=2, negative=True), st.data())
 def test_negative_values_break_the_bound_under_square_but_not_under_zero(x, data):
-    """Finding: with negative='square' (Table 6 as published) a deficit larger than the reference
+    """Finding: with negative='keep' (Table 6 as published) a deficit larger than the reference
     maximum is squared into a term above 1, so the sqrt(m) bound fails; with negative='zero' it holds
     for any data, and equals scoring the table with negatives clipped to 0."""
     m = x.sizes["indicator"]
     w = data.draw(weight_vectors(m))
-    zspec = data.draw(specs(weights="equation1", negative="zero"))
+    zspec = data.draw(specs(aggregation="equation1", negative="zero"))
     clipped = x.where(~(x < 0), 0.0)
     zero = _index(x, w, zspec)
     np.testing.assert_array_equal(zero, _index(clipped, w, zspec))
@@ -364,7 +364,7 @@ def test_negative_values_break_the_bound_under_square_but_not_under_zero(x, data
     i = data.draw(st.integers(0, x.sizes["cluster"] - 1), label="unit")
     j = data.draw(st.integers(0, m - 1), label="deficit indicator")
     k = data.draw(st.floats(1.01, 100.0), label="k")
-    sspec = zspec.replace(negative="square", missing="zero")
+    sspec = zspec.replace(negative="keep", missing="zero")
     members = next(s for s in _reference_sets(x, sspec) if i in s)
     assume(len(members) >= 2)  # in a reference set of one, a negative value is its own maximum and scores 0
     y = x.copy()
@@ -390,7 +390,7 @@ def test_aggregate_pairs_a_batch_of_tables_with_a_batch_of_weights(tables, data)
     W = np.stack([data.draw(weight_vectors(3, allow_zero=True)) for _ in tables])
     xs = np.stack([t.values for t in tables])
     n, present = normalise_array(xs, negative=spec.negative)
-    got = aggregate_array(n, present, W, placement=spec.weights, missing=spec.missing)
+    got = aggregate_array(n, present, W, aggregation=spec.aggregation, missing=spec.missing)
     assert got.shape == (len(tables), 4)
     for b, t in enumerate(tables):
         one = compute_index(t, W[b], spec.replace(reference="sample")).values

@@ -66,10 +66,10 @@ def test_scenarios_are_consistent_with_the_thresholds(study, spec, fc, fr):
     roc = ev.region_index_of_cluster.values
     # thresholds are the stated fraction of the attainable maximum, computed here independently
     w = study.weights.values
-    top = {"equation1": np.sqrt(np.count_nonzero(w)), "quadratic": np.sqrt(w.sum()), "arithmetic": w.sum()}[spec.weights]
+    top = {"equation1": np.sqrt(np.count_nonzero(w)), "quadratic": np.sqrt(w.sum()), "arithmetic": w.sum()}[spec.aggregation]
     assert float(ev.cluster_threshold) == pytest.approx(fc * top, rel=1e-12)
     rw = study.region_weights.values
-    rtop = {"equation1": np.sqrt(np.count_nonzero(rw)), "quadratic": np.sqrt(rw.sum()), "arithmetic": rw.sum()}[spec.weights]
+    rtop = {"equation1": np.sqrt(np.count_nonzero(rw)), "quadratic": np.sqrt(rw.sum()), "arithmetic": rw.sum()}[spec.aggregation]
     assert float(ev.region_threshold) == pytest.approx(fr * rtop, rel=1e-12)
     # the region index of a cluster is its region's row of the region index
     pos = {r: k for k, r in enumerate(study.regions["region"].values)}

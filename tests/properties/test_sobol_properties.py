@@ -21,7 +21,7 @@ SOBOL_SETTINGS = settings(max_examples=max(10, settings.default.max_examples // 
 
 SHAPES = {
     "linear": lambda x: x,
-    "square": lambda x: x**2,
+    "keep": lambda x: x**2,
     "sine": lambda x: np.sin(2 * np.pi * x),
     "step": lambda x: (x > 0.3).astype(float),
 }

@@ -12,7 +12,7 @@ from strategies import specs
 from clustermodel import ClusterModelError, IndexSpec, ScenarioThresholds
 from clustermodel._io import atomic_path, write_text
 from clustermodel._validation import as_rng, check_positive_int, check_probability
-from clustermodel.spec import MISSING_POLICIES, NEGATIVE_POLICIES, REFERENCE_SETS, WEIGHT_PLACEMENTS
+from clustermodel.spec import AGGREGATIONS, MISSING_POLICIES, NEGATIVE_POLICIES, NORMALISATIONS, REFERENCE_SETS, TREATMENTS
 
 
 @given(st.integers(0, 2**64))
@@ -92,13 +92,16 @@ def test_atomic_output_is_all_or_nothing(old, new, fail):
 def test_a_spec_round_trips_through_its_dict(spec):
     assert IndexSpec.from_dict(spec.to_dict()) == spec
     assert spec.replace() == spec and hash(spec.replace()) == hash(spec)
-    for line, (field, value) in zip(spec.describe().splitlines(), spec.to_dict().items()):
-        assert value in line
+    text = spec.describe()
+    for field in ("missing", "treatment", "normalisation", "reference", "negative", "aggregation"):
+        value = getattr(spec, field)
+        assert all(v in text for v in ([value] if isinstance(value, str) else value))
 
 
-@given(st.sampled_from(["reference", "weights", "missing", "negative"]), st.text(max_size=10))
+@given(st.sampled_from(["reference", "aggregation", "missing", "negative", "normalisation", "treatment"]), st.text(max_size=10))
 def test_an_unknown_spec_option_is_rejected_listing_the_valid_ones(field, value):
-    valid = {"reference": REFERENCE_SETS, "weights": WEIGHT_PLACEMENTS, "missing": MISSING_POLICIES, "negative": NEGATIVE_POLICIES}[field]
+    valid = {"reference": REFERENCE_SETS, "aggregation": AGGREGATIONS, "missing": MISSING_POLICIES, "negative": NEGATIVE_POLICIES,
+             "normalisation": NORMALISATIONS, "treatment": TREATMENTS}[field]
     if value in valid:
         assert getattr(IndexSpec(**{field: value}), field) == value
         return

@@ -1,0 +1,327 @@
+"""Every construction step against small examples computed by hand.
+
+Formulas: OECD/JRC (2008) *Handbook on Constructing Composite Indicators*, sections 3 (imputation, outliers),
+5 (normalisation) and 6 (weighting and aggregation); COINr's documentation of ``n_minmax``, ``n_zscore``,
+``n_prank``, ``n_dist2targ``, ``n_goalposts``, ``a_amean``, ``a_gmean``, ``a_hmean``, ``Treat`` (``winsorise``,
+``log_CT``) and ``Denominate``. The expected values below are written out from those formulas, never taken from
+clustermodel's output.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+import xarray as xr
+
+from clustermodel import ClusterModelError, IndexSpec
+from clustermodel.aggregate import aggregate_array
+from clustermodel.denominate import denominate_array
+from clustermodel.impute import impute_array
+from clustermodel.index import compute_index, compute_scores, construct, index_maximum
+from clustermodel.normalise import normalise_array
+from clustermodel.structure import Structure
+from clustermodel.treat import skew_kurtosis, treat_array
+
+X = np.array([[2.0], [4.0], [10.0]])
+
+
+def _norm(method, x=X, **kw):
+    return normalise_array(x, method=method, **kw)[0].ravel()
+
+
+# ------------------------------------------------------------------ normalisation (Handbook section 5)
+def test_ratio_to_maximum_and_its_reflection():
+    np.testing.assert_allclose(_norm("max"), [2 / 10, 4 / 10, 1.0])
+    # lower is better: reflected within the set (max + min - x), then divided by the maximum
+    np.testing.assert_allclose(_norm("max", directions=[-1]), [(10 + 2 - 2) / 10, (10 + 2 - 4) / 10, (10 + 2 - 10) / 10])
+
+
+def test_min_max():
+    np.testing.assert_allclose(_norm("minmax"), [0.0, 2 / 8, 1.0])
+    np.testing.assert_allclose(_norm("minmax", directions=[-1]), [1.0, 6 / 8, 0.0])
+
+
+def test_z_score_uses_the_n_minus_1_standard_deviation():
+    mean = (2 + 4 + 10) / 3
+    sd = math.sqrt(((2 - mean) ** 2 + (4 - mean) ** 2 + (10 - mean) ** 2) / 2)
+    np.testing.assert_allclose(_norm("zscore"), [(2 - mean) / sd, (4 - mean) / sd, (10 - mean) / sd])
+    np.testing.assert_allclose(_norm("zscore", directions=[-1]), [(mean - 2) / sd, (mean - 4) / sd, (mean - 10) / sd])
+
+
+def test_percentile_rank_with_ties():
+    np.testing.assert_allclose(_norm("rank"), [0.0, 0.5, 1.0])
+    ties = np.array([[2.0], [2.0], [10.0]])
+    # average ranks 1.5, 1.5, 3 -> (r - 1) / (3 - 1)
+    np.testing.assert_allclose(_norm("rank", ties), [0.25, 0.25, 1.0])
+    np.testing.assert_allclose(_norm("rank", directions=[-1]), [1.0, 0.5, 0.0])
+
+
+def test_distance_to_target_is_capped_at_one():
+    np.testing.assert_allclose(_norm("target", targets=[8.0]), [0.0, (4 - 2) / (8 - 2), 1.0])
+    np.testing.assert_allclose(_norm("target", targets=[3.0], directions=[-1]), [1.0, (10 - 4) / (10 - 3), 0.0])
+
+
+def test_goalposts_are_truncated():
+    kw = dict(goalpost_lower=[0.0], goalpost_upper=[5.0])
+    np.testing.assert_allclose(_norm("goalposts", **kw), [0.4, 0.8, 1.0])
+    np.testing.assert_allclose(_norm("goalposts", directions=[-1], **kw), [0.6, 0.2, 0.0])
+
+
+def test_group_reference_takes_statistics_within_each_group():
+    x = np.array([[1.0], [3.0], [10.0], [20.0]])
+    codes = np.array([0, 0, 1, 1])
+    np.testing.assert_allclose(normalise_array(x, method="max", group_codes=codes)[0].ravel(), [1 / 3, 1.0, 0.5, 1.0])
+    np.testing.assert_allclose(normalise_array(x, method="minmax", group_codes=codes)[0].ravel(), [0.0, 1.0, 0.0, 1.0])
+
+
+def test_constant_indicator_gets_the_middle_of_the_scale_never_nan():
+    c = np.array([[5.0], [5.0]])
+    assert _norm("minmax", c).tolist() == [0.5, 0.5]
+    assert _norm("zscore", c).tolist() == [0.0, 0.0]
+    assert _norm("rank", c).tolist() == [0.5, 0.5]
+
+
+def test_missing_values_are_zero_with_a_mask():
+    x = np.array([[1.0], [np.nan], [3.0]])
+    n, present = normalise_array(x, method="minmax")
+    assert n.ravel().tolist() == [0.0, 0.0, 1.0]
+    assert present.ravel().tolist() == [True, False, True]
+
+
+def test_unknown_normaliser_lists_the_valid_ones():
+    with pytest.raises(ClusterModelError, match="`method` must be one of 'max', 'minmax'"):
+        normalise_array(X, method="log")
+    with pytest.raises(ClusterModelError, match="`normalisation` must be one of"):
+        IndexSpec(normalisation="log")
+
+
+# ------------------------------------------------------------------ aggregation (Handbook section 6)
+CHILDREN = np.array([[0.25, 1.0]])
+ONES = np.ones_like(CHILDREN, dtype=bool)
+
+
+@pytest.mark.parametrize(
+    "aggregation, expected",
+    [
+        ("arithmetic", 0.25 * 0.25 + 0.75 * 1.0),
+        ("quadratic", math.sqrt(0.25 * 0.25**2 + 0.75 * 1.0**2)),
+        ("geometric", 0.25**0.25 * 1.0**0.75),
+        ("harmonic", 1 / (0.25 / 0.25 + 0.75 / 1.0)),
+        ("equation1", math.sqrt(0.25**2 + 1.0**2)),  # the weights cancel
+    ],
+)
+def test_aggregators(aggregation, expected):
+    # weights 1 and 3 are relative: shares 0.25 and 0.75
+    got = aggregate_array(CHILDREN, ONES, [1.0, 3.0], aggregation=aggregation)
+    assert got.tolist() == pytest.approx([expected], rel=1e-14)
+
+
+@pytest.mark.parametrize("aggregation", ["geometric", "harmonic"])
+def test_a_zero_child_makes_the_geometric_and_harmonic_means_zero(aggregation):
+    assert aggregate_array(np.array([[0.0, 1.0]]), ONES, [1.0, 1.0], aggregation=aggregation).tolist() == [0.0]
+
+
+@pytest.mark.parametrize("aggregation", ["geometric", "harmonic"])
+def test_a_negative_child_is_an_error_naming_the_node(aggregation):
+    with pytest.raises(ClusterModelError, match=f"the {aggregation} mean is defined on positive values"):
+        aggregate_array(np.array([[-0.5, 1.0]]), ONES, [1.0, 1.0], aggregation=aggregation)
+
+
+def test_negative_keep_is_squared_by_euclidean_aggregators_and_subtracted_by_the_arithmetic_mean():
+    x = xr.DataArray([[-2.0, 1.0], [1.0, 1.0]], dims=("unit", "indicator"), coords={"indicator": ["a", "b"]})
+    base = IndexSpec(normalisation="max", negative="keep", missing="zero")
+    # normalised: a = [-2, 1] / 1, b = [1, 1]
+    assert compute_index(x, [1.0, 1.0], base.replace(aggregation="arithmetic")).values.tolist() == [(-2 + 1) / 2, 1.0]
+    assert compute_index(x, [1.0, 1.0], base.replace(aggregation="quadratic")).values == pytest.approx([math.sqrt((4 + 1) / 2), 1.0])
+    assert compute_index(x, [1.0, 1.0], base.replace(aggregation="equation1")).values == pytest.approx([math.sqrt(5), math.sqrt(2)])
+    assert compute_index(x, [1.0, 1.0], base.replace(aggregation="arithmetic", negative="zero")).values.tolist() == [0.5, 1.0]
+    with pytest.raises(ClusterModelError, match="geometric mean is defined on positive values"):
+        compute_index(x, [1.0, 1.0], base.replace(aggregation="geometric"))
+
+
+def test_available_case_aggregation_renormalises_over_observed_children():
+    v = np.array([[0.5, 0.0]])
+    present = np.array([[True, False]])
+    assert aggregate_array(v, present, [1.0, 1.0], aggregation="arithmetic", missing="rescale").tolist() == [0.5]
+    assert aggregate_array(v, present, [1.0, 1.0], aggregation="arithmetic", missing="zero").tolist() == [0.25]
+
+
+# ------------------------------------------------------------------ a hierarchy
+TREE = Structure(
+    ["index", "p1", "p2", "a", "b", "c"],
+    [None, "index", "index", "p1", "p1", "p2"],
+    [np.nan, 1.0, 3.0, 1.0, 1.0, 1.0],
+    directions=[1, 1, 1, 1, -1, 1],
+)
+DATA = xr.DataArray(
+    [[0.0, 10.0, 1.0], [5.0, 0.0, 3.0], [10.0, 5.0, 2.0]],
+    dims=("unit", "indicator"),
+    coords={"indicator": ["a", "b", "c"], "unit": ["u1", "u2", "u3"]},
+)
+
+
+def test_two_level_index_by_hand():
+    s = compute_scores(DATA, TREE, IndexSpec(normalisation="minmax", aggregation="arithmetic"))
+    a = np.array([0.0, 0.5, 1.0])
+    b = np.array([0.0, 1.0, 0.5])  # lower is better: (10 - x) / 10
+    c = np.array([0.0, 1.0, 0.5])
+    p1, p2 = (a + b) / 2, c
+    np.testing.assert_allclose(s.sel(node="p1").values, p1)
+    np.testing.assert_allclose(s.sel(node="index").values, 0.25 * p1 + 0.75 * p2)
+    assert s.sel(node="index").level.item() == 3 and s.sel(node="a").level.item() == 1
+
+
+def test_a_level_may_use_its_own_aggregator():
+    spec = IndexSpec(normalisation="minmax", aggregation=("arithmetic", "geometric"))
+    got = compute_index(DATA, TREE, spec).values
+    p1 = (np.array([0.0, 0.5, 1.0]) + np.array([0.0, 1.0, 0.5])) / 2
+    p2 = np.array([0.0, 1.0, 0.5])
+    np.testing.assert_allclose(got, p1**0.25 * p2**0.75)
+    with pytest.raises(ClusterModelError, match="one aggregator per level"):
+        compute_index(DATA, TREE, IndexSpec(aggregation=("arithmetic", "geometric", "harmonic")))
+
+
+def test_effective_weights_are_products_down_the_tree():
+    np.testing.assert_allclose(TREE.effective_weights(), [0.25 * 0.5, 0.25 * 0.5, 0.75])
+
+
+def test_weight_batches_of_every_level_in_one_call_equal_one_call_each():
+    W = np.random.default_rng(3).dirichlet(np.ones(5), size=7)  # over p1, p2, a, b, c
+    spec = IndexSpec(aggregation="quadratic")
+    batch = compute_index(DATA, W, spec, structure=TREE).values
+    for k in range(len(W)):
+        np.testing.assert_allclose(batch[k], compute_index(DATA, W[k], spec, structure=TREE).values, rtol=1e-14)
+
+
+def test_attainable_maximum_is_the_score_of_a_unit_best_everywhere():
+    assert float(index_maximum(DATA, TREE, IndexSpec())) == pytest.approx(1.0)
+    # Equation 1 as printed is a norm: sqrt(#children) at each level
+    eq1 = float(index_maximum(DATA, TREE, IndexSpec(aggregation="equation1")))
+    assert eq1 == pytest.approx(math.sqrt(2 + 1))
+
+
+# ------------------------------------------------------------------ missing values (Handbook section 3)
+def test_mean_and_median_imputation_within_the_reference_set():
+    x = np.array([[1.0], [np.nan], [4.0], [10.0], [np.nan]])
+    filled, imputed = impute_array(x, method="mean")
+    assert filled.ravel()[1] == pytest.approx((1 + 4 + 10) / 3)
+    assert imputed.ravel().tolist() == [False, True, False, False, True]
+    codes = np.array([0, 0, 0, 1, 1])
+    filled, _ = impute_array(x, method="median", group_codes=codes)
+    assert filled.ravel().tolist() == [1.0, 2.5, 4.0, 10.0, 10.0]
+
+
+def test_availability_screen_excludes_and_lists_units():
+    x = xr.DataArray(
+        [[1.0, 2.0, 3.0], [np.nan, np.nan, 1.0], [2.0, np.nan, 1.0]],
+        dims=("unit", "indicator"),
+        coords={"indicator": ["a", "b", "c"], "unit": ["u1", "u2", "u3"]},
+    )
+    with pytest.warns(UserWarning, match="1 unit\\(s\\) observed on less than 50% .* u2"):
+        c = construct(x, IndexSpec(min_coverage=0.5), weights={"a": 1, "b": 1, "c": 1})
+    assert c.excluded == (("u2", pytest.approx(1 / 3)),)
+    assert list(c.units) == ["u1", "u3"]
+
+
+def test_imputation_warns_with_the_count_and_where_the_list_is():
+    x = xr.DataArray([[1.0, 2.0], [np.nan, 4.0], [3.0, 1.0]], dims=("unit", "indicator"), coords={"indicator": ["a", "b"], "unit": ["u1", "u2", "u3"]})
+    with pytest.warns(UserWarning, match="1 missing cell\\(s\\) imputed with the mean .* construction log"):
+        c = construct(x, IndexSpec(missing="mean"), weights={"a": 1, "b": 1})
+    assert c.imputed == (("u2", "a", 2.0),)
+
+
+# ------------------------------------------------------------------ outliers (JRC rule, COINr Treat)
+def test_skew_and_kurtosis_are_excel_skew_and_kurt():
+    rng = np.random.default_rng(0)
+    x = rng.lognormal(size=(40, 3))
+    g1, g2 = skew_kurtosis(x)
+    np.testing.assert_allclose(g1, scipy.stats.skew(x, axis=0, bias=False), rtol=1e-12)
+    np.testing.assert_allclose(g2, scipy.stats.kurtosis(x, axis=0, fisher=True, bias=False), rtol=1e-12)
+
+
+def _winsorise_reference(v, winmax, st=2.0, kt=3.5):
+    """Independent loop: move the most extreme point on the skewed side to its neighbour, one at a time."""
+    v = np.sort(v.copy())[::-1].copy()  # descending
+    hi = lo = 0
+    cur = v.copy()
+    for _ in range(winmax):
+        s = scipy.stats.skew(cur, bias=False)
+        k = scipy.stats.kurtosis(cur, bias=False)
+        if not (abs(s) > st and k > kt):
+            break
+        if s > 0:
+            hi += 1
+        else:
+            lo += 1
+        cur = v.copy()
+        if hi:
+            cur[:hi] = v[hi]
+        if lo:
+            cur[len(v) - lo :] = v[len(v) - 1 - lo]
+    s, k = scipy.stats.skew(cur, bias=False), scipy.stats.kurtosis(cur, bias=False)
+    return cur, hi, lo, (abs(s) > st and k > kt)
+
+
+def test_winsorisation_matches_an_independent_loop():
+    x = np.concatenate([np.arange(1.0, 11.0), [30.0, 100.0]])  # COINr's vignette example
+    treated, info = treat_array(x[:, None], winsor_max=5)
+    ref, hi, lo, still = _winsorise_reference(x, 5)
+    assert not still
+    assert info["method"].tolist() == [1]
+    assert (int(info["n_high"][0]), int(info["n_low"][0])) == (hi, lo)
+    np.testing.assert_allclose(np.sort(treated.ravel())[::-1], ref)
+
+
+def test_log_transform_when_winsorising_would_take_too_many_points():
+    x = np.concatenate([np.ones(20), [1000.0, 2000.0, 4000.0, 8000.0]])
+    _, _, _, still = _winsorise_reference(x, 1)
+    assert still  # one point is not enough
+    treated, info = treat_array(x[:, None], winsor_max=1)
+    a = 0.01 * (x.max() - x.min())
+    assert info["method"].tolist() == [2]
+    np.testing.assert_allclose(treated.ravel(), np.log(x - x.min() + a))
+
+
+def test_untreated_indicator_is_unchanged():
+    x = np.arange(1.0, 13.0)[:, None]
+    treated, info = treat_array(x)
+    assert info["method"].tolist() == [0]
+    np.testing.assert_array_equal(treated, x)
+
+
+def test_treatment_is_recorded_cell_by_cell():
+    x = xr.DataArray(
+        np.column_stack([np.concatenate([np.arange(1.0, 11.0), [30.0, 100.0]]), np.arange(12.0)]),
+        dims=("unit", "indicator"),
+        coords={"indicator": ["skewed", "fine"], "unit": [f"u{i}" for i in range(12)]},
+    )
+    c = construct(x, IndexSpec(treatment="winsorise"), weights={"skewed": 1, "fine": 1})
+    log = c.log()
+    assert [t["indicator"] for t in log["treated_indicators"]] == ["skewed"]
+    assert {r["unit"] for r in log["treated_cells"]} >= {"u11"}
+
+
+# ------------------------------------------------------------------ denomination (COINr Denominate)
+def test_denomination_divides_and_a_non_positive_denominator_is_an_error():
+    assert denominate_array([[10.0, 3.0], [6.0, 1.0]], [[2.0], [3.0]], [0, -1]).tolist() == [[5.0, 3.0], [2.0, 1.0]]
+    with pytest.raises(ClusterModelError, match="a denominator must be positive"):
+        denominate_array([[10.0]], [[0.0]], [0], unit_labels=["u1"], indicator_labels=["gdp"], denominator_labels=["pop"])
+
+
+def test_denominated_study_through_the_dataset():
+    ds = xr.Dataset(
+        {
+            "indicators": (("unit", "indicator"), [[100.0, 1.0], [300.0, 2.0]]),
+            "denominators": (("unit", "denominator"), [[10.0], [30.0]]),
+        },
+        coords={"indicator": ["gdp", "x"], "denominator": ["pop"], "unit": ["u1", "u2"]},
+    )
+    tree = Structure(["index", "gdp", "x"], [None, "index", "index"], [np.nan, 1.0, 1.0], denominators=[None, "pop", None])
+    # per capita: 10 and 10 -> min-max gives the middle of the scale to a constant indicator
+    got = compute_scores(ds, tree, IndexSpec(normalisation="minmax")).sel(node="gdp").values
+    assert got.tolist() == [0.5, 0.5]
+    raw = compute_scores(ds, tree, IndexSpec(normalisation="minmax", denominate=False)).sel(node="gdp").values
+    assert raw.tolist() == [0.0, 1.0]
