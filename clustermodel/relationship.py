@@ -1960,7 +1960,11 @@ def index_definition_sensitivity(cluster_indices, region_index, regions, *, labe
     if X.ndim != 2:
         raise ClusterModelError(f"`cluster_indices` must be 2-D (alternative, unit), got shape {X.shape}")
     k, n = X.shape
-    Y = np.broadcast_to(np.asarray(region_index, dtype=float), (n,)) if region_indices is None else np.asarray(region_indices, dtype=float)
+    if region_index is None and region_indices is None:
+        raise ClusterModelError("give the higher-level index: `region_index` (one per unit) or `region_indices` (one row per alternative)")
+    Y = _as_1d(region_index, "region_index") if region_indices is None else np.asarray(region_indices, dtype=float)
+    if region_indices is None and Y.size != n:
+        raise ClusterModelError(f"`region_index` must have one value per unit ({n}), got {Y.size}")
     if region_indices is not None and Y.shape != X.shape:
         raise ClusterModelError(f"`region_indices` must have the shape of `cluster_indices` {X.shape}, got {Y.shape}")
     labels = tuple(f"alternative {i + 1}" for i in range(k)) if labels is None else tuple(str(s) for s in labels)

@@ -852,6 +852,8 @@ def test_index_definition_sensitivity_is_batched_and_matches_one_at_a_time(paper
         df = pd.DataFrame({"x": ci, "y": ri, "r": regions}).groupby("r").agg(x=("x", "mean"), y=("y", "first"))
         assert res.r_region_mean[k] == pytest.approx(np.corrcoef(df["x"], df["y"])[0, 1], abs=1e-12)
         assert res.r_cluster[k] == pytest.approx(np.corrcoef(ci, ri)[0, 1], abs=1e-12)
+    with pytest.raises(ClusterModelError, match="give the higher-level index: `region_index`"):
+        index_definition_sensitivity(np.stack([v[0] for v in vals.values()]), None, regions)
     with pytest.raises(ClusterModelError, match="`labels` must name every one of the 4 alternatives"):
         index_definition_sensitivity(np.stack([v[0] for v in vals.values()]), vals["eq1"][1], regions, labels=["a"])
 
