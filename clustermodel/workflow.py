@@ -371,9 +371,16 @@ def _bootstrap_findings(payload, main_run, data_runs, lo_p, hi_p):
 
 
 def run_correlation(study, config: dict, out) -> dict | None:
-    """Tests of the cluster-region relationship and of the industry effect."""
-    from clustermodel.commands.correlate import write_reports
-    from clustermodel.relationship import relationship_analysis
+    """Tests of the relationship between the unit index and the higher-level index, and of the group effect.
+
+    Numbers come from :func:`clustermodel.relationship.relationship_analysis`; every word of
+    ``correlation.md`` and of the findings from :mod:`clustermodel.reporting.relationship`.
+    """
+    from clustermodel._errors import ClusterModelError
+    from clustermodel.plots import correlation_figure
+    from clustermodel.relationship import index_values, relationship_analysis
+    from clustermodel.reporting.nouns import PAPER_NOUNS
+    from clustermodel.reporting.relationship import findings, markdown
 
     if not study.has_regions:
         return None
@@ -381,6 +388,28 @@ def run_correlation(study, config: dict, out) -> dict | None:
     cfg = config.get("correlation", {})
     has_published = "published_index" in study.clusters and "published_index" in study.regions
     spec = spec_from_config(study, config)
+    # r under each one-at-a-time change of the index definition
+    changes = (
+        ("reference", "sample"),
+        ("reference", "group"),
+        ("normalisation", "max"),
+        ("normalisation", "minmax"),
+        ("aggregation", "equation1"),
+        ("aggregation", "quadratic"),
+        ("aggregation", "arithmetic"),
+        ("missing", "zero"),
+        ("missing", "rescale"),
+        ("negative", "keep"),
+        ("negative", "zero"),
+    )
+    alternatives = {}
+    for name, value in changes:
+        if getattr(spec, name) == value or (name == "reference" and not study.has_groups):
+            continue
+        try:
+            alternatives[f"{name}={value}"] = index_values(study, spec.replace(**{name: value}))
+        except ClusterModelError:
+            continue
     result = relationship_analysis(
         study,
         spec,
@@ -388,61 +417,21 @@ def run_correlation(study, config: dict, out) -> dict | None:
         thresholds=thresholds_from_config(config),
         n_resamples=int(cfg.get("n_resamples", 9999)),
         confidence_level=float(cfg.get("confidence_level", 0.95)),
+        equivalence_bound=float(cfg.get("equivalence_bound", 0.3)),
+        alternatives=alternatives,
+        keep_draws=bool(cfg.get("keep_draws", False)),
         rng=int(cfg.get("seed", 0)),
     )
+    nouns = getattr(study, "nouns", None) or PAPER_NOUNS
     data = result.to_dict()
-    prim = result.get(result.primary, "computed")
-    cl = f"{100 * result.confidence_level:g} %"
-    power = data["power_min_correlation"]
-    findings = [
-        (
-            f"**Cluster–region relationship** (primary analysis: {prim.test}, one pair per region, n = {prim.n}): "
-            f"r = {prim.statistic:.3f}, permutation p = {prim.pvalue:.3f}, "
-            + (
-                f"{cl} BCa interval [{prim.ci_low:.2f}, {prim.ci_high:.2f}]"
-                if prim.ci_low is not None and prim.ci_high is not None
-                else f"no BCa interval ({prim.note})"
-            )
-            + (
-                f"; on the published values r = {result.get(result.primary, 'published').statistic:.3f}, "
-                f"p = {result.get(result.primary, 'published').pvalue:.3f}"
-                if has_published and cfg.get("source", "both") == "both"
-                else ""
-            )
-            + ". With this few units only |r| ≥ "
-            + " / ".join(f"{v:.2f} (n = {k})" for k, v in power.items() if v is not None)
-            + " is detectable with 80 % power at α = 0.05, so the absence of evidence is not evidence of absence. "
-            "[correlation](correlation.md), [figure](correlation.png)"
-        )
-    ]
-    sens = data.get("negative_policy_sensitivity")
-    if sens and sens.get("scenario_counts"):
-        changed = [c for c in sens["clusters"] if c["scenario_changed"]]
-        counts = sens["scenario_counts"]
-        findings.append(
-            "**If a trade deficit counted as zero** instead of being squared: scenario counts "
-            + "/".join(str(counts["zero"][k]) for k in SCENARIOS)
-            + " instead of "
-            + "/".join(str(counts["keep"][k]) for k in SCENARIOS)
-            + (
-                "; clusters changing scenario: "
-                + ", ".join(f"{c['cluster']} ({c['region']}: {c['scenario_keep']} → {c['scenario_zero']})" for c in changed)
-                if changed
-                else "; no cluster changes scenario"
-            )
-            + f"; region-level r {sens['correlations']['keep']['region_pearson']:.2f} → "
-            f"{sens['correlations']['zero']['region_pearson']:.2f}. [correlation](correlation.md)"
-        )
-    industry = [r for r in data["records"] if r["test"].startswith(("kruskal", "anova")) and r["source"] == "computed"]
-    if industry:
-        findings.append(
-            "**Industry effect**: "
-            + ", ".join(f"{r['test']} p = {r['pvalue']:.2f}" for r in industry)
-            + "; under within-group normalisation every group holds each indicator's maximum by construction, so "
-            "these tests cannot show level differences between industries. [correlation](correlation.md)"
-        )
-    data["findings"] = findings
-    write_reports(result, out, extra={"findings": findings})
+    found = [f + " [correlation](correlation.md)" for f in findings(result, nouns=nouns)]
+    if found:
+        found[0] += ", [figure](correlation.png)"
+    data["findings"] = found
+    write_text(out / "correlation.md", markdown(result, nouns=nouns))
+    write_json(out / "correlation.json", data)
+    write_netcdf(out / "correlation.nc", result.to_dataset())
+    correlation_figure(result, out / "correlation.png")
     write_csv(out / "correlation.csv", result.to_dataframe())
     return data
 
