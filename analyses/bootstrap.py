@@ -1,26 +1,23 @@
 """Bootstrap over the expert weights (and, separately, over the clusters).
 
-Reads data/ only (the paper's Tables 4-6); writes reports/bootstrap.md,
-reports/bootstrap.json, reports/bootstrap.nc (every panel), reports/bootstrap_data.nc
-(every cluster resample), reports/bootstrap_ranks.png and reports/bootstrap_scenarios.png.
-
-The paper publishes only the mean of its five experts' weights, so the weight
-bootstrap is the parametric one (Dirichlet centred on Table 4). It is run
-under the placement of the config (weights after normalisation, 'quadratic')
-and, to record the finding, under Equation 1 as printed, where the weights
-cancel and the bootstrap shows zero spread. The concentration is varied over
-``concentration_sensitivity`` because it is an assumption, not an estimate.
+Run alone (python3 analyses/bootstrap.py), this stage writes a report of its own into reports/single/bootstrap/;
+`python3 tasks.py report` (analyses/run_all.py) runs every stage into reports/ as one transaction.
 """
 
-from clustermodel.data import load_paper
-from clustermodel.workflow import run_bootstrap
+import sys
+
+from _common import CONFIG_PATH, REPORTS, ROOT
 
 
-def main(config: dict, reports) -> dict:
-    return run_bootstrap(load_paper(), config, reports)
+def main() -> int:
+    from clustermodel.cli import run_guarded
+    from clustermodel.config import load_config
+    from clustermodel.data import load_paper
+    from clustermodel.report import run_study
+
+    out = REPORTS / "single" / "bootstrap"
+    return run_guarded(lambda: run_study(load_paper(), load_config(CONFIG_PATH), out, stages=["bootstrap"], config_source=CONFIG_PATH, root=ROOT) and 0)
 
 
 if __name__ == "__main__":
-    from _common import run_script
-
-    run_script(main)
+    sys.exit(main())

@@ -1,17 +1,23 @@
 """Tables 5 and 6 row by row, the scenario thresholds and the Figure 13 replica.
 
-Writes reports/reproduction.{md,json,nc} and reports/figure13.png.
+Run alone (python3 analyses/reproduction.py), this stage writes a report of its own into reports/single/reproduction/;
+`python3 tasks.py report` (analyses/run_all.py) runs every stage into reports/ as one transaction.
 """
 
-from clustermodel.data import load_paper
-from clustermodel.workflow import run_reproduction
+import sys
+
+from _common import CONFIG_PATH, REPORTS, ROOT
 
 
-def main(config: dict, reports) -> dict:
-    return run_reproduction(load_paper(), config, reports)
+def main() -> int:
+    from clustermodel.cli import run_guarded
+    from clustermodel.config import load_config
+    from clustermodel.data import load_paper
+    from clustermodel.report import run_study
+
+    out = REPORTS / "single" / "reproduction"
+    return run_guarded(lambda: run_study(load_paper(), load_config(CONFIG_PATH), out, stages=["reproduction"], config_source=CONFIG_PATH, root=ROOT) and 0)
 
 
 if __name__ == "__main__":
-    from _common import run_script
-
-    run_script(main)
+    sys.exit(main())

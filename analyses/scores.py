@@ -1,17 +1,23 @@
 """Nominal index, rank and scenario of every cluster; whether the weights matter at all.
 
-Writes reports/scores.{md,json,csv} and reports/scores_scenarios.png.
+Run alone (python3 analyses/scores.py), this stage writes a report of its own into reports/single/scores/;
+`python3 tasks.py report` (analyses/run_all.py) runs every stage into reports/ as one transaction.
 """
 
-from clustermodel.data import load_paper
-from clustermodel.workflow import run_scores
+import sys
+
+from _common import CONFIG_PATH, REPORTS, ROOT
 
 
-def main(config: dict, reports) -> dict:
-    return run_scores(load_paper(), config, reports)
+def main() -> int:
+    from clustermodel.cli import run_guarded
+    from clustermodel.config import load_config
+    from clustermodel.data import load_paper
+    from clustermodel.report import run_study
+
+    out = REPORTS / "single" / "scores"
+    return run_guarded(lambda: run_study(load_paper(), load_config(CONFIG_PATH), out, stages=["scores"], config_source=CONFIG_PATH, root=ROOT) and 0)
 
 
 if __name__ == "__main__":
-    from _common import run_script
-
-    run_script(main)
+    sys.exit(main())

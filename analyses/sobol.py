@@ -1,23 +1,23 @@
 """Sobol' sensitivity of the scores, ranks and conclusions to the expert weights (and the method choices).
 
-Writes into reports/:
-
-- sobol.json, sobol.md, sobol.nc, sobol_bars.png, sobol_heatmap.png: the four Table 4 weights drawn from
-  Dirichlet(concentration x published weights) under the [sobol] placement, with a convergence study;
-- sobol_triggers.*: the same plus the spec's discrete choices as trigger factors;
-- sobol_equation1.json/.md/.nc: Equation 1 as printed, where the weights cancel (the degenerate finding);
-- sobol_seed_check.json: a second seed's estimates against the first run's intervals.
+Run alone (python3 analyses/sobol.py), this stage writes a report of its own into reports/single/sobol/;
+`python3 tasks.py report` (analyses/run_all.py) runs every stage into reports/ as one transaction.
 """
 
-from clustermodel.data import load_paper
-from clustermodel.workflow import run_sobol
+import sys
+
+from _common import CONFIG_PATH, REPORTS, ROOT
 
 
-def main(config: dict, reports) -> dict:
-    return run_sobol(load_paper(), config, reports)
+def main() -> int:
+    from clustermodel.cli import run_guarded
+    from clustermodel.config import load_config
+    from clustermodel.data import load_paper
+    from clustermodel.report import run_study
+
+    out = REPORTS / "single" / "sobol"
+    return run_guarded(lambda: run_study(load_paper(), load_config(CONFIG_PATH), out, stages=["sobol"], config_source=CONFIG_PATH, root=ROOT) and 0)
 
 
 if __name__ == "__main__":
-    from _common import run_script
-
-    run_script(main)
+    sys.exit(main())

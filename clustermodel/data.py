@@ -565,6 +565,12 @@ class Study:
     spec : IndexSpec, optional
         The study's construction choices (the paper's: ``PAPER_SPEC``);
         default ``IndexSpec()``.
+    nouns : Nouns, optional
+        What a report calls the units, groups and higher-level units (the
+        paper's: clusters, industry groups, regions); default generic.
+    paper : bool
+        True only for the paper's own study (:func:`load_paper`): reports then
+        compare with its published counts and tables.
     """
 
     clusters: xr.Dataset
@@ -574,12 +580,18 @@ class Study:
     sources: dict = field(default_factory=dict)
     structure: Structure | None = None
     spec: IndexSpec | None = None
+    nouns: object = None
+    paper: bool = False
 
     def __post_init__(self):
+        from clustermodel.reporting.nouns import Nouns
+
         if self.structure is None:
             object.__setattr__(self, "structure", Structure.flat(self.weights))
         if self.spec is None:
             object.__setattr__(self, "spec", IndexSpec())
+        if self.nouns is None:
+            object.__setattr__(self, "nouns", Nouns())
 
     @property
     def indicators(self) -> xr.DataArray:
@@ -890,11 +902,14 @@ def load_paper() -> Study:
     The structure (``data/structure.csv``) is Table 4's weights as a one-level
     tree; the spec (``data/spec.toml``) is :data:`clustermodel.spec.PAPER_SPEC`.
     """
+    from clustermodel.reporting.nouns import PAPER_NOUNS
+
     d = paper_data_dir()
-    return load_study(
+    study = load_study(
         d / "clusters.csv",
         structure=d / "structure.csv",
         spec=d / "spec.toml",
         regions=d / "regions.csv",
         indicator_meta=d / "indicators.csv",
     )
+    return study.replace(nouns=PAPER_NOUNS, paper=True)

@@ -1,10 +1,16 @@
-"""Stage 6: the reviewer-ready report (report.md, report.html, manifest.json).
+"""The one orchestrator: every analysis on a study, one report, one transaction.
 
-The report opens with the findings every stage recorded in its JSON (each with
-its number and a link to the table or figure), then includes every stage's
-details. ``manifest.json`` records the package version, the git commit, the
-SHA-256 of every input, the config (seeds, sizes, spec) and a timestamp — the
-only thing that changes between two runs with the same seed.
+:func:`run_study` serves both ``clustermodel report`` and ``python3 tasks.py report``. It validates the whole
+config before any stage runs (:mod:`clustermodel.config`), derives the one spec every stage uses, runs the stages
+in order — a stage that cannot run on this study is named with its reason, in the terminal and in the report —
+and writes report.md, report.html and manifest.json. The whole run is one transaction on the output folder
+(:mod:`clustermodel._transaction`): locked against a second run, staged, and published at once or not at all;
+the report contains only the outputs of the run that wrote it.
+
+The report opens with the findings every stage recorded (each naming the analysis and spec it comes from, with a
+link to its table or figure), then includes every stage's details. ``manifest.json`` records the package
+version, the git commit, the SHA-256 of every input, the config (seeds, sizes, spec), each stage's spec, the
+stages skipped and why, and the SHA-256 of every output.
 """
 
 from __future__ import annotations
@@ -15,18 +21,30 @@ import json
 import subprocess
 from pathlib import Path
 
+from dataclasses import dataclass
+
 from clustermodel import __version__
-from clustermodel._io import ensure_dir, staged_outputs, write_text
+from clustermodel._errors import ClusterModelError
+from clustermodel._io import write_text
+from clustermodel._transaction import locked, recover, transaction
 
-__all__ = ["run_study", "write_report", "write_manifest"]
+__all__ = ["run_study", "write_report", "write_manifest", "RunSummary"]
 
-TITLES = {
-    "scores": "Nominal scores and whether the weights matter",
-    "reproduction": "Reproduction of the paper (Tables 5-6, Figure 13)",
-    "sobol": "Sobol sensitivity to the weights and the method",
-    "bootstrap": "Bootstrap over expert panels and over clusters",
-    "correlation": "The cluster-region relationship and the industry effect",
-}
+def stage_titles(nouns=None, *, paper: bool = False) -> dict:
+    """The report's section title of every stage, in the study's words."""
+    from clustermodel.reporting.nouns import Nouns
+
+    n = nouns or Nouns()
+    return {
+        "scores": "Nominal scores and whether the weights matter",
+        "reproduction": "Reproduction of the paper (Tables 5-6, Figure 13)" if paper else "Reproduction of the published values",
+        "sobol": "Sobol' sensitivity to the weights and the method",
+        "bootstrap": f"Bootstrap over expert panels and over {n.units}",
+        "correlation": f"The {n.unit}–{n.higher} relationship and the {n.group} effect",
+    }
+
+
+TITLES = stage_titles()
 
 
 def _git_commit(root: Path) -> str:
@@ -60,10 +78,16 @@ def _nest_headings(body: str, *, top: int) -> str:
     return "\n".join(("#" * (lv + shift) + ln[lv:]) if lv else ln for ln, lv in zip(lines, levels))
 
 
-def write_report(out, stages, *, title: str = "clustermodel report", preamble: str = "") -> Path:
-    """Assemble report.md and report.html from the stages' JSON and Markdown in ``out``."""
+def write_report(out, stages, *, skipped=None, title: str = "clustermodel report", preamble: str = "", nouns=None, paper: bool = False) -> Path:
+    """Assemble report.md and report.html from the stages' JSON and Markdown in ``out`` (this run's staging folder).
+
+    ``skipped`` maps a stage that did not run to its reason; the report names each one.
+    """
+    import html as _html
+
     import markdown
 
+    TITLES = stage_titles(nouns, paper=paper)
     out = Path(out)
     lines = [f"# {title}", ""]
     if preamble:
@@ -77,6 +101,9 @@ def write_report(out, stages, *, title: str = "clustermodel report", preamble: s
         present.append(name)
         for f in json.loads(js.read_text(encoding="utf-8")).get("findings", []):
             lines.append(f"- {f}")
+    if skipped:
+        lines += ["", "## Analyses not run", ""]
+        lines += [f"- **{TITLES.get(n, n)}**: {reason}" for n, reason in skipped.items()]
     lines += ["", "## Contents", ""]
     lines += [f"- [{TITLES.get(n, n)}](#{n})" for n in present]
     for name in present:
@@ -93,7 +120,7 @@ def write_report(out, stages, *, title: str = "clustermodel report", preamble: s
     html_body = markdown.markdown(text, extensions=["tables", "fenced_code"])
     html = (
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>"
-        + title
+        + _html.escape(title)
         + "</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.45}"
         "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ccc;padding:2px 6px}"
         "img{max-width:100%}</style></head><body>\n"
@@ -104,7 +131,7 @@ def write_report(out, stages, *, title: str = "clustermodel report", preamble: s
     return out / "report.md"
 
 
-def write_manifest(out, *, study, config: dict, stages, root: Path | None = None) -> Path:
+def write_manifest(out, *, study, config: dict, stages, skipped=None, root: Path | None = None) -> Path:
     """manifest.json: version, commit, input hashes, config, output hashes and a timestamp."""
     out = Path(out)
     root = Path(root) if root is not None else Path.cwd()
@@ -120,6 +147,7 @@ def write_manifest(out, *, study, config: dict, stages, root: Path | None = None
         "config": config,
         "specs": {n: json.loads((out / f"{n}.json").read_text(encoding="utf-8")).get("spec") for n in stages if (out / f"{n}.json").exists()},
         "stages": list(stages),
+        "skipped": dict(skipped or {}),
         "outputs": outputs,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -127,24 +155,121 @@ def write_manifest(out, *, study, config: dict, stages, root: Path | None = None
     return out / "manifest.json"
 
 
-def run_study(study, config: dict, out, *, stages=None, title: str = "clustermodel report", preamble: str = "", progress=print):
-    """Run every stage on ``study``, then write the report and the manifest."""
+@dataclass(frozen=True)
+class RunSummary:
+    """What a report run did: the stages that ran, and those skipped with the reason."""
+
+    done: tuple
+    skipped: dict
+    out: Path
+
+    def __len__(self) -> int:
+        return len(self.done)
+
+    def __iter__(self):
+        return iter(self.done)
+
+
+def _nouns_for(study, config: dict):
+    from clustermodel.reporting.nouns import Nouns
+
+    given = {k: v for k, v in config.get("_given_study", {}).items()}
+    base = getattr(study, "nouns", None) or Nouns()
+    if not any(k.endswith("_noun") or k.endswith("_plural") for k in given):
+        return base
+    kw = base.to_dict()
+    for name in ("unit", "group", "higher"):
+        if f"{name}_noun" in given:
+            kw[name] = given[f"{name}_noun"]
+            kw[name + "s"] = ""
+        if f"{name}_noun_plural" in given:
+            kw[name + "s"] = given[f"{name}_noun_plural"]
+    return Nouns(**kw)
+
+
+def _refuse_inputs_inside(study, out: Path) -> None:
+    root = out.resolve()
+    for src in study.sources:
+        p = Path(src)
+        try:
+            inside = p.exists() and root in p.resolve().parents
+        except OSError:
+            inside = False
+        if inside:
+            raise ClusterModelError(
+                f"input {src} is inside the output folder {out}; a report replaces that folder's outputs: move the input "
+                "or choose another --out"
+            )
+
+
+def run_study(
+    study,
+    config: dict,
+    out,
+    *,
+    stages=None,
+    title: str | None = None,
+    preamble: str = "",
+    progress=print,
+    config_source=None,
+    root: Path | None = None,
+) -> RunSummary:
+    """Run every stage on ``study`` as one transaction on ``out``, then write the report and the manifest.
+
+    Parameters
+    ----------
+    study : Study
+    config : dict
+        The analysis config (validated here as a whole, merged over the defaults of :mod:`clustermodel.config`).
+    out : path
+        The output folder; locked for the run, published at once at the end.
+    stages : sequence of str, optional
+        Run only these (default: the config's ``order``).
+    progress : callable or None
+        Receives one line per stage (``print`` by default).
+    config_source : path, optional
+        Where the config came from, for messages.
+
+    Returns
+    -------
+    RunSummary
+    """
+    from clustermodel.config import validate_config
     from clustermodel.workflow import STAGES
 
-    out = ensure_dir(out)
-    names = list(stages or config.get("order", STAGES))
+    given_study = dict(config.get("study", {})) if isinstance(config, dict) else {}
+    config = validate_config(config, config_source)
+    config["_given_study"] = given_study
+    names = list(stages or config["order"])
     for name in names:
         if name not in STAGES:
-            from clustermodel._errors import ClusterModelError
+            raise ClusterModelError(f"unknown analysis {name!r}; known: {', '.join(STAGES)}")
+    nouns = _nouns_for(study, config)
+    study = study.replace(nouns=nouns)
+    from clustermodel.workflow import spec_from_config
 
-            raise ClusterModelError(f"unknown analysis {name!r} in the config's `order`; known: {', '.join(STAGES)}")
-    done = []
-    for name in names:
-        if progress:
-            progress(f"[clustermodel] {name} …")
-        with staged_outputs(out) as stage:  # a stage that fails leaves nothing behind
-            if STAGES[name](study, config, stage) is not None:
-                done.append(name)
-    write_report(out, done, title=title, preamble=preamble)
-    write_manifest(out, study=study, config=config, stages=done)
-    return done
+    spec_from_config(study, config)  # a bad [spec] or a spec the study cannot take fails before any stage runs
+    title = title or (config["study"]["title"] if "title" in given_study else getattr(study, "title", None) or "clustermodel report")
+    out = Path(out)
+    if str(out) == "":
+        raise ClusterModelError("an empty output folder; name one, e.g. --out reports")
+    _refuse_inputs_inside(study, out)
+    say = progress or (lambda *_: None)
+    with locked(out):
+        for line in recover(out):
+            say(f"[clustermodel] {line}")
+        with transaction(out) as stage:
+            done, skipped = [], {}
+            for name in names:
+                say(f"[clustermodel] {name} …")
+                result = STAGES[name](study, config, stage)
+                reason = result.get("skipped") if isinstance(result, dict) else ("not applicable to this study" if result is None else None)
+                if reason:
+                    skipped[name] = reason
+                    say(f"[clustermodel] {name} skipped: {reason}")
+                else:
+                    done.append(name)
+            config.pop("_given_study", None)
+            write_report(stage, done, skipped=skipped, title=title, preamble=preamble, nouns=nouns, paper=bool(getattr(study, "paper", False)))
+            write_manifest(stage, study=study, config=config, stages=done, skipped=skipped, root=root)
+    return RunSummary(done=tuple(done), skipped=skipped, out=out)

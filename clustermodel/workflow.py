@@ -168,7 +168,9 @@ def run_reproduction(study, config: dict, out) -> dict | None:
     from clustermodel.reproduce import reproduce
 
     if "published_index" not in study.clusters or study.regions is None or "published_index" not in study.regions:
-        return None
+        return {"skipped": "no published index to compare with (a 'published_index' column in both the unit and the higher-level table)"}
+    if not study.structure.is_flat or study.spec.top_aggregation not in ("equation1", "quadratic", "arithmetic"):
+        return {"skipped": "the row-by-row comparison covers one-level Euclidean or arithmetic indices like the paper's"}
     out = ensure_dir(out)
     result = reproduce(study, thresholds=thresholds_from_config(config))
     data = result.to_dict()
@@ -379,11 +381,13 @@ def run_correlation(study, config: dict, out) -> dict | None:
     from clustermodel._errors import ClusterModelError
     from clustermodel.plots import correlation_figure
     from clustermodel.relationship import index_values, relationship_analysis
-    from clustermodel.reporting.nouns import PAPER_NOUNS
     from clustermodel.reporting.relationship import findings, markdown
 
     if not study.has_regions:
-        return None
+        return {
+            "skipped": f"no higher-level index: give a table of {study.nouns.highers} (--regions) and the column naming each "
+            f"{study.nouns.unit}'s {study.nouns.higher} (--region-column)"
+        }
     out = ensure_dir(out)
     cfg = config.get("correlation", {})
     has_published = "published_index" in study.clusters and "published_index" in study.regions
@@ -422,7 +426,7 @@ def run_correlation(study, config: dict, out) -> dict | None:
         keep_draws=bool(cfg.get("keep_draws", False)),
         rng=int(cfg.get("seed", 0)),
     )
-    nouns = getattr(study, "nouns", None) or PAPER_NOUNS
+    nouns = study.nouns
     data = result.to_dict()
     found = [f + " [correlation](correlation.md)" for f in findings(result, nouns=nouns)]
     if found:

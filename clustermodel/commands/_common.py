@@ -135,13 +135,13 @@ def spec_from_args(args, study) -> IndexSpec:
     return IndexSpec.from_dict({**study.spec.to_dict(), **changes}, where="command-line spec options")
 
 
-def add_threshold_arguments(parser):
+def add_threshold_arguments(parser, *, default=0.5):
     """--cluster-threshold / --region-threshold: 'high' from this fraction of the attainable maximum."""
     for axis in ("cluster", "region"):
         parser.add_argument(
             f"--{axis}-threshold",
             type=float,
-            default=0.5,
+            default=default,
             help=f"{axis} 'high' threshold as a fraction of the attainable maximum (default 0.5; see docs/method.md)",
         )
 

@@ -1,0 +1,212 @@
+"""The analysis config of a report: every setting, its one default, and its validation.
+
+A config is a TOML file (``--config``; the paper's is ``analyses/config.toml``) with these tables; every key is
+optional and falls back to the default defined here, once, for every entry point (``clustermodel report``,
+``python3 tasks.py report``, the Python API). :func:`validate_config` checks the whole file before any stage
+runs: an unknown table or key is an error that lists the valid ones, and every value is checked with a message
+naming the file, the table and the key.
+
+``docs/config.md`` explains each default.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+
+from clustermodel._errors import ClusterModelError
+from clustermodel._validation import SEED_MAX, check_number
+from clustermodel.spec import IndexSpec
+
+__all__ = ["DEFAULTS", "STAGES", "validate_config", "load_config", "merged", "paper_config_path"]
+
+#: Analyses in the order a report runs them.
+STAGES = ("scores", "reproduction", "sobol", "bootstrap", "correlation")
+
+_SEED = {"kind": "int", "minimum": 0, "maximum": SEED_MAX, "what": "an integer seed"}
+_COUNT = {"kind": "int", "minimum": 1}
+_POSITIVE = {"kind": "float", "minimum": 0, "exclusive_minimum": True}
+_LEVEL = {"kind": "float", "minimum": 0, "maximum": 1, "exclusive_minimum": True, "exclusive_maximum": True}
+
+#: table -> key -> (default, check). A check is a dict of bounds for numbers, a tuple of allowed strings, or a
+#: callable (value, name) -> value. ``None`` as default means "not set" (the estimator decides, documented there).
+SCHEMA = {
+    "study": {
+        "title": ("clustermodel report", str),
+        "unit_noun": ("unit", str),
+        "group_noun": ("group", str),
+        "higher_noun": ("higher-level unit", str),
+        "unit_noun_plural": ("", str),
+        "group_noun_plural": ("", str),
+        "higher_noun_plural": ("", str),
+    },
+    "scenarios": {
+        "cluster_threshold": (0.5, {"kind": "float", "minimum": 0, "maximum": 1, "exclusive_minimum": True}),
+        "region_threshold": (0.5, {"kind": "float", "minimum": 0, "maximum": 1, "exclusive_minimum": True}),
+    },
+    "scores": {
+        "seed": (20261128, _SEED),
+        "n_draws": (2000, _COUNT),
+        "concentration": (50.0, _POSITIVE),
+    },
+    "sobol": {
+        "seed": (20261129, _SEED),
+        "n": (4096, {"kind": "int", "minimum": 2}),
+        "n_resamples": (200, _COUNT),
+        "confidence_level": (0.95, _LEVEL),
+        "concentration": (50.0, _POSITIVE),
+        "distribution": ("dirichlet", ("dirichlet", "uniform")),
+        "delta": (0.25, _LEVEL),
+        "convergence_levels": (1, _COUNT),
+        "triggers": ([], "triggers"),
+        "n_equation1": (1024, {"kind": "int", "minimum": 2}),
+        "check_seed": (None, _SEED),
+    },
+    "bootstrap": {
+        "seed": (20261130, _SEED),
+        "n_resamples": (10000, _COUNT),
+        "panel_size": (5, _COUNT),
+        "concentration": (20.0, _POSITIVE),
+        "concentration_sensitivity": ([], "numbers"),
+        "confidence_level": (0.90, _LEVEL),
+    },
+    "correlation": {
+        "seed": (20261131, _SEED),
+        "n_resamples": (9999, _COUNT),
+        "confidence_level": (0.95, _LEVEL),
+        "source": ("both", ("both", "computed", "published")),
+        "equivalence_bound": (0.3, _LEVEL),
+        "keep_draws": (False, bool),
+    },
+}
+
+#: Every default, as one config.
+DEFAULTS = {"order": list(STAGES), "spec": {}, **{t: {k: v[0] for k, v in keys.items()} for t, keys in SCHEMA.items()}}
+
+
+def _where(source):
+    return f"{source}: " if source else ""
+
+
+def _check_value(value, check, name):
+    if isinstance(check, dict):
+        return check_number(value, name, **check)
+    if isinstance(check, tuple):
+        if value not in check:
+            raise ClusterModelError(f"{name} must be one of {', '.join(map(repr, check))}; got {value!r}")
+        return value
+    if check is str:
+        if not isinstance(value, str):
+            raise ClusterModelError(f"{name} must be a string, got {value!r}")
+        return value
+    if check is bool:
+        if not isinstance(value, bool):
+            raise ClusterModelError(f"{name} must be true or false, got {value!r}")
+        return value
+    if check == "numbers":
+        if not isinstance(value, list):
+            raise ClusterModelError(f"{name} must be a list of numbers, got {value!r}")
+        return [check_number(v, f"{name}[{i}]", **_POSITIVE) for i, v in enumerate(value)]
+    if check == "triggers":
+        fields = [f for f in IndexSpec.fields() if f != "min_coverage"]
+        items = value.items() if isinstance(value, dict) else ((v, None) for v in value) if isinstance(value, list) else None
+        if items is None:
+            raise ClusterModelError(f"{name} must be a list of spec fields or a table field = [options]; got {value!r}")
+        for field, options in items:
+            if field not in fields:
+                raise ClusterModelError(f"{name}: {field!r} is not a spec field that can be a trigger; valid: {', '.join(fields)}")
+            if options is not None and not isinstance(options, list):
+                raise ClusterModelError(f"{name}.{field} must be a list of options, got {options!r}")
+            for o in options or []:
+                try:
+                    IndexSpec().replace(**{field: o})
+                except ClusterModelError as exc:
+                    raise ClusterModelError(f"{name}.{field}: {exc}") from None
+        return value
+    raise AssertionError(check)  # pragma: no cover
+
+
+def validate_config(config: dict, source=None) -> dict:
+    """Check a whole config; return it merged over :data:`DEFAULTS` (the input is not modified).
+
+    Raises
+    ------
+    ClusterModelError
+        Naming the file, the table and the key: an unknown table or key (with
+        the valid ones), a value of the wrong type or out of range, an invalid
+        spec field, an unknown stage in ``order``.
+    """
+    where = _where(source)
+    if not isinstance(config, dict):
+        raise ClusterModelError(f"{where}a config is a TOML table of tables")
+    known = ["order", "spec", *SCHEMA]
+    unknown = [k for k in config if k not in known]
+    if unknown:
+        raise ClusterModelError(f"{where}unknown table or key {', '.join(map(repr, unknown))}; valid: {', '.join(known)}")
+    out = merged(config)
+    order = config.get("order", DEFAULTS["order"])
+    if not isinstance(order, list) or not order:
+        raise ClusterModelError(f"{where}`order` must be a non-empty list of analyses among {', '.join(STAGES)}; got {order!r}")
+    for name in order:
+        if name not in STAGES:
+            raise ClusterModelError(f"{where}`order` names unknown analysis {name!r}; known: {', '.join(STAGES)}")
+    spec = config.get("spec", {})
+    if not isinstance(spec, dict):
+        raise ClusterModelError(f"{where}[spec] must be a table of spec fields, got {spec!r}")
+    unknown = [k for k in spec if k not in IndexSpec.fields()]
+    if unknown:
+        raise ClusterModelError(f"{where}[spec] unknown key {', '.join(map(repr, unknown))}; valid: {', '.join(IndexSpec.fields())}")
+    try:
+        IndexSpec().replace(**spec)
+    except (ClusterModelError, TypeError) as exc:
+        raise ClusterModelError(f"{where}[spec] {exc}") from None
+    for table, keys in SCHEMA.items():
+        given = config.get(table, {})
+        if not isinstance(given, dict):
+            raise ClusterModelError(f"{where}[{table}] must be a table of settings, got {given!r}")
+        bad = [k for k in given if k not in keys]
+        if bad:
+            raise ClusterModelError(f"{where}[{table}] unknown key {', '.join(map(repr, bad))}; valid: {', '.join(keys)}")
+        for key, value in given.items():
+            out[table][key] = _check_value(value, keys[key][1], f"{where}[{table}] {key}")
+    if out["sobol"]["n"] & (out["sobol"]["n"] - 1) or out["sobol"]["n_equation1"] & (out["sobol"]["n_equation1"] - 1):
+        key = "n" if out["sobol"]["n"] & (out["sobol"]["n"] - 1) else "n_equation1"
+        raise ClusterModelError(
+            f"{where}[sobol] {key} must be a power of two (Sobol' sequences lose their balance otherwise), got {out['sobol'][key]}"
+        )
+    return out
+
+
+def merged(config: dict) -> dict:
+    """``config`` laid over :data:`DEFAULTS` (tables merged key by key)."""
+    out = copy.deepcopy(DEFAULTS)
+    for k, v in config.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k].update(copy.deepcopy(v))
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def load_config(path) -> dict:
+    """Read and validate a TOML config file; errors name the file."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ClusterModelError(f"config file {path} not found; pass an existing --config") from None
+    except IsADirectoryError:
+        raise ClusterModelError(f"config file {path} is a folder; pass a TOML file as --config") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ClusterModelError(f"{path}: not valid TOML ({exc})") from None
+    return validate_config(raw, path)
+
+
+def paper_config_path() -> Path:
+    """The paper's analysis config (``analyses/config.toml``)."""
+    path = Path(__file__).resolve().parent.parent / "analyses" / "config.toml"
+    if not path.exists():
+        raise ClusterModelError(f"the paper's analysis config was not found at {path}; pass --config")
+    return path
