@@ -843,29 +843,34 @@ def _pilot(model, designs, n):
 
 
 def _plan(*, n, d, k, replicates, levels, n_resamples, workers, per_row, model_fixed, limit, chunk_size):
-    """Chunk size (design rows) and the estimated peak memory; raise if the budget is too small."""
+    """Chunk size (design rows), estimated peak memory, quantile rows and the reduction's fan-in.
+
+    Raises a one-line :class:`ClusterModelError` naming the option that fixes it when the
+    budget cannot be met.
+    """
     f8 = 8.0
-    stats = f8 * k * (14 + 3 * d)  # one design's sums
+    stats = f8 * k * (14 + 3 * d)  # one chunk's (or design's) sums
     boot_stats = f8 * n_resamples * k * (4 + 3 * d) if n_resamples else 0.0
+    result = stats + levels * boot_stats  # what one chunk hands to the reduction
+    split = _SPLIT_EVERY if result <= 16 * 2**20 else 2  # fewer results waiting when each is large
     q_rows = min(n, _QUANTILE_ROWS)
     while q_rows > 64 and 16.0 * q_rows * k > limit / 8:
         q_rows //= 2
-    fixed = (
-        replicates * levels * stats  # per design and convergence level
-        + levels * (levels + 1) / 2 * boot_stats  # resampled sums per level
-        + 2 * _SPLIT_EVERY * workers * (stats + levels * boot_stats)  # results waiting in the reduction tree
-        + 16.0 * q_rows * k  # A and B values kept for the quantiles
-        + 6 * f8 * replicates * levels * k * d  # final arrays
-        + (n * n_resamples * (f8 + 2) if n_resamples else 0.0)  # bootstrap row draws and counts (SALib's draw)
+    sums = replicates * levels * stats + 6 * f8 * replicates * levels * k * d  # running sums, final arrays
+    boot = (
+        levels * (levels + 1) / 2 * boot_stats  # resampled sums per level
+        + (n * n_resamples * (f8 + 2) if n_resamples else 0.0)  # SALib's row draws and the counts
         + 2 * levels * n_resamples * k * d * f8  # resampled indices
-        + 32 * 2**20  # dask's scheduler and the reduction's bookkeeping
     )
+    waiting = 2 * split * workers * result  # chunk results waiting in the reduction tree
+    fixed = sums + boot + waiting + 16.0 * q_rows * k + 32 * 2**20  # + quantile rows, dask's bookkeeping
     per_design_row = (
-        (d + 2) * (d * f8 + per_row)  # the chunk's inputs and the model's memory per run
-        + 6 * f8 * k  # A, B, AB_j - A and products
-        + (n_resamples * f8 * (1 + k) * 2 if n_resamples else 0.0)  # counts and products per resample
+        (d + 2) * (d * f8 + per_row)  # the chunk's inputs and the model's memory per run (its outputs included)
+        + (d + 2) * k * (f8 + 2)  # the shifted copy of the outputs, and 0/1 tests
+        + 4 * f8 * k  # sums of squares and small temporaries
+        + ((n_resamples + 2 * d * k + 2 * k) * f8 if n_resamples else 0.0)  # counts as floats, B (AB_j - A), squares
     )
-    per_chunk_fixed = model_fixed + stats + levels * boot_stats
+    per_chunk_fixed = model_fixed + result
 
     def need(c):
         return fixed + workers * (per_chunk_fixed + c * per_design_row)
@@ -879,7 +884,7 @@ def _plan(*, n, d, k, replicates, levels, n_resamples, workers, per_row, model_f
                 f"the Sobol' analysis would need about {_bytes(need(c))} with chunk_size={c} ({workers} chunk(s) at "
                 f"once) but `memory_limit` is {_bytes(limit)}; use {hint}"
             )
-        return c, need(c), q_rows
+        return c, need(c), q_rows, split
     # the largest power of two that fits, but small enough that every worker gets chunks to run
     c = 1 << max(0, (n).bit_length() - 1)
     while c > _MIN_CHUNK and (n // c) * replicates < 4 * workers:
@@ -887,15 +892,23 @@ def _plan(*, n, d, k, replicates, levels, n_resamples, workers, per_row, model_f
     while c > 1 and need(c) > limit:
         c //= 2
     if need(c) > limit:
-        big = max((("one design row of the model", workers * per_design_row), ("the running sums", fixed)), key=lambda t: t[1])
-        fix = "`n_resamples` or method='replicate'" if n_resamples and boot_stats * levels > stats * replicates else (
-            "`replicates` or `convergence_levels`" if big[0] == "the running sums" else "a model with fewer outputs"
-        )
+        bootstrap_part = boot + (waiting if boot_stats > stats else 0.0) + workers * levels * boot_stats
+        parts = {
+            "the model runs of one design row per worker": workers * (model_fixed + stats + per_design_row),
+            "the running sums of every design and convergence level": sums + (0.0 if boot_stats > stats else waiting),
+            "the bootstrap's resampled sums and row draws": bootstrap_part,
+            "the reduction's fixed overhead": 16.0 * q_rows * k + 32 * 2**20,
+        }
+        big = max(parts, key=parts.get)
+        fix = {
+            "the running sums of every design and convergence level": " or fewer `replicates` or `convergence_levels`",
+            "the bootstrap's resampled sums and row draws": " or fewer `n_resamples` (or method='replicate')",
+        }.get(big, "")
         raise ClusterModelError(
-            f"the Sobol' analysis needs at least {_bytes(need(1))} (mostly {big[0]}) but `memory_limit` is "
-            f"{_bytes(limit)}; pass memory_limit='{_bytes(1.25 * need(1)).replace(' ', '')}' or reduce {fix}"
+            f"the Sobol' analysis needs at least {_bytes(need(1))} (the largest part: {big}) but `memory_limit` is "
+            f"{_bytes(limit)}; pass memory_limit='{_bytes(1.25 * need(1)).replace(' ', '')}'{fix}"
         )
-    return c, need(c), q_rows
+    return c, need(c), q_rows, split
 
 
 def _chunks(n, levels, chunk):
@@ -1141,7 +1154,7 @@ def _run(model, names, d, lower, upper, *, n, method, replicates, n_resamples, c
     client, owned = _client_iv(client)
     try:
         workers = _workers(client)
-        chunk, estimate, q_rows = _plan(
+        chunk, estimate, q_rows, split = _plan(
             n=n, d=d, k=k, replicates=replicates, levels=levels, n_resamples=n_resamples, workers=workers,
             per_row=per_row, model_fixed=model_fixed, limit=limit, chunk_size=chunk_size,
         )
@@ -1168,8 +1181,8 @@ def _run(model, names, d, lower, upper, *, n, method, replicates, n_resamples, c
                 depth = 0
                 while len(parts) > 1:
                     parts = [
-                        combine(*parts[a : a + _SPLIT_EVERY], dask_key_name=(f"sobol-combine-{token}", r, s, depth, a))
-                        for a in range(0, len(parts), _SPLIT_EVERY)
+                        combine(*parts[a : a + split], dask_key_name=(f"sobol-combine-{token}", r, s, depth, a))
+                        for a in range(0, len(parts), split)
                     ]
                     depth += 1
                 groups.append(parts[0])

@@ -244,7 +244,7 @@ def test_memory_estimate_does_not_grow_with_n():
 def test_over_budget_is_one_line_naming_the_option():
     model = lambda X: np.repeat(ishigami(X)[:, None], 2000, axis=1)  # noqa: E731
     with pytest.raises(ClusterModelError) as exc:
-        sobol_indices(model, ISHIGAMI_PROBLEM, n=64, replicates=2, rng=1, memory_limit="50MB")
+        sobol_indices(model, ISHIGAMI_PROBLEM, n=64, replicates=2, rng=1, memory_limit="20MB")
     msg = str(exc.value)
     assert "\n" not in msg and "`memory_limit`" in msg and "memory_limit='" in msg
     with pytest.raises(ClusterModelError) as exc:
