@@ -578,20 +578,28 @@ def _block_stats(Yb, shift, boot=(), keep_rows=0):
     st["sBD"] = np.einsum("jik,ik->kj", diff, B)
     st["sDD"] = np.einsum("jik,jik->kj", diff, diff)
     if boot:
+        # Every resampled statistic is a count-weighted sum over rows: one matrix product of the
+        # (resample x row) counts with the row features [A + B, A^2 + B^2, AB_j - A, B (AB_j - A), (AB_j - A)^2].
+        feats = np.empty((c, 2 + 3 * d, k))
+        np.add(A, B, out=feats[:, 0])
+        np.multiply(A, A, out=feats[:, 1])
+        feats[:, 1] += B * B
+        dT = diff.transpose(1, 0, 2)  # (c, D, K) view
+        feats[:, 2 : 2 + d] = dT
+        np.multiply(dT, B[:, None, :], out=feats[:, 2 + d : 2 + 2 * d])
+        np.multiply(dT, dT, out=feats[:, 2 + 2 * d :])
+        flat_feats = feats.reshape(c, -1)
         bsum = {}
-        bdiff = diff * B  # B (AB_j - A)
-        sq = diff * diff
         for lvl, cnt in boot:
-            C = np.asarray(cnt, dtype=float)
+            prod = (np.asarray(cnt, dtype=float) @ flat_feats).reshape(-1, 2 + 3 * d, k)
             bsum[lvl] = {
-                "bA": C @ A,
-                "bB": C @ B,
-                "bAA": C @ (A * A),
-                "bBB": C @ (B * B),
-                "bD": np.moveaxis(C @ diff, 0, -1),  # (R, K, D)
-                "bBD": np.moveaxis(C @ bdiff, 0, -1),
-                "bDD": np.moveaxis(C @ sq, 0, -1),
+                "bAB": prod[:, 0],
+                "bAABB": prod[:, 1],
+                "bD": prod[:, 2 : 2 + d].transpose(0, 2, 1),  # (R, K, D)
+                "bBD": prod[:, 2 + d : 2 + 2 * d].transpose(0, 2, 1),
+                "bDD": prod[:, 2 + 2 * d :].transpose(0, 2, 1),
             }
+        del feats, flat_feats
         st["boot"] = bsum
     if keep_rows:
         st["keep"] = [np.concatenate([Yb[:keep_rows, 0, :], Yb[:keep_rows, d + 1, :]])]
@@ -726,8 +734,8 @@ def _replicate_interval(s1_r, st_r, ok_r, constant, confidence_level):
 def _bootstrap_interval(st, boot, d, constant, confidence_level, s1, st_, ok):
     """Percentile interval and SALib's half-width from the resampled sums of one design."""
     n, m_all, var_all, _ = _moments(st, d)
-    mb = (boot["bA"] + boot["bB"]) / (2 * n)
-    vb = (boot["bAA"] + boot["bBB"]) / (2 * n) - mb**2  # (R, K)
+    mb = boot["bAB"] / (2 * n)
+    vb = boot["bAABB"] / (2 * n) - mb**2  # (R, K)
     okb = (vb > _EPS * var_all) & ok[None, :]
     sb = np.where(okb, vb, 1.0)[:, :, None]
     S1b = np.where(okb[:, :, None], (boot["bBD"] - m_all[None, :, None] * boot["bD"]) / n / sb, 0.0)
@@ -850,7 +858,7 @@ def _plan(*, n, d, k, replicates, levels, n_resamples, workers, per_row, model_f
     """
     f8 = 8.0
     stats = f8 * k * (14 + 3 * d)  # one chunk's (or design's) sums
-    boot_stats = f8 * n_resamples * k * (4 + 3 * d) if n_resamples else 0.0
+    boot_stats = f8 * n_resamples * k * (2 + 3 * d) if n_resamples else 0.0
     result = stats + levels * boot_stats  # what one chunk hands to the reduction
     split = _SPLIT_EVERY if result <= 16 * 2**20 else 2  # fewer results waiting when each is large
     q_rows = min(n, _QUANTILE_ROWS)
@@ -868,7 +876,7 @@ def _plan(*, n, d, k, replicates, levels, n_resamples, workers, per_row, model_f
         (d + 2) * (d * f8 + per_row)  # the chunk's inputs and the model's memory per run (its outputs included)
         + (d + 2) * k * (f8 + 2)  # the shifted copy of the outputs, and 0/1 tests
         + 4 * f8 * k  # sums of squares and small temporaries
-        + ((n_resamples + 2 * d * k + 2 * k) * f8 if n_resamples else 0.0)  # counts as floats, B (AB_j - A), squares
+        + ((n_resamples + (2 + 3 * d) * k) * f8 if n_resamples else 0.0)  # counts as floats, the row features
     )
     per_chunk_fixed = model_fixed + result
 
@@ -1076,7 +1084,7 @@ def sobol_indices(
     worker, whatever N. Outputs are shifted by a pilot mean before summing, so the sums do not
     cancel. The bootstrap's resampled statistics are sums too (weighted by how often each row
     is drawn), so it streams as well, but it keeps SALib's (N x n_resamples) draw of row indices
-    (9 N n_resamples bytes at its peak) and its resampled sums (8 n_resamples K (4 + 3D) bytes).
+    (9 N n_resamples bytes at its peak) and its resampled sums (8 n_resamples K (2 + 3D) bytes).
 
     **Calibration** (``benchmarks/bench_sobol_coverage.py``, 200 seeds of Ishigami and the
     G-function, N = 256 and 1024 per design): the nominal 95 % replicate intervals held the
