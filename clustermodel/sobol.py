@@ -74,11 +74,11 @@ DEFAULT_MEMORY_LIMIT = 2**30
 #: An output whose spread over all runs is at most this fraction of its magnitude is constant
 #: up to rounding: its indices are 0 exactly.
 CONSTANT_RTOL = 1e-12
-#: A 0/1 output needs at least this many minority values per design among its A and B runs for its
-#: intervals to reach their nominal coverage. Measured (benchmarks/bench_sobol_coverage.py, thresholded
-#: Ishigami outputs, 200 seeds): 34-180 events per design 94-96 %, 49 events 94 %, 12-16 events 79-84 %,
-#: 4 events 56-63 %, about 1 event 50 %.
-EVENTS_NEEDED = 30
+#: A 0/1 output needs at least this many events (runs with its rarer value) among the A and B runs of all
+#: designs for its intervals to reach their nominal coverage. Measured (benchmarks/bench_sobol_coverage.py,
+#: thresholded Ishigami outputs, 200 seeds), alike for both methods: 270-7200 events 94-99 %, 68-160 events
+#: 78-88 %, 24-45 events 56-66 %, fewer than 12 about 50 %.
+EVENTS_NEEDED = 300
 #: Below this variance (of outputs scaled to unit variance) SALib sets an index to 0; so do we.
 _EPS = np.finfo(float).eps
 #: The first rows of each design also give the pilot run (shift, shapes, memory per row).
@@ -146,10 +146,11 @@ class SobolIndicesResult:
     events : ndarray of int, shape (n_outputs,)
         For a 0/1 output, how often its rarer value occurred over the A and B runs of all designs.
     events_needed : int
-        Events per replicate below which a 0/1 output counts as rare (:data:`EVENTS_NEEDED`).
+        Events (over the A and B runs of all designs) below which a 0/1 output counts as rare
+        (:data:`EVENTS_NEEDED`).
     n_needed : ndarray of int, shape (n_outputs,)
-        For a rare 0/1 output, the base sample size per replicate (a power of two) that
-        would give it ``events_needed`` events per replicate; 0 otherwise.
+        For a rare 0/1 output, the base sample size per design (a power of two) that would give it
+        ``events_needed`` events with the same number of designs; 0 otherwise.
     output_mean, output_std : ndarray, shape (n_outputs,)
         Mean and standard deviation of each output over the A and B runs of all designs.
     output_low, output_high : ndarray, shape (n_outputs,)
@@ -208,7 +209,7 @@ class SobolIndicesResult:
 
     @property
     def rare(self) -> np.ndarray:
-        """0/1 outputs with fewer than ``events_needed`` events per replicate (bool, per output)."""
+        """0/1 outputs with fewer than ``events_needed`` events over all A and B runs (bool, per output)."""
         return self.n_needed > 0
 
     @property
@@ -787,9 +788,9 @@ def _diagnostics(total, constant, n, replicates, d, shift):
     events = np.where(binary, np.minimum(total["ones_ab"], runs_ab - total["ones_ab"]), 0).astype(np.int64)
     runs_all = m * (d + 2)
     p_all = np.minimum(total["ones_all"], runs_all - total["ones_all"]) / runs_all  # all rows share the marginal law
-    rare = binary & (events < EVENTS_NEEDED * replicates)
+    rare = binary & (events < EVENTS_NEEDED)
     with np.errstate(divide="ignore"):
-        want = np.where(p_all > 0, EVENTS_NEEDED / (2 * np.maximum(p_all, 1e-300)), np.inf)
+        want = np.where(p_all > 0, EVENTS_NEEDED / (2 * replicates * np.maximum(p_all, 1e-300)), np.inf)
     n_needed = np.zeros(len(constant), dtype=np.int64)
     for k in np.flatnonzero(rare):
         w = want[k]
@@ -1092,7 +1093,7 @@ def sobol_indices(
     width of the actual seed-to-seed spread (the t quantile). SALib's bootstrap intervals on one
     design of 8N rows covered 98-100 % because they were 2.8-14.6 times (median over indices)
     wider than the spread of the estimate they belong to. For 0/1 outputs with few events both
-    are too narrow (coverage 50-85 % below about 30 events per design; see
+    are too narrow (coverage 50-88 % below about 300 events over all A and B runs; see
     :data:`EVENTS_NEEDED`), which the rare-event diagnostics (``events``, ``n_needed``) flag. An
     output constant up to rounding (:data:`CONSTANT_RTOL`) gets S1 = ST = 0 exactly with the
     interval [0, 0].
@@ -1110,9 +1111,8 @@ def sobol_indices(
     Owen, A. B. (1997). Scrambled net variance for integrals of smooth functions. Annals of
     Statistics 25(4), 1541-1562. https://doi.org/10.1214/aos/1031594731
 
-    L'Ecuyer, P., Munger, D., Tuffin, B. (2010). On the distribution of integration error by
-    randomly-shifted lattice rules. Electronic Journal of Statistics 4, 950-993.
-    https://doi.org/10.1214/10-EJS574
+    Owen, A. B. (2025). Error estimation for quasi-Monte Carlo. arXiv:2501.00150.
+    https://arxiv.org/abs/2501.00150
 
     Examples
     --------

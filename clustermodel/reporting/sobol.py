@@ -76,13 +76,13 @@ def index_notes(ix) -> list:
     if rare:
         runs = 2 * ix.n * ix.replicates
         shown = [f"{outputs[k]} ({int(ix.events[k])} events, N ≥ {int(ix.n_needed[k])})" for k in rare]
+        per = f" per design ({ix.replicates} designs)" if ix.replicates > 1 else ""
         notes.append(
-            f"Rare events: {len(rare)} 0/1 output(s) took their rarer value fewer than {ix.events_needed} times per "
-            f"design on average over the {runs} A and B runs: {_listing(shown)}. With so few events the intervals "
-            "of such outputs miss the true indices far more often than the nominal rate (measured in "
-            "docs/sensitivity.md); the N in brackets (per design, from the observed event rate) would give about "
-            f"{ix.events_needed} events per design. Read these outputs as 'rarely changes' rather than through "
-            "their indices."
+            f"Rare events: {len(rare)} 0/1 output(s) took their rarer value fewer than {ix.events_needed} times in the "
+            f"{runs} A and B runs: {_listing(shown)}. With so few events the intervals of such outputs miss the "
+            "true indices far more often than the nominal rate (measured in docs/sensitivity.md); the N in "
+            f"brackets{per}, from the observed event rate, would give about {ix.events_needed} events. Read these "
+            "outputs as 'rarely changes' rather than through their indices."
         )
     return notes
 
@@ -333,8 +333,8 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
         units = [o for o, q, r in zip(ix.outputs, result.quantity, ix.rare) if r]
         out.append(
             f"**Rare events** ({stem}, placement `{result.spec.weights}`): {rare} 0/1 output(s) change in fewer than "
-            f"{ix.events_needed} A/B runs per design ({_listing(units, 5)}); their indices and intervals are not "
-            f"reliable at this N (the notes give the N each would need). [{stem}]({stem}.md)"
+            f"{ix.events_needed} of the {2 * ix.n * ix.replicates} A and B runs ({_listing(units, 5)}); their indices "
+            f"and intervals are not reliable at this N (the notes give the N each would need). [{stem}]({stem}.md)"
         )
     if seed_check:
         share = seed_check["S1"]["share_of_second_estimates_inside_first_intervals"]
