@@ -86,6 +86,8 @@ _PILOT_ROWS = (4, 16)
 #: Chunk results combined per task in the reduction tree.
 _SPLIT_EVERY = 8
 _WARNINGS_LOCK = threading.Lock()
+#: How long to wait for a dask.distributed scheduler given by its address.
+_CONNECT_TIMEOUT = "10s"
 #: Chunks are not split below this many design rows to give every worker something to do.
 _MIN_CHUNK = 256
 #: Quantiles of each output come from the A and B runs of at most this many rows of the first design.
@@ -954,7 +956,7 @@ def _client_iv(client):
         except ImportError:  # pragma: no cover - distributed is a dependency
             raise ClusterModelError("`client` as a scheduler address needs dask.distributed; pip install distributed") from None
         try:
-            return Client(client, timeout="10s"), True
+            return Client(client, timeout=_CONNECT_TIMEOUT), True
         except (OSError, TimeoutError) as exc:
             raise ClusterModelError(f"`client`: cannot reach the dask scheduler at {client!r} ({exc}); check the address") from None
     if not (hasattr(client, "compute") and hasattr(client, "gather")):

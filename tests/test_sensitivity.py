@@ -216,9 +216,18 @@ def test_local_cluster_gives_identical_results():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         with distributed.Client(cluster) as client:
             remote = sobol_indices(_many_outputs, ISHIGAMI_PROBLEM, client=client, **kw)
+            by_address = sobol_indices(_many_outputs, ISHIGAMI_PROBLEM, client=cluster.scheduler_address, **kw)
     for key in ("S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high", "S1_replicates", "output_mean", "output_low"):
         np.testing.assert_array_equal(getattr(remote, key), getattr(local, key), err_msg=key)
+        np.testing.assert_array_equal(getattr(by_address, key), getattr(local, key), err_msg=key)
     np.testing.assert_array_equal(remote.convergence["S1"], local.convergence["S1"])
+
+
+def test_unreachable_scheduler_is_one_line(monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr("clustermodel.sobol._CONNECT_TIMEOUT", "1s")
+    with pytest.raises(ClusterModelError, match=r"^`client`: cannot reach the dask scheduler at 'tcp://127.0.0.1:9'"):
+        sobol_indices(ishigami, ISHIGAMI_PROBLEM, n=16, rng=1, client="tcp://127.0.0.1:9")
 
 
 def test_chunk_size_follows_the_memory_budget():
