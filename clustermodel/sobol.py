@@ -1119,8 +1119,11 @@ def sobol_indices(
     Examples
     --------
     >>> r = sobol_indices(ishigami, ISHIGAMI_PROBLEM, n=1024, rng=1)
-    >>> np.round(r.S1[0], 2).tolist(), np.round(ishigami_indices()["S1"], 2).tolist()
-    ([0.31, 0.44, 0.0], [0.31, 0.44, 0.0])
+    >>> exact = ishigami_indices()["S1"]
+    >>> bool(np.all((r.S1_low[0] - 0.01 <= exact) & (exact <= r.S1_high[0] + 0.01)))
+    True
+    >>> r.model_runs  # 10 designs x N x (D + 2)
+    51200
     """
     names, d, lower, upper = _problem_iv(problem)
     n = _n_iv(n)
