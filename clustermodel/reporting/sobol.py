@@ -124,6 +124,15 @@ def _cap(word: str) -> str:
     return word[:1].upper() + word[1:]
 
 
+def _aggregation(spec) -> str:
+    """How the spec aggregates the weighted indicators (the field's name changed as the spec grew)."""
+    for name in ("top_aggregation", "aggregation", "weights"):
+        value = getattr(spec, name, None)
+        if isinstance(value, str):
+            return value
+    return "?"
+
+
 def _distribution(result) -> str:
     dist = result.distribution
     par = ", ".join(f"{k} = {v}" for k, v in dist.items() if k not in ("name", "description"))
@@ -280,7 +289,7 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
         The main run.
     nouns : Nouns
     equation1 : SobolResult, optional
-        The run under the placement 'equation1' (the formula as printed, whose weights cancel).
+        The run under the aggregation 'equation1' (the formula as printed, whose weights cancel).
     triggers : SobolResult, optional
         The run with the method choices as trigger factors.
     seed_check : dict, optional
@@ -297,7 +306,7 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
         f"{ix.replicates} designs × N = {ix.n}" if ix.method == "replicate" else f"N = {ix.n}, bootstrap"
     )
     text = (
-        f"**Sobol' sensitivity to the weights** (placement `{result.spec.weights}`, {_distribution(result)}, "
+        f"**Sobol' sensitivity to the weights** (aggregation `{_aggregation(result.spec)}`, {_distribution(result)}, "
         f"{design}, {ix.model_runs} model runs): nominal weight vs share of measured importance — "
         + "; ".join(f"{w['indicator']} {w['nominal_weight']:.2f} vs {w['linear_importance_share']:.2f}" for w in wvi)
         + "."
@@ -310,7 +319,7 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
     if equation1 is not None:
         zero = bool(np.all(equation1.indices.S1 == 0) and np.all(equation1.indices.ST == 0))
         out.append(
-            f"**Placement `{equation1.spec.weights}`** (the formula as printed): every weight's Sobol' index is "
+            f"**Aggregation `{_aggregation(equation1.spec)}`** (the formula as printed): every weight's Sobol' index is "
             f"{'exactly 0' if zero else 'NOT zero'}"
             + (" (the outputs do not depend on the weights, which cancel)" if zero else "")
             + f". [{stem}_equation1]({stem}_equation1.md)"
@@ -332,7 +341,7 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
     if rare:
         units = [o for o, q, r in zip(ix.outputs, result.quantity, ix.rare) if r]
         out.append(
-            f"**Rare events** ({stem}, placement `{result.spec.weights}`): {rare} 0/1 output(s) change in fewer than "
+            f"**Rare events** ({stem}, aggregation `{_aggregation(result.spec)}`): {rare} 0/1 output(s) change in fewer than "
             f"{ix.events_needed} of the {2 * ix.n * ix.replicates} A and B runs ({_listing(units, 5)}); their indices "
             f"and intervals are not reliable at this N (the notes give the N each would need). [{stem}]({stem}.md)"
         )
@@ -340,7 +349,7 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
         share = seed_check["S1"]["share_of_second_estimates_inside_first_intervals"]
         share_t = seed_check["ST"]["share_of_second_estimates_inside_first_intervals"]
         out.append(
-            f"**Seed check** ({stem}, placement `{result.spec.weights}`): a second seed's S1 and ST estimates fall inside "
+            f"**Seed check** ({stem}, aggregation `{_aggregation(result.spec)}`): a second seed's S1 and ST estimates fall inside "
             f"the first run's {ix.confidence_level:.0%} intervals for {share:.0%} and {share_t:.0%} of the "
             f"non-constant indices (two independent estimates, each with its error: about 83 % is expected of "
             f"calibrated intervals). [{stem}_seed_check]({stem}_seed_check.json)"
