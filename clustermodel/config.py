@@ -52,15 +52,20 @@ SCHEMA = {
     },
     "sobol": {
         "seed": (20261129, _SEED),
-        "n": (4096, {"kind": "int", "minimum": 2}),
-        "n_resamples": (200, _COUNT),
+        "n": (1024, {"kind": "int", "minimum": 2}),
+        "replicates": (10, {"kind": "int", "minimum": 2}),
+        "method": ("replicate", ("replicate", "bootstrap")),
+        "memory_limit": (None, "memory"),
+        "chunk_size": (None, _COUNT),
+        "scheduler": (None, str),
+        "n_resamples": (100, _COUNT),
         "confidence_level": (0.95, _LEVEL),
         "concentration": (50.0, _POSITIVE),
         "distribution": ("dirichlet", ("dirichlet", "uniform")),
         "delta": (0.25, _LEVEL),
         "convergence_levels": (1, _COUNT),
         "triggers": ([], "triggers"),
-        "n_equation1": (1024, {"kind": "int", "minimum": 2}),
+        "n_equation1": (256, {"kind": "int", "minimum": 2}),
         "check_seed": (None, _SEED),
     },
     "bootstrap": {
@@ -104,6 +109,10 @@ def _check_value(value, check, name):
         if not isinstance(value, bool):
             raise ClusterModelError(f"{name} must be true or false, got {value!r}")
         return value
+    if check == "memory":
+        if isinstance(value, str) or isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            return value
+        raise ClusterModelError(f"{name} must be a size such as \"1 GiB\" or a number of bytes, got {value!r}")
     if check == "numbers":
         if not isinstance(value, list):
             raise ClusterModelError(f"{name} must be a list of numbers, got {value!r}")

@@ -2,26 +2,23 @@
 
 Two layers:
 
-- a generic estimator, :func:`sobol_indices` (sample, evaluate, analyse) and
-  its parts :func:`sobol_sample` and :func:`sobol_analyze`, for any vectorised
-  model ``Y = model(X)`` and a SALib-style ``problem`` dict. It computes the
-  same first-order (Saltelli et al. 2010) and total (Jansen 1999) estimators as
-  ``SALib.analyze.sobol.analyze`` with ``calc_second_order=False``, but for
-  every output column at once, with the bootstrap as matrix products;
-- :func:`weight_sensitivity`, the clustermodel model: the four expert weights
+- the generic estimator lives in :mod:`clustermodel.sobol` (:func:`sobol_indices`,
+  :func:`sobol_sample`, :func:`sobol_analyze`, the Ishigami and G test functions); its
+  names are re-exported here so that ``from clustermodel.sensitivity import sobol_indices``
+  keeps working;
+- :func:`weight_sensitivity`, the clustermodel model: the expert weights
   (mapped onto the simplex inside the model so that Sobol's independent-input
   assumption holds) and optionally the spec's discrete choices as trigger
-  factors, acting on every cluster's index, rank and scenario, the scenario
-  counts, the mean absolute rank shift and the cluster-region correlation.
-  It returns a frozen :class:`SobolResult`.
+  factors, acting on every unit's index, rank and scenario, the scenario
+  counts, the mean absolute rank shift and the unit-region correlation.
+  It returns a frozen :class:`SobolResult`; :mod:`clustermodel.reporting.sobol`
+  narrates it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +28,18 @@ import xarray as xr
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import as_rng, check_positive_int, check_probability
 from clustermodel.scenarios import pearson
+from clustermodel.sobol import (
+    ISHIGAMI_PROBLEM,
+    SobolIndicesResult,
+    g_function,
+    g_function_indices,
+    g_function_problem,
+    ishigami,
+    ishigami_indices,
+    sobol_analyze,
+    sobol_indices,
+    sobol_sample,
+)
 from clustermodel.spec import (
     AGGREGATIONS,
     MISSING_POLICIES,
@@ -50,6 +59,9 @@ __all__ = [
     "ishigami",
     "ishigami_indices",
     "ISHIGAMI_PROBLEM",
+    "g_function",
+    "g_function_indices",
+    "g_function_problem",
     "WEIGHT_DISTRIBUTIONS",
     "TRIGGER_OPTIONS",
     "OUTPUT_QUANTITIES",
@@ -60,574 +72,6 @@ __all__ = [
     "trigger_options",
     "weights_from_unit",
 ]
-
-#: Below this variance (of outputs scaled to unit variance) SALib sets an index to 0; so do we.
-_EPS = np.finfo(float).eps
-#: A 0/1 output that changes in fewer A/B runs than this is flagged as a rare flip in the notes.
-_RARE_FLIPS = 20
-#: Memory budget (bytes) of one bootstrap feature array; outputs are processed in blocks of this size.
-_BLOCK_BYTES = 32 * 2**20
-
-
-# --------------------------------------------------------------------------------------------
-# Generic estimator
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SobolIndicesResult:
-    """First-order and total Sobol' indices of every output with respect to every factor.
-
-    Attributes
-    ----------
-    S1, ST : ndarray, shape (n_outputs, n_factors)
-        Point estimates (Saltelli et al. 2010 first order, Jansen total),
-        identical to SALib's ``analyze(..., calc_second_order=False)``.
-    S1_low, S1_high, ST_low, ST_high : ndarray, shape (n_outputs, n_factors)
-        Percentile bootstrap confidence interval at ``confidence_level``.
-    S1_conf, ST_conf : ndarray, shape (n_outputs, n_factors)
-        SALib's normal-approximation half-width ``z * sd(bootstrap)``, for
-        comparison with SALib output (not an interval by itself).
-    S1_resamples, ST_resamples : ndarray, shape (n_resamples, n_outputs, n_factors)
-        The bootstrap distribution.
-    factors, outputs : tuple of str
-        Factor names (from ``problem['names']``) and output names.
-    n : int
-        Base sample size N; the model was evaluated ``N * (D + 2)`` times.
-    n_resamples : int
-    confidence_level : float
-    sample_seed, resample_seed : int
-        The integer seeds passed to ``SALib.sample.sobol.sample`` and to
-        ``numpy.random.default_rng`` for the bootstrap indices (identical to
-        SALib's ``analyze(seed=resample_seed)``), derived from ``rng``.
-    constant : ndarray of bool, shape (n_outputs,)
-        Outputs that take one value in every model run: they depend on no
-        factor, and every index is exactly 0.
-    flat_ab : ndarray of bool, shape (n_outputs,)
-        Outputs that vary, but not over the A and B matrices; SALib sets
-        their indices to 0 and so does this function (a note says so).
-    output_mean, output_std, output_low, output_high : ndarray, shape (n_outputs,)
-        Mean, standard deviation, 5 % and 95 % quantiles of each output over
-        the 2N runs of the A and B matrices (an uncertainty analysis).
-    convergence : dict or None
-        ``{"n": [...], "S1": (L, K, D), "S1_low": …, "ST_high": …}`` for
-        the increasing base sample sizes of a convergence study.
-    notes : tuple of str
-    """
-
-    S1: np.ndarray
-    S1_low: np.ndarray
-    S1_high: np.ndarray
-    S1_conf: np.ndarray
-    ST: np.ndarray
-    ST_low: np.ndarray
-    ST_high: np.ndarray
-    ST_conf: np.ndarray
-    S1_resamples: np.ndarray
-    ST_resamples: np.ndarray
-    factors: tuple
-    outputs: tuple
-    n: int
-    n_resamples: int
-    confidence_level: float
-    sample_seed: int | None
-    resample_seed: int | None
-    constant: np.ndarray
-    flat_ab: np.ndarray
-    output_mean: np.ndarray
-    output_std: np.ndarray
-    output_low: np.ndarray
-    output_high: np.ndarray
-    convergence: dict | None = None
-    notes: tuple = ()
-
-    def to_dataset(self) -> xr.Dataset:
-        """Indices as an xarray Dataset with dims ``(output, factor)``."""
-        dims = ("output", "factor")
-        data = {k: (dims, getattr(self, k)) for k in ("S1", "S1_low", "S1_high", "S1_conf", "ST", "ST_low", "ST_high", "ST_conf")}
-        data["constant"] = ("output", self.constant)
-        data["output_mean"] = ("output", self.output_mean)
-        data["output_std"] = ("output", self.output_std)
-        data["output_low"] = ("output", self.output_low)
-        data["output_high"] = ("output", self.output_high)
-        if self.convergence is not None:
-            for k in ("S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"):
-                data[f"convergence_{k}"] = (("n_base",) + dims, self.convergence[k])
-        coords = {"output": list(self.outputs), "factor": list(self.factors)}
-        if self.convergence is not None:
-            coords["n_base"] = list(self.convergence["n"])
-        ds = xr.Dataset(data, coords=coords)
-        ds.attrs.update(_run_attrs(self))
-        return ds
-
-    def to_records(self) -> list:
-        """One dict per (output, factor)."""
-        out = []
-        for k, o in enumerate(self.outputs):
-            for j, f in enumerate(self.factors):
-                rec = {"output": o, "factor": f}
-                for key in ("S1", "S1_low", "S1_high", "S1_conf", "ST", "ST_low", "ST_high", "ST_conf"):
-                    rec[key] = float(getattr(self, key)[k, j])
-                out.append(rec)
-        return out
-
-    def summary(self) -> str:
-        """Markdown table of the indices with their intervals."""
-        pct = f"{self.confidence_level:.0%}"
-        lines = [
-            f"Sobol' indices, N = {self.n} (model runs: {self.n * (len(self.factors) + 2)}), "
-            f"{self.n_resamples} bootstrap resamples, {pct} percentile intervals.",
-            "",
-            "| output | factor | S1 | S1 interval | ST | ST interval |",
-            "|---|---|---:|---|---:|---|",
-        ]
-        for r in self.to_records():
-            lines.append(
-                f"| {r['output']} | {r['factor']} | {r['S1']:.3f} | [{r['S1_low']:.3f}, {r['S1_high']:.3f}] | "
-                f"{r['ST']:.3f} | [{r['ST_low']:.3f}, {r['ST_high']:.3f}] |"
-            )
-        if self.notes:
-            lines += ["", *[f"- {t}" for t in self.notes]]
-        return "\n".join(lines) + "\n"
-
-
-def _run_attrs(res: SobolIndicesResult) -> dict:
-    from clustermodel import __version__
-
-    return {
-        "n": res.n,
-        "n_resamples": res.n_resamples,
-        "confidence_level": res.confidence_level,
-        "sample_seed": -1 if res.sample_seed is None else res.sample_seed,
-        "resample_seed": -1 if res.resample_seed is None else res.resample_seed,
-        "estimators": "S1: Saltelli et al. (2010); ST: Jansen (1999); as SALib.analyze.sobol.analyze",
-        "interval": "percentile bootstrap over the N rows of the Saltelli design",
-        "clustermodel_version": __version__,
-        "notes": "\n".join(res.notes),
-    }
-
-
-def _problem_iv(problem) -> tuple[list, int]:
-    if not isinstance(problem, dict):
-        raise ClusterModelError(
-            f"`problem` must be a SALib-style dict with 'num_vars', 'names' and 'bounds', got {type(problem).__name__}"
-        )
-    missing = [k for k in ("num_vars", "names", "bounds") if k not in problem]
-    if missing:
-        raise ClusterModelError(f"`problem` lacks the key(s) {missing}; give 'num_vars', 'names' and 'bounds'")
-    if problem.get("groups") is not None:
-        raise ClusterModelError("`problem` with 'groups' is not supported; give one factor per variable")
-    names = list(problem["names"])
-    d = problem["num_vars"]
-    if not isinstance(d, numbers.Integral) or isinstance(d, bool) or d < 1 or d != len(names) or len(problem["bounds"]) != d:
-        raise ClusterModelError(
-            f"`problem`: 'num_vars' ({d!r}) must be a positive integer equal to the number of 'names' "
-            f"({len(names)}) and of 'bounds' ({len(problem['bounds'])})"
-        )
-    if len(set(names)) != len(names):
-        raise ClusterModelError(f"`problem`: factor names must be unique, got {names}")
-    return names, int(d)
-
-
-def _n_iv(n, name: str = "n") -> int:
-    n = check_positive_int(n, name, minimum=2)
-    if n & (n - 1):
-        lo = 1 << (n.bit_length() - 1)
-        raise ClusterModelError(
-            f"`{name}` must be a power of two (a Sobol' sequence is balanced only at powers of two), "
-            f"got {n}; use {lo} or {2 * lo}"
-        )
-    return n
-
-
-def _seed_iv(seed, name: str) -> int:
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 1:
-        raise ClusterModelError(
-            f"`{name}` must be a positive integer (SALib treats 0 and None as 'use the global random state'), "
-            f"got {seed!r}"
-        )
-    return int(seed)
-
-
-def _derive_seeds(rng) -> tuple[int, int]:
-    """Two positive integer seeds from ``rng`` (SALib falls back to global state on 0/None)."""
-    gen = as_rng(rng)
-    s = gen.integers(1, 2**63 - 1, size=2, dtype=np.int64)
-    return int(s[0]), int(s[1])
-
-
-def sobol_sample(problem, n, *, rng=None):
-    """Saltelli design on a scrambled Sobol' sequence, by ``SALib.sample.sobol.sample``.
-
-    Parameters
-    ----------
-    problem : dict
-        SALib problem: ``num_vars``, ``names``, ``bounds`` (uniform factors).
-    n : int
-        Base sample size N, a power of two.
-    rng : int, numpy.random.Generator or None
-        An int is used directly as SALib's ``seed`` (it must be positive:
-        SALib treats 0 like None, i.e. the global random state). A Generator or
-        None first draws a positive integer seed from it.
-
-    Returns
-    -------
-    X : ndarray, shape (N * (D + 2), D)
-        Rows ``A_i, AB_i1, …, AB_iD, B_i`` for i = 1..N (no second-order rows).
-    seed : int
-        The integer seed given to SALib.
-
-    Notes
-    -----
-    For one seed, the first ``n' * (D + 2)`` rows of a design of size ``n``
-    are the design of size ``n'`` (the Sobol' sequence is extensible); the
-    convergence study uses this to evaluate the model once.
-    """
-    from SALib.sample import sobol as salib_sobol
-
-    _problem_iv(problem)
-    n = _n_iv(n)
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_)):
-        seed = _seed_iv(rng, "rng")
-    else:
-        seed = _derive_seeds(rng)[0]
-    X = salib_sobol.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
-    return X, seed
-
-
-def _bootstrap_counts(r: np.ndarray) -> np.ndarray:
-    """(R, N) matrix: how often each of the N rows appears in each resample (columns of ``r``)."""
-    n, n_res = r.shape
-    flat = (r.T + np.arange(n_res)[:, None] * n).ravel()
-    return np.bincount(flat, minlength=n * n_res).reshape(n_res, n).astype(float)
-
-
-def _analyze_core(Y: np.ndarray, d: int, r: np.ndarray, confidence_level: float):
-    """Point estimates and bootstrap of all outputs at once. ``Y``: (N*(D+2), K)."""
-    rows, k = Y.shape
-    n = rows // (d + 2)
-    constant = np.ptp(Y, axis=0) == 0
-    mean = Y.mean(axis=0)
-    std = Y.std(axis=0)
-    Yn = (Y - mean) / np.where(constant, 1.0, std)  # as SALib: centre and scale by the sd of all runs
-    Yr = Yn.reshape(n, d + 2, k)
-    A = Yr[:, 0, :]
-    B = Yr[:, d + 1, :]
-    AB = Yr[:, 1 : d + 1, :]  # (N, D, K)
-    y = np.concatenate([A, B], axis=0)
-    flat_ab = (np.ptp(y, axis=0) <= _EPS) & ~constant
-    var = np.var(y, axis=0)
-    ok = (var > _EPS) & ~flat_ab & ~constant  # (K,)
-    safe = np.where(ok, var, 1.0)
-    S1 = np.where(ok, np.mean(B[:, None, :] * (AB - A[:, None, :]), axis=0) / safe, 0.0).T  # (K, D)
-    ST = np.where(ok, 0.5 * np.mean((A[:, None, :] - AB) ** 2, axis=0) / safe, 0.0).T
-
-    # Bootstrap: every resample statistic is a mean over resampled rows, i.e. counts @ features / N.
-    counts = _bootstrap_counts(r)  # (R, N)
-    n_res = counts.shape[0]
-    S1b = np.zeros((n_res, k, d))
-    STb = np.zeros((n_res, k, d))
-    block = max(1, _BLOCK_BYTES // (n * 8))  # outputs per block: one (N, block) feature array at a time
-    for lo in range(0, k, block):
-        sl = slice(lo, min(k, lo + block))
-        a, b = A[:, sl], B[:, sl]
-        ma, mb = counts @ a / n, counts @ b / n  # (R, Kb) resample means
-        ma2, mb2 = counts @ (a * a) / n, counts @ (b * b) / n
-        vb = 0.5 * (ma2 + mb2) - (0.5 * (ma + mb)) ** 2  # variance of the resampled A and B values
-        okb = (vb > _EPS) & ok[sl][None, :]
-        sb = np.where(okb, vb, 1.0)
-        for j in range(d):
-            abj = AB[:, j, sl]
-            S1b[:, sl, j] = np.where(okb, (counts @ (b * (abj - a)) / n) / sb, 0.0)
-            STb[:, sl, j] = np.where(okb, (counts @ (0.5 * (a - abj) ** 2) / n) / sb, 0.0)
-    alpha = 1 - confidence_level
-    z = scipy.stats.norm.ppf(0.5 + confidence_level / 2)
-    S1_low, S1_high = np.quantile(S1b, [alpha / 2, 1 - alpha / 2], axis=0)
-    ST_low, ST_high = np.quantile(STb, [alpha / 2, 1 - alpha / 2], axis=0)
-    okk = ok[:, None]
-    yab = np.concatenate([Y[:: d + 2], Y[d + 1 :: d + 2]])
-    return {
-        "S1": S1,
-        "ST": ST,
-        "S1_low": np.where(okk, S1_low, 0.0),
-        "S1_high": np.where(okk, S1_high, 0.0),
-        "ST_low": np.where(okk, ST_low, 0.0),
-        "ST_high": np.where(okk, ST_high, 0.0),
-        "S1_conf": np.where(okk, z * S1b.std(axis=0, ddof=1), 0.0),
-        "ST_conf": np.where(okk, z * STb.std(axis=0, ddof=1), 0.0),
-        "S1_resamples": S1b,
-        "ST_resamples": STb,
-        "constant": constant,
-        "flat_ab": flat_ab,
-        "output_mean": yab.mean(axis=0),
-        "output_std": yab.std(axis=0),
-        "output_low": np.quantile(yab, 0.05, axis=0),
-        "output_high": np.quantile(yab, 0.95, axis=0),
-    }
-
-
-def _as_outputs(Y, rows: int, output_names):
-    Y = np.asarray(Y)
-    if Y.ndim == 1:
-        Y = Y[:, None]
-    if Y.ndim != 2 or Y.shape[0] != rows:
-        raise ClusterModelError(
-            f"`Y` (the model output) must have shape ({rows},) or ({rows}, n_outputs): one row per sample row; "
-            f"got shape {Y.shape}"
-        )
-    Y = Y.astype(float)
-    if not np.all(np.isfinite(Y)):
-        bad = np.argwhere(~np.isfinite(Y))[0]
-        raise ClusterModelError(
-            f"`Y` holds NaN or infinite values (first at row {bad[0]}, output {bad[1]}); the model must return a "
-            "finite number for every sample"
-        )
-    if output_names is None:
-        output_names = [f"y{k}" for k in range(Y.shape[1])] if Y.shape[1] > 1 else ["y"]
-    output_names = [str(o) for o in output_names]
-    if len(output_names) != Y.shape[1]:
-        raise ClusterModelError(f"`output_names` has {len(output_names)} names for {Y.shape[1]} outputs")
-    return Y, output_names
-
-
-def _notes_for(constant, flat_ab, outputs) -> list:
-    notes = []
-    const = [o for o, c in zip(outputs, constant) if c]
-    if const:
-        shown = ", ".join(const[:8]) + (f" and {len(const) - 8} more" if len(const) > 8 else "")
-        notes.append(
-            f"{len(const)} of {len(outputs)} output(s) take the same value in every model run ({shown}): they do "
-            "not depend on any factor, so S1 = ST = 0 exactly for them (SALib would divide by a zero variance)."
-        )
-    flat = [o for o, c in zip(outputs, flat_ab) if c]
-    if flat:
-        shown = ", ".join(flat[:8]) + (f" and {len(flat) - 8} more" if len(flat) > 8 else "")
-        notes.append(
-            f"{len(flat)} output(s) vary only in the cross-sampled runs, not over the A and B matrices ({shown}); "
-            "their variance estimate is 0 and their indices are set to 0 as SALib does: increase N to estimate them."
-        )
-    return notes
-
-
-def sobol_analyze(problem, Y, *, n_resamples: int = 100, confidence_level: float = 0.95, rng=None, output_names=None):
-    """First-order and total Sobol' indices of every output column from a Saltelli design.
-
-    Parameters
-    ----------
-    problem : dict
-        The SALib problem the design was drawn for.
-    Y : array_like, shape (N * (D + 2),) or (N * (D + 2), K)
-        Model outputs, one row per row of :func:`sobol_sample`'s design
-        (``calc_second_order=False`` layout).
-    n_resamples : int, default 100
-        Bootstrap resamples of the N design rows.
-    confidence_level : float, default 0.95
-    rng : int, numpy.random.Generator or None
-        Source of the bootstrap row indices, drawn as
-        ``rng.integers(N, size=(N, n_resamples))``: with an int seed ``s > 0``
-        these are exactly the resamples of SALib's ``analyze(..., seed=s)``.
-    output_names : sequence of str, optional
-
-    Returns
-    -------
-    SobolIndicesResult
-
-    Notes
-    -----
-    As in SALib, each output is first centred and scaled by the mean and
-    standard deviation of all its runs. With ``A``, ``B`` and ``AB_j`` the
-    outputs of the three kinds of rows and ``V`` the variance of the ``A``
-    and ``B`` values together,
-
-    .. math:: S_j = \\frac{\\overline{B (AB_j - A)}}{V}, \\qquad
-              S_{Tj} = \\frac{\\overline{(A - AB_j)^2}}{2V}
-
-    (Saltelli et al. 2010, Table 2 (b) and (f)). An output with the same value
-    in every run depends on no factor: its indices are exactly 0 and a note
-    says so, where SALib would divide by a zero variance. Each bootstrap
-    statistic is a mean over resampled rows, so all resamples of all outputs
-    are computed as one matrix product of the (resample x row) count matrix
-    with the per-row terms. Intervals are percentile bootstrap intervals;
-    ``S1_conf``/``ST_conf`` reproduce SALib's half-width ``z * sd``.
-
-    References
-    ----------
-    Saltelli, A., Annoni, P., Azzini, I., Campolongo, F., Ratto, M. and Tarantola, S. (2010).
-    Variance based sensitivity analysis of model output. Design and estimator for the total
-    sensitivity index. Computer Physics Communications 181(2), 259-270.
-    https://doi.org/10.1016/j.cpc.2009.09.018
-
-    Jansen, M. J. W. (1999). Analysis of variance designs for model output. Computer Physics
-    Communications 117(1-2), 35-43. https://doi.org/10.1016/S0010-4655(98)00154-4
-
-    Herman, J. and Usher, W. (2017). SALib: An open-source Python library for sensitivity
-    analysis. Journal of Open Source Software 2(9), 97. https://doi.org/10.21105/joss.00097
-    """
-    names, d = _problem_iv(problem)
-    n_resamples = check_positive_int(n_resamples, "n_resamples", minimum=2)
-    confidence_level = check_probability(confidence_level, "confidence_level")
-    Yarr = np.asarray(Y)
-    rows = Yarr.shape[0] if Yarr.ndim else 0
-    if rows == 0 or rows % (d + 2):
-        raise ClusterModelError(
-            f"`Y` has {rows} rows, not a multiple of D + 2 = {d + 2}; pass the outputs of a sobol_sample design "
-            "(calc_second_order=False)"
-        )
-    n = rows // (d + 2)
-    if n < 2:
-        raise ClusterModelError(f"`Y` holds N = {n} design row(s); at least 2 are needed")
-    Yarr, outputs = _as_outputs(Yarr, rows, output_names)
-    resample_seed = None
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_)):
-        resample_seed = _seed_iv(rng, "rng")
-    gen = as_rng(rng)
-    r = gen.integers(n, size=(n, n_resamples))
-    core = _analyze_core(Yarr, d, r, confidence_level)
-    return SobolIndicesResult(
-        **{k: v for k, v in core.items()},
-        factors=tuple(names),
-        outputs=tuple(outputs),
-        n=n,
-        n_resamples=n_resamples,
-        confidence_level=confidence_level,
-        sample_seed=None,
-        resample_seed=resample_seed,
-        notes=tuple(_notes_for(core["constant"], core["flat_ab"], outputs)),
-    )
-
-
-def _progress(total, enabled, desc):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, disable=not enabled, desc=desc, leave=False, unit="step")
-
-
-def sobol_indices(
-    model,
-    problem,
-    *,
-    n: int = 1024,
-    rng=None,
-    n_resamples: int = 100,
-    confidence_level: float = 0.95,
-    output_names=None,
-    convergence_levels: int = 1,
-    chunk_rows: int = 2**16,
-    progress: bool = False,
-):
-    """Sample, evaluate a vectorised model once, and estimate S1 and ST of all its outputs.
-
-    Parameters
-    ----------
-    model : callable
-        ``model(X)`` with ``X`` of shape (rows, D) returns shape (rows,) or
-        (rows, K): one call scores a whole block of rows.
-    problem : dict
-        SALib problem (``num_vars``, ``names``, ``bounds``).
-    n : int, default 1024
-        Base sample size N, a power of two; the model runs ``N * (D + 2)`` times.
-    rng : int, numpy.random.Generator or None
-        Normalised once with ``numpy.random.default_rng``; two positive integer
-        seeds are drawn from it, one for SALib's scrambled Sobol' sequence and
-        one for the bootstrap (both stored in the result, so the run can be
-        repeated with SALib itself).
-    n_resamples : int, default 100
-    confidence_level : float, default 0.95
-    output_names : sequence of str, optional
-    convergence_levels : int, default 1
-        With L > 1, also estimate the indices at N / 2^(L-1), …, N / 2, N
-        from prefixes of the same design (one model evaluation) and store
-        them in ``result.convergence``.
-    chunk_rows : int, default 65536
-        The model is called on blocks of at most this many rows.
-    progress : bool, default False
-        Show a progress bar (tqdm) on standard error.
-
-    Returns
-    -------
-    SobolIndicesResult
-
-    Raises
-    ------
-    ClusterModelError
-        If ``n`` is not a power of two, the model returns the wrong shape or a
-        non-finite value, or an option is out of range.
-
-    References
-    ----------
-    Saltelli et al. (2010), https://doi.org/10.1016/j.cpc.2009.09.018;
-    Sobol', I. M. (2001), https://doi.org/10.1016/S0378-4754(00)00270-6.
-
-    Examples
-    --------
-    >>> r = sobol_indices(ishigami, ISHIGAMI_PROBLEM, n=2**12, rng=1, n_resamples=50)
-    >>> np.round(r.S1[0], 2).tolist(), np.round(ishigami_indices()["S1"], 2).tolist()
-    ([0.31, 0.44, -0.01], [0.31, 0.44, 0.0])
-    """
-    names, d = _problem_iv(problem)
-    n = _n_iv(n)
-    levels = check_positive_int(convergence_levels, "convergence_levels")
-    if n >> (levels - 1) < 2:
-        raise ClusterModelError(
-            f"`convergence_levels` = {levels} would go below N = 2 from n = {n}; use at most {n.bit_length() - 1}"
-        )
-    chunk_rows = check_positive_int(chunk_rows, "chunk_rows")
-    if not callable(model):
-        raise ClusterModelError(f"`model` must be callable as model(X), got {type(model).__name__}")
-    sample_seed, resample_seed = _derive_seeds(rng)
-    X, _ = sobol_sample(problem, n, rng=sample_seed)
-    rows = X.shape[0]
-    chunks = list(range(0, rows, chunk_rows))
-    with _progress(len(chunks) + levels, progress, "sobol") as bar:
-        parts = []
-        for lo in chunks:
-            parts.append(np.asarray(model(X[lo : lo + chunk_rows])))
-            bar.update(1)
-        Y = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
-        Y, outputs = _as_outputs(Y, rows, output_names)
-        conv = None
-        if levels > 1:
-            sizes = [n >> (levels - 1 - i) for i in range(levels)]
-            runs = []
-            for m in sizes[:-1]:
-                runs.append(sobol_analyze(problem, Y[: m * (d + 2)], n_resamples=n_resamples, confidence_level=confidence_level, rng=resample_seed, output_names=outputs))
-                bar.update(1)
-        res = sobol_analyze(problem, Y, n_resamples=n_resamples, confidence_level=confidence_level, rng=resample_seed, output_names=outputs)
-        bar.update(1)
-    if levels > 1:
-        runs.append(res)
-        conv = {"n": sizes}
-        for k in ("S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"):
-            conv[k] = np.stack([getattr(x, k) for x in runs])
-    return dataclasses.replace(res, sample_seed=sample_seed, resample_seed=resample_seed, convergence=conv)
-
-
-# Ishigami test function ---------------------------------------------------------------------
-
-#: Problem of the Ishigami function: three factors uniform on [-pi, pi].
-ISHIGAMI_PROBLEM = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-math.pi, math.pi]] * 3}
-
-
-def ishigami(X, a: float = 7.0, b: float = 0.1) -> np.ndarray:
-    """Ishigami function ``sin x1 + a sin^2 x2 + b x3^4 sin x1``, row-wise (vectorised).
-
-    References
-    ----------
-    Ishigami, T. and Homma, T. (1990). An importance quantification technique in uncertainty
-    analysis for computer models. Proc. ISUMA '90, 398-403. https://doi.org/10.1109/ISUMA.1990.151285
-    """
-    X = np.asarray(X, dtype=float)
-    return np.sin(X[..., 0]) + a * np.sin(X[..., 1]) ** 2 + b * X[..., 2] ** 4 * np.sin(X[..., 0])
-
-
-def ishigami_indices(a: float = 7.0, b: float = 0.1) -> dict:
-    """Analytic first-order and total indices of :func:`ishigami` (factors uniform on [-pi, pi])."""
-    pi = math.pi
-    v1 = 0.5 * (1 + b * pi**4 / 5) ** 2
-    v2 = a**2 / 8
-    v13 = b**2 * pi**8 * (1 / 18 - 1 / 50)
-    v = v1 + v2 + v13
-    return {"S1": np.array([v1, v2, 0.0]) / v, "ST": np.array([v1 + v13, v2, v13]) / v, "variance": v}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1060,6 +504,8 @@ class SobolResult:
     nominal_scenario : dict
         Cluster label -> its scenario at the published weights.
     notes : tuple of str
+    nouns : clustermodel.reporting.nouns.Nouns or None
+        The study's nouns, used by :meth:`summary` (None: the paper's).
     """
 
     indices: SobolIndicesResult
@@ -1078,6 +524,15 @@ class SobolResult:
     cluster_names: dict = field(default_factory=dict)
     nominal_scenario: dict = field(default_factory=dict)
     notes: tuple = ()
+    nouns: object = None
+
+    def __repr__(self) -> str:
+        ix = self.indices
+        return (
+            f"<SobolResult: {len(ix.outputs)} outputs x {len(ix.factors)} factors ({', '.join(ix.factors)}), "
+            f"aggregation {self.spec.aggregation!r}, method={ix.method!r}, N={ix.n} x {ix.replicates} design(s), "
+            f"{ix.model_runs} model runs>"
+        )
 
     @property
     def outputs(self) -> tuple:
@@ -1170,12 +625,15 @@ class SobolResult:
         ix = self.indices
         return {
             "n": ix.n,
+            "replicates": ix.replicates,
+            "method": ix.method,
             "seed": self.seed,
-            "sample_seed": ix.sample_seed,
-            "resample_seed": ix.resample_seed,
+            "entropy": ix.entropy,
             "n_resamples": ix.n_resamples,
             "confidence_level": ix.confidence_level,
-            "model_runs": ix.n * (len(ix.factors) + 2),
+            "interval": ix.run_attrs()["interval"],
+            "model_runs": ix.model_runs,
+            "chunk_size": ix.chunk_size,
             "spec": self.spec.to_dict(),
             "thresholds": self.thresholds.to_dict(),
             "distribution": self.distribution,
@@ -1222,114 +680,23 @@ class SobolResult:
         ds.attrs["cluster_coord"] = "cluster label of the output, -1 for study-level outputs"
         return ds
 
-    def summary(self) -> str:
-        """Markdown report: run, weights vs importance, conclusions, the indices of the study-level outputs."""
-        ix = self.indices
-        pct = f"{ix.confidence_level:.0%}"
-        dist = self.distribution
-        par = ", ".join(f"{k} = {v}" for k, v in dist.items() if k not in ("name", "description"))
-        lines = [
-            "## Sobol' sensitivity to the expert weights" + (" and the method choices" if self.triggers else ""),
-            "",
-            f"Spec `{self.spec.to_dict()}`; weights drawn as **{dist['name']}** ({par}): {dist['description']}.",
-            f"Trigger factors: {', '.join(f'{k} ∈ {list(v)}' for k, v in self.triggers.items()) or 'none'}.",
-            f"N = {ix.n} (power of two; {ix.n * (len(ix.factors) + 2)} model runs), seed {self.seed} "
-            f"(SALib sample seed {ix.sample_seed}, bootstrap seed {ix.resample_seed}), {ix.n_resamples} bootstrap "
-            f"resamples, {pct} percentile intervals. S1 = first-order index (Saltelli et al. 2010), ST = total index "
-            "(Jansen 1999).",
-            "",
-            "### Weights against importance",
-            "",
-            "Nominal weight beside the indicator's effective share in the formula, its linear first-order importance "
-            "in the nominal index across clusters (Paruolo, Saisana & Saltelli 2013; squared Pearson r, and as a share "
-            "of the total) and the Sobol' indices of the weight's own uncertainty.",
-            "",
-            "| indicator | nominal weight | effective share | importance r² | importance share | mean S1 (index) | mean ST (index) | S1 (rank shift) | ST (rank shift) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-        ]
-        for r in self.importance:
-            lines.append(
-                f"| {r['indicator']} | {r['nominal_weight']:.3f} | {r['effective_weight']:.3f} | {r['linear_importance']:.3f} | "
-                f"{r['linear_importance_share']:.3f} | {r['mean_index_S1']:.3f} | {r['mean_index_ST']:.3f} | "
-                f"{r['rank_shift_S1']:.3f} | {r['rank_shift_ST']:.3f} |"
-            )
-        out = {r["output"]: r for r in self.output_table()}
-        counts = {s: out[f"scenario_count[{s}]"] for s in SCENARIOS}
-        lines += [
-            "",
-            "### Do the conclusions survive?",
-            "",
-            "- Nominal scenario counts: " + ", ".join(f"{s} {int(counts[s]['nominal'])}" for s in SCENARIOS) + "; "
-            f"all four counts unchanged in **{out['counts_kept']['mean']:.1%}** of the weight draws.",
-            "- Count ranges (5–95 %): " + ", ".join(f"{s} {counts[s]['q05']:.0f}–{counts[s]['q95']:.0f}" for s in SCENARIOS) + ".",
-            f"- Mean absolute rank shift against the nominal ranking: mean {out['mean_rank_shift']['mean']:.2f}, "
-            f"95th percentile {out['mean_rank_shift']['q95']:.2f} places.",
-            f"- Cluster–region correlation: nominal {out['correlation']['nominal']:.3f}, 5–95 % "
-            f"[{out['correlation']['q05']:.3f}, {out['correlation']['q95']:.3f}].",
-            "",
-            "| cluster | name | nominal rank | rank 5–95 % | nominal scenario | P(scenario kept) |",
-            "|---:|---|---:|---|---|---:|",
-        ]
-        for c in self.cluster_names:
-            rk = out[f"rank[{c}]"]
-            kept = out[f"scenario_kept[{c}]"]
-            lines.append(
-                f"| {c} | {self.cluster_names[c]} | {int(rk['nominal'])} | {rk['q05']:.0f}–{rk['q95']:.0f} | "
-                f"{self.nominal_scenario.get(c, '?')} | {kept['mean']:.1%} |"
-            )
-        lines += [
-            "",
-            "### Indices of the study-level outputs",
-            "",
-            "| output | factor | S1 | S1 interval | ST | ST interval |",
-            "|---|---|---:|---|---:|---|",
-        ]
-        study_level = [k for k, c in enumerate(self.cluster) if c is None]
-        for k in study_level:
-            for j, f in enumerate(ix.factors):
-                lines.append(
-                    f"| {ix.outputs[k]} | {f} | {ix.S1[k, j]:.3f} | [{ix.S1_low[k, j]:.3f}, {ix.S1_high[k, j]:.3f}] | "
-                    f"{ix.ST[k, j]:.3f} | [{ix.ST_low[k, j]:.3f}, {ix.ST_high[k, j]:.3f}] |"
-                )
-        lines += ["", "### Total indices of each cluster's index, rank and scenario (ST per factor)", ""]
-        lines.append("| cluster | output | " + " | ".join(ix.factors) + " |")
-        lines.append("|---:|---|" + "---:|" * len(ix.factors))
-        for c in self.cluster_names:
-            for q in ("index", "rank", "scenario_kept"):
-                k = ix.outputs.index(f"{q}[{c}]")
-                lines.append(f"| {c} | {q} | " + " | ".join(f"{v:.3f}" for v in ix.ST[k]) + " |")
-        conv = self.convergence_table()
-        if conv:
-            ns = [w["n"] for w in conv["median_interval_width"]]
-            lines += [
-                "",
-                "### Convergence",
-                "",
-                "Median width of the intervals over all non-constant outputs: "
-                + ", ".join(f"N = {w['n']}: S1 {w['S1']:.3f}, ST {w['ST']:.3f}" for w in conv["median_interval_width"])
-                + ". Total indices of the conclusion outputs at each N:",
-                "",
-                "| output | factor | " + " | ".join(f"ST at N = {n}" for n in ns) + " |",
-                "|---|---|" + "---|" * len(ns),
-            ]
-            by = {(r["output"], r["factor"], r["n"]): r for r in conv["records"]}
-            for o in ("mean_rank_shift", "correlation", "counts_kept"):
-                for f in ix.factors:
-                    cells = [by[(o, f, n)] for n in ns]
-                    lines.append(
-                        f"| {o} | {f} | " + " | ".join(f"{r['ST']:.3f} [{r['ST_low']:.3f}, {r['ST_high']:.3f}]" for r in cells) + " |"
-                    )
-        if self.notes:
-            lines += ["", "### Notes", "", *[f"- {t}" for t in self.notes]]
-        return "\n".join(lines) + "\n"
+    def summary(self, *, nouns=None) -> str:
+        """Markdown report (:func:`clustermodel.reporting.sobol.markdown`) with the study's nouns."""
+        from clustermodel.reporting.nouns import PAPER_NOUNS
+        from clustermodel.reporting.sobol import markdown
+
+        return markdown(self, nouns=nouns or self.nouns or PAPER_NOUNS)
 
 
 def weight_sensitivity(
     study,
     spec: IndexSpec | None = None,
     *,
-    n: int = 4096,
+    n: int = 1024,
+    replicates: int | None = None,
+    method: str = "replicate",
     rng=None,
+    seed=None,
     distribution: str = "dirichlet",
     concentration: float = 50.0,
     delta: float = 0.25,
@@ -1338,7 +705,10 @@ def weight_sensitivity(
     n_resamples: int = 100,
     confidence_level: float = 0.95,
     convergence_levels: int = 1,
-    progress: bool = False,
+    chunk_size: int | None = None,
+    memory_limit=None,
+    client=None,
+    progress: bool = True,
 ) -> SobolResult:
     """Sobol' sensitivity of every score, rank and conclusion to the expert weights.
 
@@ -1350,12 +720,18 @@ def weight_sensitivity(
         Base spec; default the study's. Under ``aggregation='equation1'``
         (the paper's formula as printed) the weights cancel and every weight
         index is 0, which this function reports as a finding.
-    n : int, default 4096
-        Base sample size N, a power of two; the model runs N (D + 2) times
-        for D factors.
+    n : int, default 1024
+        Base sample size N of each design, a power of two.
+    replicates : int, optional
+        Independent scrambled designs of the replicate method (default 10); the model
+        runs replicates x N x (D + 2) times for D factors.
+    method : {'replicate', 'bootstrap'}, default 'replicate'
+        How intervals are estimated (:func:`clustermodel.sobol.sobol_indices`): the spread
+        over independent designs (calibrated), or SALib's bootstrap over the rows of one
+        design (for comparison; too wide for smooth outputs).
     rng : int, numpy.random.Generator or None
-        Seed or generator (normalised once); the SALib sample seed and the
-        bootstrap seed are drawn from it and reported.
+        Seed or generator, normalised once; the designs use independent streams spawned
+        from it. ``seed`` is accepted as SALib's name for it.
     distribution : {'dirichlet', 'uniform'}, default 'dirichlet'
         How the independent uniform inputs map onto the simplex
         (:data:`WEIGHT_DISTRIBUTIONS`, :func:`weights_from_unit`).
@@ -1370,11 +746,14 @@ def weight_sensitivity(
         a mapping field -> options.
     thresholds : ScenarioThresholds, optional
     n_resamples : int, default 100
+        Bootstrap resamples (``method='bootstrap'`` only).
     confidence_level : float, default 0.95
     convergence_levels : int, default 1
         L > 1 also estimates the indices at N / 2^(L-1), …, N / 2, N.
-    progress : bool, default False
-        Show a progress bar.
+    chunk_size, memory_limit, client, progress
+        How the model runs are chunked and scheduled (dask; memory budget, default
+        1 GiB; a ``dask.distributed`` client or scheduler address; a progress bar on a
+        terminal): see :func:`clustermodel.sobol.sobol_indices`.
 
     Returns
     -------
@@ -1416,7 +795,7 @@ def weight_sensitivity(
     --------
     >>> from clustermodel.data import load_paper
     >>> from clustermodel.spec import PAPER_SPEC
-    >>> res = weight_sensitivity(load_paper(), PAPER_SPEC.replace(aggregation="quadratic"), n=256, rng=1, n_resamples=20)
+    >>> res = weight_sensitivity(load_paper(), PAPER_SPEC.replace(aggregation="quadratic"), n=256, rng=1)
     >>> res.indices.S1.shape
     (82, 4)
     """
@@ -1425,19 +804,22 @@ def weight_sensitivity(
     )
     spec, thresholds, triggers = model.spec, model.thresholds, model.triggers
     concentration, delta = model.concentration, model.delta
-    n = _n_iv(n)
-    user_seed = int(rng) if isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_)) else None
-    gen = as_rng(rng)
     meta = model.output_meta
     ix = sobol_indices(
         model,
         problem,
         n=n,
-        rng=gen,
+        replicates=replicates,
+        method=method,
+        rng=rng,
+        seed=seed,
         n_resamples=n_resamples,
         confidence_level=confidence_level,
         output_names=meta["name"],
         convergence_levels=convergence_levels,
+        chunk_size=chunk_size,
+        memory_limit=memory_limit,
+        client=client,
         progress=progress,
     )
     m = model.m
@@ -1498,22 +880,10 @@ def weight_sensitivity(
     if ix.constant.all() and not (spec.top_aggregation == "equation1" and "aggregation" not in triggers):
         notes.append("Every output is constant over the sample: no factor has any influence on this study under this spec.")
     notes += list(ix.notes)
-    flips = {
-        o: min(p, 1 - p) * 2 * ix.n
-        for o, q, p, c in zip(ix.outputs, meta["quantity"], ix.output_mean, ix.constant)
-        if q in ("scenario_kept", "counts_kept") and not c
-    }
-    rare = [f"{o} ({v:.0f})" for o, v in flips.items() if v < _RARE_FLIPS]
-    if rare:
-        notes.append(
-            f"Rare flips: {', '.join(rare)} changed in fewer than {_RARE_FLIPS} of the {2 * ix.n} A and B runs (count in "
-            "brackets). Their variance rests on a handful of runs, so their indices are unreliable (a total index can "
-            "exceed 1); read them as 'almost never flips' and increase N to estimate them."
-        )
     notes.append(
         "Ranks, scenario counts and the 0/1 outputs (scenario kept, counts kept) are discrete; variance-based indices "
         "remain well defined for them and give the share of the variance of a rank, or of a flip probability, that "
-        "each factor explains. A 0/1 output that rarely flips has a small variance and wide intervals."
+        "each factor explains. A 0/1 output that rarely flips rests on few events (see the rare-events note, if any)."
     )
     nominal_counts = {s: int(c) for s, c in zip(SCENARIOS, model.nominal_counts)} if model.has_regions else None
     from clustermodel.reproduce import PAPER_COUNTS
@@ -1559,8 +929,9 @@ def weight_sensitivity(
         thresholds=thresholds,
         distribution=dist,
         triggers=dict(model.trigger_options),
-        seed=user_seed,
+        seed=ix.seed,
         cluster_names=cluster_names,
         nominal_scenario=nominal_scenario,
         notes=tuple(notes),
+        nouns=getattr(study, "nouns", None),
     )

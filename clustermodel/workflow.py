@@ -441,98 +441,77 @@ def run_correlation(study, config: dict, out) -> dict | None:
 
 
 def _seed_check(first, second) -> dict:
-    out = {"seeds": [first.seed, second.seed], "n": first.indices.n}
+    """A second seed's estimates against the first run's intervals, over the non-constant outputs."""
+    a, b = first.indices, second.indices
+    varying = ~(a.constant | b.constant)
+    out = {"seeds": [first.seed, second.seed], "n": a.n, "replicates": a.replicates, "method": a.method}
     for key in ("S1", "ST"):
-        a, b = first.indices, second.indices
-        lo, hi = getattr(a, f"{key}_low"), getattr(a, f"{key}_high")
-        inside = (getattr(b, key) >= lo) & (getattr(b, key) <= hi)
-        overlap = (lo <= getattr(b, f"{key}_high")) & (getattr(b, f"{key}_low") <= hi)
+        lo, hi = getattr(a, f"{key}_low")[varying], getattr(a, f"{key}_high")[varying]
+        est_b = getattr(b, key)[varying]
+        inside = (est_b >= lo) & (est_b <= hi)
+        overlap = (lo <= getattr(b, f"{key}_high")[varying]) & (getattr(b, f"{key}_low")[varying] <= hi)
+        diff = np.abs(getattr(a, key) - getattr(b, key))
         out[key] = {
-            "share_of_second_estimates_inside_first_intervals": float(inside.mean()),
-            "share_of_interval_pairs_overlapping": float(overlap.mean()),
-            "max_abs_difference": float(np.max(np.abs(getattr(a, key) - getattr(b, key)))),
+            "share_of_second_estimates_inside_first_intervals": float(inside.mean()) if inside.size else 1.0,
+            "share_of_interval_pairs_overlapping": float(overlap.mean()) if overlap.size else 1.0,
+            "max_abs_difference": float(diff.max()) if diff.size else 0.0,
         }
     return out
 
 
-def _output(result, name):
-    return next(o for o in result.to_dict()["outputs"] if o["output"] == name)
-
-
-def _record(result, output, factor):
-    return next((r for r in result.to_records() if r["output"] == output and r["factor"] == factor), None)
+def _sobol_options(cfg: dict) -> dict:
+    """Estimator options of the [sobol] config section (N per design, replicates, method, scheduling)."""
+    opts = {
+        "n": int(cfg.get("n", 1024)),
+        "method": cfg.get("method", "replicate"),
+        "n_resamples": int(cfg.get("n_resamples", 100)),
+        "confidence_level": float(cfg.get("confidence_level", 0.95)),
+        "memory_limit": cfg.get("memory_limit"),
+        "client": cfg.get("scheduler") or None,
+    }
+    if cfg.get("replicates") is not None:
+        opts["replicates"] = int(cfg["replicates"])
+    if cfg.get("chunk_size") is not None:
+        opts["chunk_size"] = int(cfg["chunk_size"])
+    return opts
 
 
 def run_sobol(study, config: dict, out) -> dict | None:
     """Sobol' sensitivity of scores, ranks and conclusions to the weights (and the method choices)."""
-    from clustermodel.commands.sobol import write_outputs
+    from clustermodel.reporting.sobol import findings, write_outputs
     from clustermodel.sensitivity import weight_sensitivity
 
-    if not study.has_regions:
-        return None
     out = ensure_dir(out)
+    nouns = study.nouns
     cfg = config.get("sobol", {})
     spec = weight_robustness_spec(spec_from_config(study, config))
     seed = int(cfg.get("seed", 0))
     common = dict(
-        n=int(cfg.get("n", 4096)),
         distribution=cfg.get("distribution", "dirichlet"),
         concentration=float(cfg.get("concentration", 50.0)),
         delta=float(cfg.get("delta", 0.25)),
-        n_resamples=int(cfg.get("n_resamples", 200)),
-        confidence_level=float(cfg.get("confidence_level", 0.95)),
+        progress=False,
+        **_sobol_options(cfg),
     )
     triggers_list = cfg.get("triggers", [])
     main_run = weight_sensitivity(study, spec, rng=seed, convergence_levels=int(cfg.get("convergence_levels", 1)), **common)
     triggers = None
     if triggers_list:
         triggers = weight_sensitivity(study, spec, rng=seed, triggers=triggers_list, **common)
-        write_outputs(triggers, out, stem="sobol_triggers")
+        write_outputs(triggers, out, stem="sobol_triggers", nouns=nouns)
     degenerate = weight_sensitivity(
-        study, spec.replace(aggregation="equation1"), rng=seed, **{**common, "n": int(cfg.get("n_equation1", 1024))}
+        study, spec.replace(aggregation="equation1"), rng=seed, **{**common, "n": int(cfg.get("n_equation1", 256))}
     )
-    write_outputs(degenerate, out, stem="sobol_equation1", figures=False)
+    write_outputs(degenerate, out, stem="sobol_equation1", figures=False, nouns=nouns)
     second = weight_sensitivity(study, spec, rng=int(cfg.get("check_seed", seed + 1)), **common)
     check = _seed_check(main_run, second)
     write_json(out / "sobol_seed_check.json", check)
 
-    d = main_run.to_dict()
-    wvi = d["weights_vs_importance"]
-    kept = _output(main_run, "counts_kept")["mean"]
-    shift = _output(main_run, "mean_rank_shift")["mean"]
     eq1_zero = bool(np.all(degenerate.indices.S1 == 0) and np.all(degenerate.indices.ST == 0))
-    findings = [
-        (
-            f"**Sobol' sensitivity to the weights** (aggregation `{spec.aggregation}`, {d['distribution']['name']} "
-            f"κ = {common['concentration']:g}, N = {common['n']}, {d['model_runs']} model runs): nominal weight vs "
-            "share of measured importance — "
-            + "; ".join(f"{w['indicator']} {w['nominal_weight']:.2f} vs {w['linear_importance_share']:.2f}" for w in wvi)
-            + f". Ranks move by {shift:.2f} places on average; the scenario counts at the nominal weights hold in "
-            f"{100 * kept:.0f} % of weight draws. [sobol](sobol.md), [bars](sobol_bars.png), [heatmap](sobol_heatmap.png)"
-        ),
-        (
-            f"**Equation 1 as printed**: every weight's Sobol' index is {'exactly 0' if eq1_zero else 'NOT zero'} "
-            "(the outputs do not depend on the weights, which cancel). [sobol_equation1](sobol_equation1.md)"
-        ),
-    ]
-    if triggers is not None:
-        t_kept = _output(triggers, "counts_kept")["mean"]
-        rec = [r for r in triggers.to_records() if r["output"] == "mean_rank_shift" and r["factor_kind"] != "weight"]
-        top = max(rec, key=lambda r: r["S1"]) if rec else None
-        findings.append(
-            "**Method choices as trigger factors** ("
-            + ", ".join(triggers_list)
-            + f"): the scenario counts hold in {100 * t_kept:.1f} % of runs"
-            + (
-                f"; `{top['factor']}` alone explains S1 = {top['S1']:.2f} of the variance of the mean rank shift"
-                if top
-                else ""
-            )
-            + ". [sobol_triggers](sobol_triggers.md)"
-        )
-    extra = {"findings": findings, "equation1_all_zero": eq1_zero, "seed_check": check}
-    write_outputs(main_run, out, stem="sobol", extra=extra)
-    data = {**d, **extra}
+    found = findings(main_run, nouns=nouns, equation1=degenerate, triggers=triggers, seed_check=check)
+    extra = {"findings": found, "equation1_all_zero": eq1_zero, "seed_check": check}
+    write_outputs(main_run, out, stem="sobol", extra=extra, nouns=nouns)
+    data = {**main_run.to_dict(), **extra}
     write_csv(out / "sobol.csv", main_run.to_dataframe())
     return data
 

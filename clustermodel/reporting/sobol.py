@@ -1,0 +1,381 @@
+"""Narration of the Sobol' stage: notes, Markdown tables and key findings.
+
+The estimators (:mod:`clustermodel.sobol`, :mod:`clustermodel.sensitivity`) return
+numbers and flags; every sentence about them is written here:
+
+- :func:`index_notes` and :func:`indices_markdown` for a
+  :class:`~clustermodel.sobol.SobolIndicesResult` (any model);
+- :func:`markdown` and :func:`findings` for a
+  :class:`~clustermodel.sensitivity.SobolResult` (a study's weights and method choices),
+  with the study's nouns (:class:`~clustermodel.reporting.nouns.Nouns`);
+- :func:`write_outputs` writes a stage's JSON, Markdown, NetCDF and figures.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from clustermodel.reporting.nouns import PAPER_NOUNS, Nouns
+
+__all__ = ["index_notes", "indices_markdown", "method_sentence", "markdown", "findings", "write_outputs"]
+
+
+def _listing(names, limit: int = 8) -> str:
+    names = list(names)
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def method_sentence(ix) -> str:
+    """How the indices and their intervals were estimated, in one sentence."""
+    pct = f"{ix.confidence_level:.0%}"
+    d = len(ix.factors)
+    if ix.method == "replicate":
+        return (
+            f"{ix.replicates} independent scrambled Sobol' designs of N = {ix.n} rows each ({ix.model_runs} model runs, "
+            f"N (D + 2) = {ix.n * (d + 2)} per design); indices averaged over the designs, {pct} intervals "
+            f"mean ± t({ix.replicates - 1}) · sd / √{ix.replicates} over them. S1 = first-order index (Saltelli et al. "
+            "2010), ST = total index (Jansen 1999)."
+        )
+    return (
+        f"One scrambled Sobol' design of N = {ix.n} rows ({ix.model_runs} model runs), {ix.n_resamples} bootstrap "
+        f"resamples of its rows as in SALib, {pct} percentile intervals (these treat the quasi-random design as an "
+        "i.i.d. sample and are too wide for smooth outputs; see docs/sensitivity.md). S1 = first-order index "
+        "(Saltelli et al. 2010), ST = total index (Jansen 1999)."
+    )
+
+
+def index_notes(ix) -> list:
+    """Sentences on the outputs whose indices need a caveat: constant, flat over A and B, rare 0/1."""
+    notes = []
+    outputs = list(ix.outputs)
+    const = [o for o, c in zip(outputs, ix.constant) if c]
+    if const:
+        notes.append(
+            f"{len(const)} of {len(outputs)} output(s) take the same value in every model run, up to rounding "
+            f"(spread at most {_rtol()} of their magnitude) ({_listing(const)}): they do not depend on any "
+            "factor, so S1 = ST = 0 exactly for them (SALib would divide by a zero or rounding-noise variance)."
+        )
+    flat = [o for o, c in zip(outputs, ix.flat_ab) if c]
+    if flat:
+        notes.append(
+            f"{len(flat)} output(s) vary only in the cross-sampled runs, not over the A and B runs of any design "
+            f"({_listing(flat)}); their variance estimate is 0, so nothing is known of their indices (interval "
+            "[0, 1]): increase N to estimate them."
+        )
+    if ix.method == "replicate":
+        short = [
+            o for o, c, inf, fl in zip(outputs, ix.constant, ix.informative, ix.flat_ab)
+            if not c and not fl and inf < ix.replicates
+        ]
+        if short:
+            notes.append(
+                f"{len(short)} output(s) do not vary over the A and B runs of every design ({_listing(short)}); their "
+                "indices average the designs where they do (interval [0, 1] where fewer than two do)."
+            )
+    rare = [k for k in range(len(outputs)) if ix.n_needed[k] > 0]
+    if rare:
+        runs = 2 * ix.n * ix.replicates
+        shown = [f"{outputs[k]} ({int(ix.events[k])} events, N ≥ {int(ix.n_needed[k])})" for k in rare]
+        per = f" per design ({ix.replicates} designs)" if ix.replicates > 1 else ""
+        notes.append(
+            f"Rare events: {len(rare)} 0/1 output(s) took their rarer value fewer than {ix.events_needed} times in the "
+            f"{runs} A and B runs: {_listing(shown)}. With so few events the intervals of such outputs miss the "
+            "true indices far more often than the nominal rate (measured in docs/sensitivity.md); the N in "
+            f"brackets{per}, from the observed event rate, would give about {ix.events_needed} events. Read these "
+            "outputs as 'rarely changes' rather than through their indices."
+        )
+    return notes
+
+
+def _rtol() -> str:
+    from clustermodel.sobol import CONSTANT_RTOL
+
+    return f"{CONSTANT_RTOL:g}"
+
+
+def indices_markdown(ix) -> str:
+    """Markdown table of every output's indices with their intervals, the method and the notes."""
+    lines = [
+        method_sentence(ix),
+        "",
+        "| output | factor | S1 | S1 interval | ST | ST interval |",
+        "|---|---|---:|---|---:|---|",
+    ]
+    for r in ix.to_records():
+        lines.append(
+            f"| {r['output']} | {r['factor']} | {r['S1']:.3f} | [{r['S1_low']:.3f}, {r['S1_high']:.3f}] | "
+            f"{r['ST']:.3f} | [{r['ST_low']:.3f}, {r['ST_high']:.3f}] |"
+        )
+    notes = index_notes(ix)
+    if notes:
+        lines += ["", *[f"- {t}" for t in notes]]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# A study's weights and method choices (clustermodel.sensitivity.SobolResult)
+# --------------------------------------------------------------------------------------------
+
+#: Units listed one by one in the Markdown tables; beyond this the least stable are shown.
+MAX_UNITS_LISTED = 40
+
+
+def _cap(word: str) -> str:
+    return word[:1].upper() + word[1:]
+
+
+def _aggregation(spec) -> str:
+    """How the spec aggregates the weighted indicators (the field's name changed as the spec grew)."""
+    for name in ("top_aggregation", "aggregation", "weights"):
+        value = getattr(spec, name, None)
+        if isinstance(value, str):
+            return value
+    return "?"
+
+
+def _distribution(result) -> str:
+    dist = result.distribution
+    par = ", ".join(f"{k} = {v}" for k, v in dist.items() if k not in ("name", "description"))
+    return f"{dist['name']} ({par})" if par else str(dist["name"])
+
+
+def _units_shown(result, out, nouns):
+    """Unit labels to list, and a sentence on those left out (large studies)."""
+    units = list(result.cluster_names)
+    if len(units) <= MAX_UNITS_LISTED:
+        return units, ""
+    kept = {u: out.get(f"scenario_kept[{u}]", {}).get("mean", 1.0) for u in units}
+    shown = sorted(units, key=lambda u: (kept[u], units.index(u)))[:MAX_UNITS_LISTED]
+    shown = [u for u in units if u in set(shown)]
+    return shown, (
+        f"The {len(shown)} of {len(units)} {nouns.units} least likely to keep their scenario are listed; every "
+        f"{nouns.unit} is in the CSV and NetCDF outputs."
+    )
+
+
+def markdown(result, *, nouns: Nouns = PAPER_NOUNS) -> str:
+    """The Sobol' stage's section: the run, weights against importance, the conclusions, the indices.
+
+    Parameters
+    ----------
+    result : clustermodel.sensitivity.SobolResult
+    nouns : Nouns
+        What the study's units and higher-level units are called.
+    """
+    ix = result.indices
+    lines = [
+        "## Sobol' sensitivity to the weights" + (" and the method choices" if result.triggers else ""),
+        "",
+        f"Spec `{result.spec.to_dict()}`; weights drawn as **{_distribution(result)}**: {result.distribution['description']}.",
+        f"Trigger factors: {', '.join(f'{k} ∈ {list(v)}' for k, v in result.triggers.items()) or 'none'}.",
+        f"Seed {result.seed}. " + method_sentence(ix),
+        "",
+        "### Weights against importance",
+        "",
+        "Nominal weight beside the indicator's effective share in the formula, its linear first-order importance "
+        f"in the nominal index across {nouns.units} (Paruolo, Saisana & Saltelli 2013; squared Pearson r, and as a "
+        "share of the total) and the Sobol' indices of the weight's own uncertainty.",
+        "",
+        "| indicator | nominal weight | effective share | importance r² | importance share | mean S1 (index) | mean ST (index) | S1 (rank shift) | ST (rank shift) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in result.importance:
+        lines.append(
+            f"| {r['indicator']} | {r['nominal_weight']:.3f} | {r['effective_weight']:.3f} | {r['linear_importance']:.3f} | "
+            f"{r['linear_importance_share']:.3f} | {r['mean_index_S1']:.3f} | {r['mean_index_ST']:.3f} | "
+            f"{r['rank_shift_S1']:.3f} | {r['rank_shift_ST']:.3f} |"
+        )
+    out = {r["output"]: r for r in result.output_table()}
+    scenarios = [s for s in result.scenario if s]
+    lines += ["", "### Do the conclusions survive?", ""]
+    if scenarios:
+        counts = {s: out[f"scenario_count[{s}]"] for s in scenarios}
+        kept = out.get("counts_kept")
+        lines.append(
+            "- Nominal scenario counts: " + ", ".join(f"{s} {int(counts[s]['nominal'])}" for s in scenarios)
+            + (f"; all {len(scenarios)} counts unchanged in **{kept['mean']:.1%}** of the weight draws." if kept else ".")
+        )
+        lines.append("- Count ranges (5–95 %): " + ", ".join(f"{s} {counts[s]['q05']:.0f}–{counts[s]['q95']:.0f}" for s in scenarios) + ".")
+    if "mean_rank_shift" in out:
+        shift = out["mean_rank_shift"]
+        lines.append(
+            f"- Mean absolute rank shift against the nominal ranking: mean {shift['mean']:.2f}, 95th percentile "
+            f"{shift['q95']:.2f} places."
+        )
+    if "correlation" in out:
+        cor = out["correlation"]
+        lines.append(
+            f"- {_cap(nouns.unit)}–{nouns.higher} correlation: nominal {cor['nominal']:.3f}, 5–95 % "
+            f"[{cor['q05']:.3f}, {cor['q95']:.3f}]."
+        )
+    shown, left_out = _units_shown(result, out, nouns)
+    if shown and all(f"rank[{u}]" in out for u in shown):
+        lines += [
+            "",
+            f"| {nouns.unit} | name | nominal rank | rank 5–95 % | nominal scenario | P(scenario kept) |",
+            "|---:|---|---:|---|---|---:|",
+        ]
+        for u in shown:
+            rk = out[f"rank[{u}]"]
+            kept = out.get(f"scenario_kept[{u}]")
+            p_kept = "" if kept is None else f"{kept['mean']:.1%}"
+            lines.append(
+                f"| {u} | {result.cluster_names[u]} | {int(rk['nominal'])} | {rk['q05']:.0f}–{rk['q95']:.0f} | "
+                f"{result.nominal_scenario.get(u, '?')} | {p_kept} |"
+            )
+        if left_out:
+            lines += ["", left_out]
+    lines += [
+        "",
+        "### Indices of the study-level outputs",
+        "",
+        "| output | factor | S1 | S1 interval | ST | ST interval |",
+        "|---|---|---:|---|---:|---|",
+    ]
+    for k in [k for k, c in enumerate(result.cluster) if c is None]:
+        for j, f in enumerate(ix.factors):
+            lines.append(
+                f"| {ix.outputs[k]} | {f} | {ix.S1[k, j]:.3f} | [{ix.S1_low[k, j]:.3f}, {ix.S1_high[k, j]:.3f}] | "
+                f"{ix.ST[k, j]:.3f} | [{ix.ST_low[k, j]:.3f}, {ix.ST_high[k, j]:.3f}] |"
+            )
+    per_unit = [q for q in ("index", "rank", "scenario_kept") if q in result.quantity]
+    if shown and per_unit:
+        lines += ["", f"### Total indices of each {nouns.unit}'s {', '.join(per_unit)} (ST per factor)", ""]
+        lines.append(f"| {nouns.unit} | output | " + " | ".join(ix.factors) + " |")
+        lines.append("|---:|---|" + "---:|" * len(ix.factors))
+        for u in shown:
+            for q in per_unit:
+                name = f"{q}[{u}]"
+                if name in ix.outputs:
+                    k = ix.outputs.index(name)
+                    lines.append(f"| {u} | {q} | " + " | ".join(f"{v:.3f}" for v in ix.ST[k]) + " |")
+    conv = result.convergence_table()
+    if conv:
+        ns = [w["n"] for w in conv["median_interval_width"]]
+        study_level = [o for o, c in zip(ix.outputs, result.cluster) if c is None]
+        lines += [
+            "",
+            "### Convergence",
+            "",
+            "Median width of the intervals over all non-constant outputs: "
+            + ", ".join(f"N = {w['n']}: S1 {w['S1']:.3f}, ST {w['ST']:.3f}" for w in conv["median_interval_width"])
+            + f" (N per design, {ix.replicates} design(s)). Total indices of the study-level outputs at each N:",
+            "",
+            "| output | factor | " + " | ".join(f"ST at N = {n}" for n in ns) + " |",
+            "|---|---|" + "---|" * len(ns),
+        ]
+        by = {(r["output"], r["factor"], r["n"]): r for r in conv["records"]}
+        for o in study_level:
+            if o.startswith("scenario_count["):
+                continue
+            for f in ix.factors:
+                cells = [by[(o, f, n)] for n in ns]
+                lines.append(f"| {o} | {f} | " + " | ".join(f"{r['ST']:.3f} [{r['ST_low']:.3f}, {r['ST_high']:.3f}]" for r in cells) + " |")
+    if result.notes:
+        lines += ["", "### Notes", "", *[f"- {t}" for t in result.notes]]
+    return "\n".join(lines) + "\n"
+
+
+def _output(result, name):
+    return next((o for o in result.output_table() if o["output"] == name), None)
+
+
+def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=None, seed_check=None, stem: str = "sobol") -> list:
+    """Key findings of the Sobol' stage, each naming the analysis and spec it comes from.
+
+    Parameters
+    ----------
+    result : SobolResult
+        The main run.
+    nouns : Nouns
+    equation1 : SobolResult, optional
+        The run under the aggregation 'equation1' (the formula as printed, whose weights cancel).
+    triggers : SobolResult, optional
+        The run with the method choices as trigger factors.
+    seed_check : dict, optional
+        A second seed's estimates against the main run's intervals (``workflow`` writes it).
+    stem : str
+        File stem of the main run's outputs, for the links.
+    """
+    ix = result.indices
+    d = result.to_dict()
+    wvi = d["weights_vs_importance"]
+    shift = _output(result, "mean_rank_shift")
+    kept = _output(result, "counts_kept")
+    design = (
+        f"{ix.replicates} designs × N = {ix.n}" if ix.method == "replicate" else f"N = {ix.n}, bootstrap"
+    )
+    text = (
+        f"**Sobol' sensitivity to the weights** (aggregation `{_aggregation(result.spec)}`, {_distribution(result)}, "
+        f"{design}, {ix.model_runs} model runs): nominal weight vs share of measured importance — "
+        + "; ".join(f"{w['indicator']} {w['nominal_weight']:.2f} vs {w['linear_importance_share']:.2f}" for w in wvi)
+        + "."
+    )
+    if shift is not None:
+        text += f" Ranks move by {shift['mean']:.2f} places on average"
+        text += f"; the scenario counts at the nominal weights hold in {100 * kept['mean']:.0f} % of weight draws." if kept else "."
+    text += f" [{stem}]({stem}.md), [bars]({stem}_bars.png), [heatmap]({stem}_heatmap.png)"
+    out = [text]
+    if equation1 is not None:
+        zero = bool(np.all(equation1.indices.S1 == 0) and np.all(equation1.indices.ST == 0))
+        out.append(
+            f"**Aggregation `{_aggregation(equation1.spec)}`** (the formula as printed): every weight's Sobol' index is "
+            f"{'exactly 0' if zero else 'NOT zero'}"
+            + (" (the outputs do not depend on the weights, which cancel)" if zero else "")
+            + f". [{stem}_equation1]({stem}_equation1.md)"
+        )
+    if triggers is not None:
+        t_kept = _output(triggers, "counts_kept")
+        rec = [r for r in triggers.to_records() if r["output"] == "mean_rank_shift" and r["factor_kind"] != "weight"]
+        top = max(rec, key=lambda r: r["S1"]) if rec else None
+        text = f"**Method choices as trigger factors** ({', '.join(triggers.triggers)})"
+        if t_kept is not None:
+            text += f": the scenario counts hold in {100 * t_kept['mean']:.1f} % of runs"
+        if top:
+            text += (
+                f"; `{top['factor']}` alone explains S1 = {top['S1']:.2f} [{top['S1_low']:.2f}, {top['S1_high']:.2f}] "
+                "of the variance of the mean rank shift"
+            )
+        out.append(text + f". [{stem}_triggers]({stem}_triggers.md)")
+    rare = int(np.sum(ix.rare))
+    if rare:
+        units = [o for o, q, r in zip(ix.outputs, result.quantity, ix.rare) if r]
+        out.append(
+            f"**Rare events** ({stem}, aggregation `{_aggregation(result.spec)}`): {rare} 0/1 output(s) change in fewer than "
+            f"{ix.events_needed} of the {2 * ix.n * ix.replicates} A and B runs ({_listing(units, 5)}); their indices "
+            f"and intervals are not reliable at this N (the notes give the N each would need). [{stem}]({stem}.md)"
+        )
+    if seed_check:
+        share = seed_check["S1"]["share_of_second_estimates_inside_first_intervals"]
+        share_t = seed_check["ST"]["share_of_second_estimates_inside_first_intervals"]
+        out.append(
+            f"**Seed check** ({stem}, aggregation `{_aggregation(result.spec)}`): a second seed's S1 and ST estimates fall inside "
+            f"the first run's {ix.confidence_level:.0%} intervals for {share:.0%} and {share_t:.0%} of the "
+            f"non-constant indices (two independent estimates, each with its error: about 83 % is expected of "
+            f"calibrated intervals). [{stem}_seed_check]({stem}_seed_check.json)"
+        )
+    return out
+
+
+def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, extra: dict | None = None, nouns: Nouns | None = None) -> list:
+    """Write ``<stem>.json``, ``<stem>.md``, ``<stem>.nc`` and (optionally) the figures into ``out``.
+
+    Figures: ``<stem>_bars.png`` (per-unit S1/ST with intervals), ``<stem>_heatmap.png`` (ST,
+    units x factors) and, with a convergence study, ``<stem>_convergence.png``.
+    """
+    from clustermodel._io import ensure_dir, write_json, write_netcdf, write_text
+
+    out = ensure_dir(out)
+    written = [
+        write_json(out / f"{stem}.json", {**result.to_dict(), **(extra or {})}),
+        write_text(out / f"{stem}.md", result.summary(nouns=nouns)),
+        write_netcdf(out / f"{stem}.nc", result.to_dataset()),
+    ]
+    if figures:
+        from clustermodel.plots import sobol_bars, sobol_convergence, sobol_heatmap
+
+        written.append(sobol_bars(result, out / f"{stem}_bars.png"))
+        written.append(sobol_heatmap(result, out / f"{stem}_heatmap.png"))
+        if result.indices.convergence is not None:
+            written.append(sobol_convergence(result, out / f"{stem}_convergence.png"))
+    return written
