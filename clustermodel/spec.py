@@ -41,8 +41,8 @@ __all__ = [
 
 #: Normalisers; each honours the indicator's direction (see clustermodel.normalise).
 NORMALISATIONS = {
-    "max": "ratio to the reference set's maximum, x / max (the paper's Equation 1); lower-is-better indicators are "
-    "first reflected within the set, (max + min - x) / max",
+    "max": "ratio to the reference set's maximum, x / max; lower-is-better indicators are first reflected within "
+    "the set, (max + min - x) / max",
     "minmax": "(x - min) / (max - min) in [0, 1]; (max - x) / (max - min) for lower-is-better indicators",
     "zscore": "(x - mean) / standard deviation (n - 1 denominator), sign flipped for lower-is-better indicators",
     "rank": "percentile rank in [0, 1]: (average rank - 1) / (number observed - 1), best = 1",
@@ -55,7 +55,7 @@ NORMALISATIONS = {
 #: Sets over which a normaliser's statistics (max, min, mean, sd, ranks) and group imputation are taken.
 REFERENCE_SETS = {
     "sample": "the whole sample",
-    "group": "each unit's group (the paper's Section 4.1.2: 'broken down by industrial affiliation')",
+    "group": "each unit's group",
 }
 
 #: Aggregators of the children of one node; a level may use its own.
@@ -70,7 +70,7 @@ AGGREGATIONS = {
 
 #: What a missing indicator value does.
 MISSING_POLICIES = {
-    "zero": "a missing value is scored as 0 after normalisation and keeps its weight (the paper's implicit choice)",
+    "zero": "a missing value is scored as 0 after normalisation and keeps its weight",
     "rescale": "available-case: each aggregate is taken over its observed children, their weights renormalised",
     "mean": "imputed with the mean of the unit's reference set (group or sample) before treatment",
     "median": "imputed with the median of the unit's reference set (group or sample) before treatment",
@@ -79,7 +79,7 @@ MISSING_POLICIES = {
 #: What a negative raw indicator value means.
 NEGATIVE_POLICIES = {
     "keep": "kept with its sign: the Euclidean aggregators (equation1, quadratic) square it, so a deficit adds like "
-    "a surplus (the paper's Table 6); the arithmetic mean subtracts it; geometric and harmonic means reject it",
+    "a surplus; the arithmetic mean subtracts it; geometric and harmonic means reject it",
     "zero": "a negative value is set to zero before normalisation (a deficit earns nothing)",
     "error": "a negative value is rejected",
 }

@@ -44,105 +44,83 @@ def _fmt(x, digits=3):
     return f"{x:.{digits}f}"
 
 
+def _weight_draws(study, cfg, rng):
+    """Weight vectors around the nominal weights: Dirichlet within each parent of the structure."""
+    from clustermodel.sensitivity import weights_from_unit
+
+    tree = study.structure
+    U = rng.random((int(cfg.get("n_draws", 2000)), len(tree.weighted)))
+    return weights_from_unit(U, tree.weight_array(), parents=tree.parent_codes(), concentration=float(cfg.get("concentration", 50.0)))
+
+
 def run_scores(study, config: dict, out) -> dict:
-    """Nominal index, rank and scenario of every unit under the paper's spec, and whether weights matter."""
-    from clustermodel.scenarios import evaluate
+    """Construction log, nominal scores of every node, ranks, scenarios, and whether the weights matter."""
+    from clustermodel.index import compute_scores, construct, rank
+    from clustermodel.reporting.scores import findings, markdown
+    from clustermodel.scenarios import StudyModel, evaluate
 
     out = ensure_dir(out)
     cfg = config.get("scores", {})
     thresholds = thresholds_from_config(config)
-    base = spec_from_config(study, config)
-    notes = []
-    has_regions = study.has_regions
-    rng = np.random.default_rng(cfg.get("seed", 0))
-    w0 = study.weights.values
-    draws = rng.dirichlet(cfg.get("concentration", 50.0) * w0 / w0.sum(), size=cfg.get("n_draws", 2000))
-    rows, spreads = [], {}
-    for placement in ("equation1", "quadratic", "arithmetic"):
-        spec = base.replace(aggregation=placement)
-        if has_regions:
-            ev = evaluate(study, spec, weights=draws, thresholds=thresholds)
-            idx = ev.cluster_index.values
-        else:
-            from clustermodel.index import compute_index
-
-            idx = compute_index(study, draws, spec).values
-        spreads[placement] = float(np.max(idx.max(axis=0) - idx.min(axis=0)))
-    nominal = base
-    from clustermodel.index import compute_index, rank
-
-    idx = compute_index(study, spec=nominal)
-    rk = rank(idx, idx.dims[-1])
-    ev = evaluate(study, nominal, thresholds=thresholds) if has_regions else None
-    cl = study.clusters
-    for i, unit in enumerate(cl[idx.dims[-1]].values):
+    spec = spec_from_config(study, config)
+    nouns = study.nouns
+    c = construct(study, spec)
+    tree = study.structure
+    draws = _weight_draws(study, cfg, np.random.default_rng(cfg.get("seed", 0)))
+    variants = [spec.aggregation] if not isinstance(spec.aggregation, str) else [spec.aggregation]
+    if spec.aggregation == "equation1":
+        variants = ["equation1", "quadratic", "arithmetic"]
+    spreads = {}
+    for agg in variants:
+        model = StudyModel(study, spec.replace(aggregation=agg), thresholds=thresholds)
+        idx = model.outputs(draws)["index"]
+        key = agg if isinstance(agg, str) else " / ".join(agg)
+        spreads[key] = float(np.nanmax(idx.max(axis=0) - idx.min(axis=0)))
+    aggregates = sorted((v for v in tree.aggregates if v != tree.root), key=lambda v: (-tree.level(v), tree.nodes.index(v)))
+    scores = compute_scores(study, spec=spec, nodes=[tree.root, *aggregates], construction=c)
+    ranks = rank(scores, c.unit_dim)
+    ev = evaluate(study, spec, thresholds=thresholds) if study.has_regions else None
+    kept = study.clusters.sel({c.unit_dim: c.units})
+    rows = []
+    for i, unit in enumerate(c.units):
         row = {
             "id": unit.item() if hasattr(unit, "item") else unit,
-            "name": str(cl["name"].values[i]) if "name" in cl.coords else None,
-            "group": str(cl["group"].values[i]) if "group" in cl.coords else None,
-            "region": str(cl["region"].values[i]) if "region" in cl.coords else None,
-            "index": float(idx.values[i]),
-            "rank": int(rk.values[i]),
+            "name": str(kept["name"].values[i]) if "name" in kept.coords else None,
+            "group": str(kept["group"].values[i]) if "group" in kept.coords else None,
+            "region": str(kept["region"].values[i]) if "region" in kept.coords else None,
+            "index": float(scores.values[i, 0]),
+            "rank": int(ranks.values[i, 0]),
+            "nodes": {v: float(scores.values[i, k + 1]) for k, v in enumerate(aggregates)},
         }
         if ev is not None:
             row["region_index"] = float(ev.region_index_of_cluster.values[i])
             row["scenario"] = SCENARIOS[int(ev.scenario.values[i])]
         rows.append(row)
     counts = None if ev is None else {s: int(v) for s, v in zip(SCENARIOS, ev.scenario_counts.values)}
-    n_draws = len(draws)
-    findings = [
-        (
-            f"**Do the weights matter?** Under Equation 1 as printed, {n_draws} weight vectors drawn around the "
-            f"nominal weights change no unit's index (largest spread {spreads['equation1']:.1e}): the weights cancel. "
-            f"Under the quadratic variant the largest spread is {spreads['quadratic']:.3f}, under the arithmetic one "
-            f"{spreads['arithmetic']:.3f}. [scores](scores.md)"
-        )
-    ]
-    if counts is not None:
-        findings.append(
-            "**Scenarios under the nominal spec**: "
-            + ", ".join(f"{v} {k}" for k, v in counts.items())
-            + f" (thresholds {thresholds.cluster:g} and {thresholds.region:g} of the attainable maximum). "
-            "[scores](scores.md), [figure](scores_scenarios.png)"
-        )
+    log = c.log()
     data = {
-        "spec": nominal.to_dict(),
+        "spec": spec.to_dict(),
         "thresholds": thresholds.to_dict(),
+        "structure": tree.to_dict(),
+        "effective_weights": dict(zip(tree.leaves, map(float, tree.effective_weights()))),
+        "construction": log,
+        "nodes": aggregates,
         "units": rows,
         "scenario_counts": counts,
-        "weight_spread": {"n_draws": n_draws, "concentration": cfg.get("concentration", 50.0), "max_abs_spread": spreads},
-        "findings": findings,
-        "notes": notes,
+        "weight_spread": {"n_draws": len(draws), "concentration": float(cfg.get("concentration", 50.0)), "max_abs_spread": spreads},
     }
-    lines = [
-        "## Nominal scores",
-        "",
-        f"Spec: `{nominal.to_dict()}`.",
-        "",
-        *[f"Note: {t}\n" for t in notes],
-        "Largest change of any unit's index over "
-        f"{n_draws} Dirichlet weight draws (concentration {data['weight_spread']['concentration']:g}) around the nominal weights:",
-        "",
-        "| Aggregation | Largest spread |",
-        "|---|---:|",
-    ]
-    lines += [f"| {k} | {v:.3g} |" for k, v in spreads.items()]
-    cols = ["id", "name", "group", "region", "index", "rank"] + (["region_index", "scenario"] if ev is not None else [])
-    lines += ["", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in rows:
-        lines.append("| " + " | ".join(_fmt(r[c]) if isinstance(r[c], float) else str(r[c]) for c in cols) + " |")
-    write_text(out / "scores.md", "\n".join(lines) + "\n")
+    data["findings"] = findings(data, nouns=nouns)
+    write_text(out / "scores.md", markdown(data, nouns=nouns, structure=tree))
     write_json(out / "scores.json", data)
+    write_json(out / "construction.json", log)
     import pandas as pd
 
-    write_csv(out / "scores.csv", pd.DataFrame(rows).set_index("id"))
+    flat = [{k: v for k, v in r.items() if k != "nodes"} | {f"score[{k}]": v for k, v in r["nodes"].items()} for r in rows]
+    write_csv(out / "scores.csv", pd.DataFrame(flat).set_index("id"))
+    ds = scores.to_dataset(name="score").assign(rank=ranks)
     if ev is not None:
-        ds = ev.to_dataset()
-    else:
-        import xarray as xr
-
-        ds = xr.Dataset({"index": idx, "rank": rk})
-        ds.attrs.update(nominal.to_attrs())
+        ds = ds.assign(scenario=ev.scenario, region_index_of_unit=ev.region_index_of_cluster)
+    ds.attrs.update(spec.to_attrs())
     write_netcdf(out / "scores.nc", ds)
     if ev is not None:
         from clustermodel.plots import scenario_plot
@@ -156,8 +134,8 @@ def run_scores(study, config: dict, out) -> dict:
             counts,
             out / "scores_scenarios.png",
             title="Scenarios under the nominal spec",
-            xlabel="Regional index",
-            ylabel="Cluster index",
+            xlabel=f"{nouns.higher.capitalize()} index",
+            ylabel=f"{nouns.unit.capitalize()} index",
         )
     return data
 
