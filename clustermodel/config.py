@@ -178,6 +178,8 @@ def validate_config(config: dict, source=None) -> dict:
         if bad:
             raise ClusterModelError(f"{where}[{table}] unknown key {', '.join(map(repr, bad))}; valid: {', '.join(keys)}")
         for key, value in given.items():
+            if value is None and keys[key][0] is None:
+                continue  # an unset optional setting (a config already merged over the defaults)
             out[table][key] = _check_value(value, keys[key][1], f"{where}[{table}] {key}")
     if out["sobol"]["n"] & (out["sobol"]["n"] - 1) or out["sobol"]["n_equation1"] & (out["sobol"]["n_equation1"] - 1):
         key = "n" if out["sobol"]["n"] & (out["sobol"]["n"] - 1) else "n_equation1"

@@ -303,6 +303,7 @@ def sobol_bars(result, path, *, quantity: str = "index", title: str | None = Non
 def sobol_heatmap(result, path, *, quantities=("index", "rank", "scenario_kept"), title: str | None = None):
     """Total Sobol' indices, clusters x factors, one panel per per-cluster output."""
     ix = result.indices
+    quantities = [q for q in quantities if q in result.quantity]  # scenario_kept only with a region table
     factors = list(ix.factors)
     fig, axes = plt.subplots(1, len(quantities), figsize=(1.0 + 0.75 * len(factors) * len(quantities) + 1.5, 8.5), squeeze=False)
     im = None
@@ -327,6 +328,7 @@ def sobol_heatmap(result, path, *, quantities=("index", "rank", "scenario_kept")
 def sobol_convergence(result, path, *, outputs=("mean_rank_shift", "correlation", "counts_kept"), title: str | None = None):
     """S1 and ST of the conclusion outputs against the base sample size N, with their intervals."""
     ix = result.indices
+    outputs = [o for o in outputs if o in ix.outputs]
     conv = ix.convergence
     if conv is None:
         from clustermodel._errors import ClusterModelError

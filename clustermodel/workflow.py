@@ -477,15 +477,18 @@ def run_sobol(study, config: dict, out) -> dict | None:
     if triggers_list:
         triggers = weight_sensitivity(study, spec, rng=seed, triggers=triggers_list, **common)
         write_outputs(triggers, out, stem="sobol_triggers", nouns=nouns)
-    degenerate = weight_sensitivity(
-        study, spec.replace(aggregation="equation1"), rng=seed, **{**common, "n": int(cfg.get("n_equation1", 256))}
-    )
-    write_outputs(degenerate, out, stem="sobol_equation1", figures=False, nouns=nouns)
-    second = weight_sensitivity(study, spec, rng=int(cfg.get("check_seed", seed + 1)), **common)
+    degenerate = None
+    if spec_from_config(study, config).aggregation == "equation1":  # the study's own formula cancels its weights: show it
+        degenerate = weight_sensitivity(
+            study, spec.replace(aggregation="equation1"), rng=seed, **{**common, "n": int(cfg.get("n_equation1", 256))}
+        )
+        write_outputs(degenerate, out, stem="sobol_equation1", figures=False, nouns=nouns)
+    check_seed = cfg.get("check_seed")
+    second = weight_sensitivity(study, spec, rng=int(seed + 1 if check_seed is None else check_seed), **common)
     check = _seed_check(main_run, second)
     write_json(out / "sobol_seed_check.json", check)
 
-    eq1_zero = bool(np.all(degenerate.indices.S1 == 0) and np.all(degenerate.indices.ST == 0))
+    eq1_zero = None if degenerate is None else bool(np.all(degenerate.indices.S1 == 0) and np.all(degenerate.indices.ST == 0))
     found = findings(main_run, nouns=nouns, equation1=degenerate, triggers=triggers, seed_check=check)
     extra = {"findings": found, "equation1_all_zero": eq1_zero, "seed_check": check}
     write_outputs(main_run, out, stem="sobol", extra=extra, nouns=nouns)

@@ -1,0 +1,101 @@
+"""`clustermodel report` on studies shaped unlike the paper's: every stage that can run does, the others are named
+with their reason, every stage records the same spec, and no paper-only word reaches the report."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from conftest import DATA
+
+from clustermodel.cli import main
+
+EXAMPLE = DATA / "examples"
+HIER = EXAMPLE / "hierarchy"
+
+SMALL = """
+order = ["scores", "reproduction", "sobol", "bootstrap", "correlation"]
+[scores]
+n_draws = 50
+[sobol]
+n = 64
+replicates = 3
+n_equation1 = 64
+convergence_levels = 1
+[bootstrap]
+n_resamples = 99
+concentration_sensitivity = [10.0]
+[correlation]
+n_resamples = 99
+"""
+
+#: Words that belong to the paper's study only (the example's own names say "… cluster": table rows are data).
+PAPER_WORDS = [r"Table [456]\b", "3/14/8/0", "Moscow", "Kaluga", "19 regions", "25 clusters", r"industr(y|ies)\b", "Figure 13", r"clusters?\b"]
+
+FLAT = ["--clusters", str(EXAMPLE / "clusters.csv"), "--weights", str(EXAMPLE / "weights.csv"), "--id-column", "id"]
+SHAPES = {
+    "user example (regions, groups)": FLAT + ["--regions", str(EXAMPLE / "regions.csv"), "--group-column", "sector", "--region-column", "area"],
+    "no regions": FLAT + ["--group-column", "sector"],
+    "hierarchy, no groups": ["--clusters", str(HIER / "cities.csv"), "--structure", str(HIER / "structure.csv"), "--spec", str(HIER / "spec.toml"), "--id-column", "city"],
+}
+EXPECT = {
+    "user example (regions, groups)": ({"scores", "sobol", "bootstrap", "correlation"}, {"reproduction"}),
+    "no regions": ({"scores", "sobol", "bootstrap"}, {"reproduction", "correlation"}),
+    "hierarchy, no groups": ({"scores", "sobol", "bootstrap"}, {"reproduction", "correlation"}),
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("shapes")
+    cfg = root / "small.toml"
+    cfg.write_text(SMALL)
+    out = {}
+    for name, args in SHAPES.items():
+        folder = root / re.sub(r"\W+", "_", name)
+        rc = main(["report", *args, "--config", str(cfg), "--out", str(folder)])
+        assert rc == 0, name
+        out[name] = folder
+    return out
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_the_stages_that_can_run_did_and_the_others_are_named(runs, shape):
+    manifest = json.loads((runs[shape] / "manifest.json").read_text())
+    ran, skipped = EXPECT[shape]
+    assert set(manifest["stages"]) == ran
+    assert set(manifest["skipped"]) == skipped and all(manifest["skipped"].values())
+    report = (runs[shape] / "report.md").read_text()
+    assert "## Analyses not run" in report
+    for stage in skipped:
+        assert manifest["skipped"][stage] in report
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_every_stage_records_the_same_spec(runs, shape):
+    specs = json.loads((runs[shape] / "manifest.json").read_text())["specs"]
+    assert len({json.dumps(s, sort_keys=True) for s in specs.values()}) == 1, specs
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_no_paper_only_word_in_a_users_report(runs, shape):
+    text = "\n".join(ln for ln in (runs[shape] / "report.md").read_text().splitlines() if not ln.startswith("|"))
+    found = [m.group(0) for w in PAPER_WORDS for m in re.finditer(rf"\b{w}", text, flags=re.IGNORECASE)]
+    assert not found, found
+
+
+def test_nouns_from_the_config_name_the_units(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(SMALL.replace('order = ["scores", "reproduction", "sobol", "bootstrap", "correlation"]', 'order = ["scores"]') + '\n[study]\nunit_noun = "city"\n')
+    assert main(["report", *SHAPES["hierarchy, no groups"], "--config", str(cfg), "--out", str(tmp_path / "o")]) == 0
+    text = (tmp_path / "o" / "report.md").read_text()
+    assert "48 cities" in text and " units" not in text
+
+
+def test_a_hierarchy_report_shows_every_level(runs):
+    data = json.loads((runs["hierarchy, no groups"] / "scores.json").read_text())
+    assert set(data["nodes"]) == {"economy", "society", "trade", "investment", "talent", "connectivity", "environment"}
+    assert data["construction"]["treated_indicators"] and data["construction"]["imputed"]
+    sobol = json.loads((runs["hierarchy, no groups"] / "sobol.json").read_text())
+    assert len(sobol["factors"]) == 21  # every weighted node: 2 sub-indices, 5 pillars, 14 indicators
