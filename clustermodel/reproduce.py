@@ -262,64 +262,10 @@ class ReproductionResult:
         return pd.DataFrame(rows).set_index("no" if table == "clusters" else "region")
 
     def summary(self) -> str:
-        """Markdown: the verdict, the search over options, and both tables."""
-        n = self.n_reproduced
-        lines = [
-            "## Reproduction of Tables 5 and 6",
-            "",
-            f"Spec: `{self.spec.to_dict()}`. A row reproduces when |computed − published| ≤ half a unit of the "
-            f"published rounding (clusters ±{self.tolerance['clusters']:g}, regions ±{self.tolerance['regions']:g}).",
-            "",
-            f"- Clusters (Table 5): **{n['clusters']} of {len(self.clusters)}** rows reproduce.",
-            f"- Regions (Table 6): **{n['regions']} of {len(self.regions)}** rows reproduce.",
-        ]
-        for table, search in self.reference_search.items():
-            lines.append(f"- {table}: " + ", ".join(f"`{k}` reproduces {v}" for k, v in search.items()))
-        lines += [
-            f"- Scenario counts from the computed index: {self.scenario_counts} (paper: {PAPER_COUNTS}); "
-            f"from the published index: {self.published_scenario_counts}.",
-            f"- Thresholds: cluster {self.threshold_values['cluster']:.4g}, region {self.threshold_values['region']:.4g} "
-            f"(fractions {self.thresholds.cluster:g} and {self.thresholds.region:g} of the attainable maximum).",
-        ]
-        for src, boxes in self.feasible.items():
-            if boxes:
-                b = boxes[0]
-                lines.append(
-                    f"- Fractions reproducing the paper's counts ({src} values): cluster in "
-                    f"({b['cluster'][0]:.4f}, {b['cluster'][1]:.4f}], region in ({b['region'][0]:.4f}, {b['region'][1]:.4f}]"
-                    + (f" (and {len(boxes) - 1} more boxes)" if len(boxes) > 1 else "")
-                )
-            else:
-                lines.append(f"- No thresholds reproduce the paper's counts from the {src} values.")
-        lines += ["", "### Rows that do not reproduce", ""]
-        bad = [("cluster", r, r["no"]) for r in self.clusters if not r["reproduced"]]
-        bad += [("region", r, r["region"]) for r in self.regions if not r["reproduced"]]
-        if not bad:
-            lines.append("None.")
-        for kind, r, key in bad:
-            lines.append(
-                f"- {kind} {key}: published {r['published']}, computed {r['computed']:.3f}. {r['explanation']}."
-            )
-        lines += [
-            "",
-            "### Clusters",
-            "",
-            "| No. | Cluster | Group | Region | Published | Computed | Reproduced | Scenario |",
-            "|---:|---|---|---|---:|---:|:---:|---|",
-        ]
-        for r in self.clusters:
-            lines.append(
-                f"| {r['no']} | {r['name']} | {r['group']} | {r['region']} | {r['published']} | "
-                f"{r['computed']:.3f} | {'yes' if r['reproduced'] else '**no**'} | {r['scenario']} |"
-            )
-        lines += ["", "### Regions", "", "| Region | Published | Computed | Reproduced |", "|---|---:|---:|:---:|"]
-        for r in self.regions:
-            lines.append(
-                f"| {r['region']} | {r['published']} | {r['computed']:.3f} | {'yes' if r['reproduced'] else '**no**'} |"
-            )
-        if self.notes:
-            lines += ["", "### Notes", ""] + [f"- {t}" for t in self.notes]
-        return "\n".join(lines) + "\n"
+        """Markdown narration (:func:`clustermodel.reporting.reproduction.markdown`)."""
+        from clustermodel.reporting.reproduction import markdown
+
+        return markdown(self)
 
 
 def reproduce(study, spec: IndexSpec | None = None, *, thresholds: ScenarioThresholds | None = None) -> ReproductionResult:

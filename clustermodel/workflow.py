@@ -143,6 +143,7 @@ def run_scores(study, config: dict, out) -> dict:
 def run_reproduction(study, config: dict, out) -> dict | None:
     """Tables 5-6 row by row and Figure 13 (needs published values)."""
     from clustermodel.plots import figure13
+    from clustermodel.reporting.reproduction import findings, markdown
     from clustermodel.reproduce import reproduce
 
     if "published_index" not in study.clusters or study.regions is None or "published_index" not in study.regions:
@@ -155,40 +156,8 @@ def run_reproduction(study, config: dict, out) -> dict | None:
     n = result.n_reproduced
     rs = result.reference_search
     bad = [r for r in result.clusters if not r["reproduced"]]
-    data["findings"] = [
-        (
-            f"**Reproduction**: {n['clusters']} of {len(result.clusters)} cluster rows (Table 5) and {n['regions']} of "
-            f"{len(result.regions)} region rows (Table 6) reproduce within the published rounding. Table 5 needs "
-            f"within-group maxima ({rs['clusters'].get('reference=group', 'n/a')} rows; whole sample: "
-            f"{rs['clusters']['reference=sample']}). "
-            + (
-                "Rows not reproduced: "
-                + "; ".join(f"cluster {r['no']} (published {r['published']}, computed {r['computed']:.3f})" for r in bad)
-                + ". "
-                if bad
-                else ""
-            )
-            + "[reproduction](reproduction.md)"
-        ),
-        (
-            f"**Negative trade surpluses**: Table 6 reproduces in {rs['regions'].get('negative=keep')} of "
-            f"{len(result.regions)} rows when deficits are squared as printed, {rs['regions'].get('negative=zero')} when "
-            "treated as zero: the published regional index counts a deficit as foreign activity. [reproduction](reproduction.md)"
-        ),
-        (
-            f"**Figure 13**: thresholds at half the attainable maximum ({result.threshold_values['cluster']:.3g} and "
-            f"{result.threshold_values['region']:.3g}) give "
-            + ", ".join(f"{v} {k}" for k, v in result.scenario_counts.items())
-            + " (paper: 3 supported, 14 lonely, 8 potential, 0 late), supported clusters in "
-            + " and ".join(sorted({r['region'] for r in result.clusters if r['scenario'] == 'supported'}))
-            + f". Cut-offs from {result.feasible['computed'][0]['cluster'][0]:.3f} to "
-            f"{result.feasible['computed'][0]['cluster'][1]:.3f} (clusters) and "
-            f"{result.feasible['computed'][0]['region'][0]:.3f} to {result.feasible['computed'][0]['region'][1]:.3f} "
-            "(regions) of the attainable maximum all give the paper's counts. "
-            "[figure](figure13.png)"
-        ),
-    ]
-    write_text(out / "reproduction.md", result.summary())
+    data["findings"] = findings(result, paper=bool(study.paper))
+    write_text(out / "reproduction.md", markdown(result, nouns=study.nouns))
     write_json(out / "reproduction.json", data)
     write_netcdf(out / "reproduction.nc", result.to_dataset())
     write_csv(out / "reproduction_clusters.csv", result.to_dataframe("clusters"))
