@@ -121,6 +121,13 @@ def transaction(folder: Path):
         raise ClusterModelError(f"cannot write into {folder}: {exc.strerror}; choose a writable --out") from None
     try:
         yield stage
+    except OSError as exc:
+        shutil.rmtree(stage, ignore_errors=True)
+        name = exc.filename
+        if name and Path(name).is_relative_to(stage):
+            name = folder / Path(name).relative_to(stage)  # the file as it would have been published
+        fix = "free some space or choose another --out" if exc.errno == errno.ENOSPC else "choose another --out"
+        raise ClusterModelError(f"cannot write {name or folder}: {exc.strerror or exc}; {fix}; {folder} is as it was") from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise

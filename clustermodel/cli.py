@@ -75,10 +75,27 @@ def main(argv=None) -> int:
     return run_guarded(lambda: args._run(args))
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that a run cleans up its staging folder like on Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
 def run_guarded(func) -> int:
-    """Call ``func()``; turn clustermodel errors into one line on stderr and exit status 2."""
+    """Call ``func()``; turn clustermodel errors into one line on stderr and exit status 2.
+
+    SIGINT (Ctrl-C) and SIGTERM interrupt the run cleanly: the output folder is left as it was (exit 130 / 143).
+    """
+    import signal
+    import threading
+
     previous = warnings.showwarning
     warnings.showwarning = _one_line_warning
+    old_term = None
+    if threading.current_thread() is threading.main_thread():
+        old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return int(func() or 0)
     except ClusterModelError as exc:
@@ -91,10 +108,15 @@ def run_guarded(func) -> int:
         print(f"clustermodel: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("clustermodel: interrupted", file=sys.stderr)
+        print("clustermodel: interrupted; the output folder is as it was", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("clustermodel: terminated; the output folder is as it was", file=sys.stderr)
+        return 143
     finally:
         warnings.showwarning = previous
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
 
 
 if __name__ == "__main__":  # pragma: no cover
