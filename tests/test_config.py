@@ -1,0 +1,56 @@
+"""The analysis config: one default per setting, the whole file validated before any stage runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from clustermodel import ClusterModelError
+from clustermodel.cli import main
+from clustermodel.config import DEFAULTS, load_config, validate_config
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[sobol]\nrepliactes = 3\n", "[sobol] unknown key 'repliactes'; valid: seed, n, replicates"),
+        ("[sobl]\nn = 64\n", "unknown table or key 'sobl'; valid: order, spec, study"),
+        ("[scores]\nseed = 1.5\n", "[scores] seed must be an integer seed"),
+        ("[scores]\nn_draws = 0\n", "[scores] n_draws must be an integer >= 1, got 0"),
+        ("[sobol]\nn = 100\n", "[sobol] n must be a power of two"),
+        ("[sobol]\nn_equation1 = 100\n", "[sobol] n_equation1 must be a power of two"),
+        ('order = ["scores", "sobl"]\n', "`order` names unknown analysis 'sobl'"),
+        ('[spec]\nnormalisation = "log"\n', "[spec] `normalisation` must be one of"),
+        ('[spec]\nnormalization = "minmax"\n', "[spec] unknown key 'normalization'; valid: denominate"),
+        ("[bootstrap]\nconcentration = 0\n", "[bootstrap] concentration must be"),
+        ('[correlation]\nsource = "publshed"\n', "[correlation] source must be one of 'both', 'computed', 'published'"),
+        ('[sobol]\ntriggers = ["placement"]\n', "[sobol] triggers: 'placement' is not a spec field that can be a trigger"),
+    ],
+)
+def test_config_errors_name_file_table_and_key(tmp_path, capsys, text, message):
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ClusterModelError) as e:
+        load_config(path)
+    assert str(e.value).startswith(f"{path}: ") and message in str(e.value)
+    out = tmp_path / "out"
+    assert main(["report", "--config", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not out.exists()  # nothing ran, nothing was written
+
+
+def test_every_setting_has_one_default_and_the_paper_config_is_valid():
+    cfg = load_config(__import__("clustermodel.config").config.paper_config_path())
+    assert set(cfg) == set(DEFAULTS)
+    assert validate_config({}) == DEFAULTS
+    assert cfg["sobol"]["n"] & (cfg["sobol"]["n"] - 1) == 0
+
+
+def test_command_line_spec_options_override_the_config(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('order = ["scores"]\n[scores]\nn_draws = 20\n[spec]\naggregation = "quadratic"\n')
+    out = tmp_path / "o"
+    assert main(["report", "--config", str(cfg), "--aggregation", "arithmetic", "--out", str(out)]) == 0
+    import json
+
+    assert json.loads((out / "manifest.json").read_text())["specs"]["scores"]["aggregation"] == "arithmetic"
