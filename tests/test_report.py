@@ -101,8 +101,9 @@ def test_example_dataset_end_to_end_through_the_cli(tmp_path, capsys):
 
 
 def test_example_dataset_from_excel(tmp_path):
-    pd = pytest.importorskip("pandas")
-    pytest.importorskip("openpyxl")
+    import pandas as pd
+
+    pytest.importorskip("openpyxl")  # the optional `excel` extra (also in `test`): a third-party reader, not ours
     xlsx = tmp_path / "clusters.xlsx"
     pd.read_csv(EXAMPLE / "clusters.csv", dtype=str, keep_default_na=False).to_excel(xlsx, index=False)
     rc = main([
