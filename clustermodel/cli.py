@@ -13,7 +13,7 @@ import sys
 import warnings
 
 from clustermodel import __version__
-from clustermodel._errors import ClusterModelError
+from clustermodel._errors import ClusterModelError, ClusterModelWarning
 
 __all__ = ["main", "build_parser", "run_guarded"]
 
@@ -76,9 +76,18 @@ def main(argv=None) -> int:
 
 
 def run_guarded(func) -> int:
-    """Call ``func()``; turn clustermodel errors into one line on stderr and exit status 2."""
-    previous = warnings.showwarning
-    warnings.showwarning = _one_line_warning
+    """Call ``func()``; turn clustermodel errors into one line on stderr and exit status 2.
+
+    clustermodel's warnings are messages to the user: each is printed as one line, whatever the process's
+    warning filters say (``-W error`` or pytest's ``filterwarnings = error`` included).
+    """
+    with warnings.catch_warnings():  # restores the filters and showwarning afterwards
+        warnings.simplefilter("default", ClusterModelWarning)
+        warnings.showwarning = _one_line_warning
+        return _run_guarded(func)
+
+
+def _run_guarded(func) -> int:
     try:
         return int(func() or 0)
     except ClusterModelError as exc:
@@ -93,8 +102,6 @@ def run_guarded(func) -> int:
     except KeyboardInterrupt:
         print("clustermodel: interrupted", file=sys.stderr)
         return 130
-    finally:
-        warnings.showwarning = previous
 
 
 if __name__ == "__main__":  # pragma: no cover
