@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from clustermodel._io import staged_outputs, write_netcdf, write_text
+from clustermodel._io import staged_outputs, write_json, write_netcdf, write_text
 from clustermodel.bootstrap import (
     DEFAULT_CONCENTRATION,
     DEFAULT_PANEL_SIZE,
@@ -110,13 +110,11 @@ def run(args: argparse.Namespace) -> int:
     summary = wb.summary() + ("" if cb is None else "\n" + cb.summary())
     payload = {"weight_bootstrap": wb.to_dict(), "data_bootstrap": None if cb is None else cb.to_dict()}
     if args.out is not None:
-        import json
-
         from clustermodel.plots import rank_uncertainty, scenario_stability
 
         with staged_outputs(args.out) as out:  # every file or none
             write_text(out / "bootstrap.md", summary)
-            write_text(out / "bootstrap.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+            write_json(out / "bootstrap.json", payload)
             write_netcdf(out / "bootstrap.nc", wb.to_dataset(), compress=True)
             if cb is not None:
                 write_netcdf(out / "bootstrap_data.nc", cb.to_dataset(), compress=True)
