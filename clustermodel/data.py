@@ -40,14 +40,24 @@ WEIGHT_SUM_TOLERANCE = 0.01
 
 
 def paper_data_dir() -> Path:
-    """The repository's ``data/`` folder holding the paper's tables."""
-    here = Path(__file__).resolve().parent.parent / "data"
-    if not (here / "clusters.csv").exists():
-        raise ClusterModelError(
-            f"the paper's data was not found at {here}; install clustermodel from a clone of "
-            "the repository (pip install -e .) or pass your own files"
-        )
-    return here
+    """The folder holding the paper's tables: the repository's ``data/``, shipped inside the package.
+
+    An installed clustermodel reads it through :mod:`importlib.resources`; a checkout reads the repository's
+    own ``data/`` (see :mod:`clustermodel._resources`).
+
+    Raises
+    ------
+    ClusterModelError
+        If the installation lacks its data files.
+
+    Examples
+    --------
+    >>> sorted(p.name for p in paper_data_dir().glob("*.csv"))[:2]
+    ['clusters.csv', 'indicators.csv']
+    """
+    from clustermodel._resources import resource
+
+    return resource("data")
 
 
 def _sha256(path: Path) -> str:
