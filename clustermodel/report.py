@@ -2,9 +2,12 @@
 
 The report opens with the findings every stage recorded in its JSON (each with
 its number and a link to the table or figure), then includes every stage's
-details. ``manifest.json`` records the package version, the git commit, the
-SHA-256 of every input, the config (seeds, sizes, spec) and a timestamp — the
-only thing that changes between two runs with the same seed.
+details. ``manifest.json`` records the package version, the checkout (commit
+and whether the working tree was modified), Python, the platform and every
+dependency's version, the SHA-256 of every input and output and the config
+(seeds, sizes, spec). It holds no timestamp, so two runs with the same seed on
+the same checkout and environment give the same bytes in every file; the run's
+time goes into ``run.json``, which is not tracked.
 """
 
 from __future__ import annotations
@@ -12,11 +15,10 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 from clustermodel import __version__
-from clustermodel._io import ensure_dir, staged_outputs, write_text
+from clustermodel._io import ensure_dir, json_text, staged_outputs, write_text
 
 __all__ = ["run_study", "write_report", "write_manifest"]
 
@@ -29,15 +31,16 @@ TITLES = {
 }
 
 
-def _git_commit(root: Path) -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+#: Files of a run that the manifest does not hash: itself and the run's untracked time stamp.
+_UNHASHED = {"manifest.json", "run.json"}
 
 
 def _relative(path: str, root: Path) -> str:
+    from clustermodel._resources import repository_path
+
+    shipped = repository_path(path)  # the paper's files: data/... whether from a checkout or a wheel
+    if shipped is not None:
+        return shipped
     try:
         return str(Path(path).resolve().relative_to(root.resolve()))
     except ValueError:
@@ -103,25 +106,35 @@ def write_report(out, stages, *, title: str = "clustermodel report", preamble: s
 
 
 def write_manifest(out, *, study, config: dict, stages, root: Path | None = None) -> Path:
-    """manifest.json: version, commit, input hashes, config, output hashes and a timestamp."""
+    """manifest.json (no timestamp) and run.json (the time of the run; not tracked).
+
+    manifest.json: package version, checkout state (commit, modified or not, the modified paths outside
+    ``out``), environment (Python, platform, every dependency's version), input hashes (named relative to
+    ``root``, default the current folder; the paper's files as ``data/...``), config, stage specs and output
+    hashes.
+    """
+    from clustermodel._provenance import checkout_state, environment
+
     out = Path(out)
     root = Path(root) if root is not None else Path.cwd()
     outputs = {}
     for p in sorted(out.iterdir()):
-        if p.is_file() and p.name != "manifest.json" and not p.name.startswith("."):
+        if p.is_file() and p.name not in _UNHASHED and not p.name.startswith("."):
             outputs[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
     manifest = {
         "package": "clustermodel",
         "version": __version__,
-        "git_commit": _git_commit(root),
+        "checkout": checkout_state(exclude=out),
+        "environment": environment(),
         "inputs": {_relative(k, root): v for k, v in study.sources.items()},
         "config": config,
         "specs": {n: json.loads((out / f"{n}.json").read_text(encoding="utf-8")).get("spec") for n in stages if (out / f"{n}.json").exists()},
         "stages": list(stages),
         "outputs": outputs,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    write_text(out / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    write_text(out / "manifest.json", json_text(manifest))
+    run = {"created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "manifest": "manifest.json"}
+    write_text(out / "run.json", json_text(run))
     return out / "manifest.json"
 
 

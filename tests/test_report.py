@@ -52,18 +52,37 @@ def two_runs(tmp_path_factory, paper):
     return a, b
 
 
-def test_same_seed_same_bytes_except_manifest_timestamp(two_runs):
+def test_same_seed_same_bytes_except_the_untracked_run_time(two_runs):
     a, b = two_runs
     names = sorted(p.name for p in a.iterdir())
     assert names == sorted(p.name for p in b.iterdir())
-    assert {"report.md", "report.html", "manifest.json", "figure13.png"} <= set(names)
+    assert {"report.md", "report.html", "manifest.json", "run.json", "figure13.png"} <= set(names)
     for name in names:
-        if name != "manifest.json":
+        if name not in {"run.json", "manifest.json"}:  # run.json: the time of the run (not tracked in reports/)
             assert (a / name).read_bytes() == (b / name).read_bytes(), name
     ma, mb = (json.loads((d / "manifest.json").read_text()) for d in (a, b))
-    ma.pop("created"), mb.pop("created")
+    ma.pop("checkout"), mb.pop("checkout")  # a file edited between the two runs would show (bytes: test_determinism)
     assert ma == mb
-    assert set(ma["inputs"]) == {"data/clusters.csv", "data/weights.csv", "data/regions.csv", "data/indicators.csv"}
+    manifest = ma
+    assert set(manifest["inputs"]) == {"data/clusters.csv", "data/weights.csv", "data/regions.csv", "data/indicators.csv"}
+    assert "created" not in manifest and "created" in json.loads((a / "run.json").read_text())
+
+
+def test_manifest_records_python_platform_dependencies_and_checkout(two_runs):
+    import platform
+
+    import numpy
+    import scipy
+
+    manifest = json.loads((two_runs[0] / "manifest.json").read_text())
+    env = manifest["environment"]
+    assert env["python"] == platform.python_version() and env["platform"] == platform.platform()
+    assert env["packages"]["numpy"] == numpy.__version__ and env["packages"]["scipy"] == scipy.__version__
+    assert {"pandas", "xarray", "statsmodels", "salib", "matplotlib", "netcdf4", "markdown", "tqdm"} <= set(env["packages"])
+    assert "pytest" not in env["packages"]  # test tools do not touch a result
+    checkout = manifest["checkout"]  # the tests run from a git checkout
+    assert len(checkout["commit"]) == 40 and isinstance(checkout["modified"], bool)
+    assert checkout["modified"] == bool(checkout["modified_paths"])
 
 
 def test_small_config_round_trips(tmp_path):
