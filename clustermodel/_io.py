@@ -72,7 +72,9 @@ def round_numbers(obj: Any) -> Any:
 
     Floats are rounded to :data:`SIGNIFICANT_DIGITS` significant digits and
     magnitudes below :data:`ZERO_BELOW` become 0; integers, booleans, strings,
-    NaN and infinities are returned unchanged.
+    NaN and infinities are returned unchanged. A numpy float array comes back
+    as a new array of rounded values (for plotted data: a line drawn from
+    rounded values has the same pixels on every machine).
 
     Examples
     --------
@@ -85,6 +87,10 @@ def round_numbers(obj: Any) -> Any:
         return {k: round_numbers(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [round_numbers(v) for v in obj]
+    if type(obj).__module__ == "numpy" and getattr(obj, "dtype", None) is not None and obj.dtype.kind == "f":
+        import numpy as np
+
+        return np.vectorize(_round_float, otypes=[obj.dtype])(obj)
     return obj
 
 

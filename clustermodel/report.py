@@ -33,6 +33,9 @@ TITLES = {
 
 #: Files of a run that the manifest does not hash: itself and the run's untracked time stamp.
 _UNHASHED = {"manifest.json", "run.json"}
+#: Nor the NetCDF files: they hold every number at full precision, whose last bits differ between machines,
+#: and are not tracked; hashing them would make the tracked manifest differ wherever the report is rerun.
+_UNHASHED_SUFFIXES = {".nc"}
 
 
 def _relative(path: str, root: Path) -> str:
@@ -110,8 +113,8 @@ def write_manifest(out, *, study, config: dict, stages, root: Path | None = None
 
     manifest.json: package version, checkout state (commit, modified or not, the modified paths outside
     ``out``), environment (Python, platform, every dependency's version), input hashes (named relative to
-    ``root``, default the current folder; the paper's files as ``data/...``), config, stage specs and output
-    hashes.
+    ``root``, default the current folder; the paper's files as ``data/...``), config, stage specs and the
+    hashes of the outputs (NetCDF excluded: full precision, untracked).
     """
     from clustermodel._provenance import checkout_state, environment
 
@@ -119,7 +122,7 @@ def write_manifest(out, *, study, config: dict, stages, root: Path | None = None
     root = Path(root) if root is not None else Path.cwd()
     outputs = {}
     for p in sorted(out.iterdir()):
-        if p.is_file() and p.name not in _UNHASHED and not p.name.startswith("."):
+        if p.is_file() and p.name not in _UNHASHED and p.suffix not in _UNHASHED_SUFFIXES and not p.name.startswith("."):
             outputs[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
     manifest = {
         "package": "clustermodel",
