@@ -11,7 +11,7 @@ Two levels:
 Numbers in JSON and CSV outputs are written with a stated precision
 (:data:`SIGNIFICANT_DIGITS` significant digits; magnitudes below
 :data:`ZERO_BELOW` as 0), so that the last-bit rounding differences between
-BLAS builds and CPUs do not change a committed file (docs/reproducibility.md).
+BLAS builds and CPUs do not change a committed file (docs/packaging.md).
 """
 
 from __future__ import annotations

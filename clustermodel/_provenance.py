@@ -1,7 +1,7 @@
 """What produced a run's outputs: the Python, the platform, every dependency's version and the checkout state.
 
 Recorded in ``manifest.json`` so that a reviewer can tell whether a difference in a regenerated report comes
-from the code, the data or the environment (docs/reproducibility.md).
+from the code, the data or the environment (docs/packaging.md).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ def _installed_root() -> Path | None:
         return None
     if not isinstance(root, Path):  # e.g. a zip import: the readers here need real files
         raise ClusterModelError(
-            "clustermodel's data files are inside an archive; install clustermodel unpacked (pip install clustermodel)"
+            "clustermodel's data files are inside an archive; install it unpacked (pip install the wheel)"
         )
     return root
 
@@ -65,7 +65,7 @@ def resource(relative: str | os.PathLike[str]) -> Path:
     if not path.exists():
         raise ClusterModelError(
             f"clustermodel's file {Path(relative).as_posix()} was not found at {path}; reinstall clustermodel "
-            "(pip install --force-reinstall clustermodel) or, in a clone, restore it with git checkout"
+            "(pip install --force-reinstall the wheel) or, in a clone, restore it with git checkout"
         )
     return path
 

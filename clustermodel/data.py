@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xarray as xr
+from numpy.typing import ArrayLike
 
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
+from clustermodel._io import PathLike
 
 __all__ = [
     "Study",
@@ -64,7 +66,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def read_table(path) -> pd.DataFrame:
+def read_table(path: PathLike) -> pd.DataFrame:
     """Read a CSV or Excel file as strings, one row per data line.
 
     Raises
@@ -195,7 +197,7 @@ def _check_indicators(values, names, path, labels, unit):
         )
 
 
-def load_weights(path, *, name: str = "weights") -> xr.DataArray:
+def load_weights(path: PathLike, *, name: str = "weights") -> xr.DataArray:
     """Read a two-column table ``indicator, weight``.
 
     Weights must be non-negative. If they sum to one within 1e-9 they are used
@@ -290,7 +292,7 @@ class Study:
         pos = {r: i for i, r in enumerate(self.regions["region"].values)}
         return np.array([pos[r] for r in self.cluster_regions()], dtype=np.intp)
 
-    def subset(self, positions) -> "Study":
+    def subset(self, positions: ArrayLike) -> Study:
         """Study restricted to (or resampled at) the given cluster positions."""
         return Study(
             clusters=self.clusters.isel(cluster=np.asarray(positions)),
@@ -334,17 +336,17 @@ def _unit_dataset(df, path, *, dim, id_column, indicators, meta_path, table, ext
 
 
 def load_study(
-    clusters,
-    weights,
+    clusters: PathLike,
+    weights: PathLike,
     *,
-    regions=None,
-    region_weights=None,
+    regions: PathLike | None = None,
+    region_weights: PathLike | None = None,
     id_column: str = "no",
     name_column: str = "name",
     group_column: str = "group",
     region_column: str = "region",
     published_column: str = "published_index",
-    indicator_meta=None,
+    indicator_meta: PathLike | None = None,
 ) -> Study:
     """Load a study from files.
 

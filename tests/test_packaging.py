@@ -138,3 +138,26 @@ def test_no_test_skips_a_broken_import_of_our_own_modules():
         if "importorskip" in line and "clustermodel" in line and p.name != "test_packaging.py"
     ]
     assert not offenders, offenders
+
+
+@pytest.mark.parametrize("module", ["clustermodel.data", "clustermodel._io", "clustermodel.reproduce"])
+def test_public_functions_are_fully_annotated(module):
+    """py.typed promises type hints: every public function (and method) of these modules annotates every
+    parameter and its return value."""
+    import importlib
+    import inspect
+
+    mod = importlib.import_module(module)
+    missing = []
+    for name in mod.__all__:
+        obj = getattr(mod, name)
+        funcs = [(name, obj)] if inspect.isfunction(obj) else []
+        if inspect.isclass(obj) and obj.__module__ == module:
+            funcs += [(f"{name}.{n}", f) for n, f in vars(obj).items() if inspect.isfunction(f) and not n.startswith("_")]
+            funcs += [(f"{name}.{n}", p.fget) for n, p in vars(obj).items() if isinstance(p, property) and not n.startswith("_")]
+        for qual, f in funcs:
+            sig = inspect.signature(f)
+            missing += [f"{qual}({p})" for p in sig.parameters.values() if p.annotation is inspect.Parameter.empty and p.name not in {"self", "cls"}]
+            if sig.return_annotation is inspect.Signature.empty:
+                missing.append(f"{qual} -> ?")
+    assert not missing, missing

@@ -177,7 +177,7 @@ def test_two_runs_in_separate_processes_give_the_same_bytes(tmp_path):
     """Issue 14: every file a reviewer diffs is byte-identical between two processes — different hash seeds (any
     set-order dependence shows) and BLAS thread counts. Only run.json (the time of the run) and the untracked
     full-precision NetCDF files are left out. Different BLAS kernels and SIMD levels (another machine) were
-    checked by hand: docs/reproducibility.md."""
+    checked by hand: docs/packaging.md."""
     import os
     import subprocess
     import sys
