@@ -7,25 +7,122 @@ Two levels:
 - :func:`staged_outputs` collects every file of one run in a private staging
   folder and moves them into the output folder only when the whole run has
   succeeded, so a run that fails half-way adds, replaces and leaves nothing.
+
+Numbers in JSON and CSV outputs are written with a stated precision
+(:data:`SIGNIFICANT_DIGITS` significant digits; magnitudes below
+:data:`ZERO_BELOW` as 0), so that the last-bit rounding differences between
+BLAS builds and CPUs do not change a committed file (docs/packaging.md).
 """
 
 from __future__ import annotations
 
 import errno
+import json
+import math
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from clustermodel._errors import ClusterModelError
 
-__all__ = ["atomic_path", "write_text", "write_json", "write_netcdf", "ensure_dir", "staged_outputs"]
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
+
+__all__ = [
+    "SIGNIFICANT_DIGITS",
+    "ZERO_BELOW",
+    "atomic_path",
+    "ensure_dir",
+    "json_text",
+    "round_numbers",
+    "staged_outputs",
+    "write_csv",
+    "write_json",
+    "write_netcdf",
+    "write_text",
+]
+
+#: A file or folder path.
+PathLike: TypeAlias = str | os.PathLike[str]
+
+#: Significant digits of every floating-point number written to a JSON or CSV output. Ten digits keep far more
+#: than any result here means (Sobol' indices, p-values and intervals carry two or three) while lying well above
+#: the ~1e-16 relative rounding noise by which BLAS builds, CPUs and thread counts differ.
+SIGNIFICANT_DIGITS = 10
+#: Magnitudes below this are written as 0: quantities that are zero in exact arithmetic (the spread of an output
+#: that the weights cannot change, a difference of equal values) come out as rounding noise of 1e-17...1e-13,
+#: whose digits differ from machine to machine. Everything this toolkit reports is of order 1e-6 or larger.
+ZERO_BELOW = 1e-12
 
 _STAGING_PREFIX = ".clustermodel-staging-"
 
 
-def ensure_dir(path) -> Path:
+def _round_float(x: float) -> float:
+    if not math.isfinite(x):
+        return x
+    if abs(x) < ZERO_BELOW:
+        return 0.0
+    return float(f"{x:.{SIGNIFICANT_DIGITS}g}")
+
+
+def round_numbers(obj: Any) -> Any:
+    """``obj`` with every float (in nested dicts, lists and tuples) at the stated precision.
+
+    Floats are rounded to :data:`SIGNIFICANT_DIGITS` significant digits and
+    magnitudes below :data:`ZERO_BELOW` become 0; integers, booleans, strings,
+    NaN and infinities are returned unchanged. A numpy float array comes back
+    as a new array of rounded values (for plotted data: a line drawn from
+    rounded values has the same pixels on every machine).
+
+    Examples
+    --------
+    >>> round_numbers({"r": 0.1 + 0.2, "noise": [3e-17, -2.5e-14], "n": 19, "p": 0.5600000000000001})
+    {'r': 0.3, 'noise': [0.0, 0.0], 'n': 19, 'p': 0.56}
+    """
+    if isinstance(obj, float):
+        return _round_float(obj)
+    if isinstance(obj, dict):
+        return {k: round_numbers(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [round_numbers(v) for v in obj]
+    if type(obj).__module__ == "numpy" and getattr(obj, "dtype", None) is not None and obj.dtype.kind == "f":
+        import numpy as np
+
+        return np.vectorize(_round_float, otypes=[obj.dtype])(obj)
+    return obj
+
+
+def _finite(obj: Any) -> Any:
+    """``obj`` with NaN and infinities as None (JSON has no such numbers) and numpy scalars as Python ones."""
+    import numbers
+
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if type(obj).__module__ == "numpy" and hasattr(obj, "tolist"):
+        return _finite(obj.tolist())
+    if isinstance(obj, bool):
+        return obj
+    if isinstance(obj, numbers.Integral):
+        return int(obj)
+    if isinstance(obj, numbers.Real):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
+def json_text(obj: Any) -> str:
+    """Pretty-printed JSON (two-space indent, UTF-8 characters kept) with numbers at the stated precision; always
+    valid JSON: NaN and infinities are written as null (``allow_nan=False`` guarantees no other slips through)."""
+    return json.dumps(_finite(round_numbers(obj)), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def ensure_dir(path: PathLike) -> Path:
     """Create ``path`` (and parents) or raise a readable error."""
     path = Path(path)
     try:
@@ -37,7 +134,7 @@ def ensure_dir(path) -> Path:
     return path
 
 
-def _unlink_quietly(path) -> None:
+def _unlink_quietly(path: PathLike) -> None:
     try:
         os.unlink(path)
     except FileNotFoundError:
@@ -63,7 +160,7 @@ def _published_path(path: Path) -> Path:
 
 
 @contextmanager
-def atomic_path(path):
+def atomic_path(path: PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only on success.
 
     Raises
@@ -96,20 +193,42 @@ def atomic_path(path):
         raise ClusterModelError(f"cannot write {path}: {exc.strerror}; choose another output path") from None
 
 
-def write_text(path, text: str) -> Path:
+def write_text(path: PathLike, text: str) -> Path:
+    """``text`` as a UTF-8 file, written atomically."""
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")
     return Path(path)
 
 
-def write_json(path, obj) -> Path:
-    """Pretty-printed UTF-8 JSON, written atomically."""
-    import json
-
-    return write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+def write_json(path: PathLike, obj: Any) -> Path:
+    """Pretty-printed UTF-8 JSON with numbers at the stated precision (:func:`round_numbers`), written atomically."""
+    return write_text(path, json_text(obj))
 
 
-def write_netcdf(path, ds, *, compress: bool = False) -> Path:
+def write_csv(path: PathLike, df: pd.DataFrame, *, index: bool | None = None) -> Path:
+    """A table as CSV with numbers at the stated precision, written atomically.
+
+    Parameters
+    ----------
+    path : str or path-like
+    df : pandas.DataFrame
+    index : bool, optional
+        Write the index as the first column(s). By default only when it is
+        named (a plain row counter is left out).
+    """
+    if index is None:
+        index = any(n is not None for n in df.index.names)
+    out = df.copy()
+    for column in out.columns:
+        values = out[column]
+        if values.dtype.kind == "f" or values.dtype == object:
+            out[column] = values.map(round_numbers).astype(values.dtype)
+    with atomic_path(path) as tmp:
+        out.to_csv(tmp, index=index)
+    return Path(path)
+
+
+def write_netcdf(path: PathLike, ds: xr.Dataset, *, compress: bool = False) -> Path:
     """An xarray Dataset as NetCDF, written atomically; ``compress`` zlib-compresses the numeric variables."""
     encoding = None
     if compress:
@@ -120,7 +239,7 @@ def write_netcdf(path, ds, *, compress: bool = False) -> Path:
 
 
 @contextmanager
-def staged_outputs(folder):
+def staged_outputs(folder: PathLike) -> Iterator[Path]:
     """Stage every output of one run; publish them into ``folder`` only if the run succeeds.
 
     Yields a private folder inside ``folder``. On normal exit every file

@@ -70,10 +70,10 @@ def _files(root: Path) -> list[str]:
 def _previous_outputs(folder: Path) -> list[str]:
     manifest = folder / "manifest.json"
     try:
-        outputs = json.loads(manifest.read_text(encoding="utf-8")).get("outputs", {})
+        data = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-    names = [str(k) for k in outputs] + ["manifest.json"]
+    names = [str(k) for k in data.get("outputs", {})] + [str(k) for k in data.get("unhashed_outputs", [])] + ["manifest.json"]
     return [n for n in names if not n.startswith(".") and ".." not in Path(n).parts]
 
 

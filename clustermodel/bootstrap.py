@@ -140,9 +140,9 @@ def load_experts(path, indicators=None) -> xr.DataArray:
 
     Examples
     --------
-    >>> import tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "experts.csv")
-    >>> _ = open(p, "w").write("expert,a,b\\nE1,0.4,0.6\\nE2,0.5,0.5\\n")
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "experts.csv"
+    >>> _ = p.write_text("expert,a,b\\nE1,0.4,0.6\\nE2,0.5,0.5\\n")
     >>> load_experts(p).sum("indicator").values.tolist()
     [1.0, 1.0]
     """

@@ -13,7 +13,7 @@ import sys
 import warnings
 
 from clustermodel import __version__
-from clustermodel._errors import ClusterModelError
+from clustermodel._errors import ClusterModelError, ClusterModelWarning
 
 __all__ = ["main", "build_parser", "run_guarded"]
 
@@ -86,16 +86,27 @@ def _on_sigterm(signum, frame):
 def run_guarded(func) -> int:
     """Call ``func()``; turn clustermodel errors into one line on stderr and exit status 2.
 
-    SIGINT (Ctrl-C) and SIGTERM interrupt the run cleanly: the output folder is left as it was (exit 130 / 143).
+    clustermodel's warnings are messages to the user: each is printed as one line, whatever the process's
+    warning filters say (``-W error`` or pytest's ``filterwarnings = error`` included). SIGINT (Ctrl-C) and
+    SIGTERM interrupt a run cleanly: the output folder is left as it was (exit 130 / 143).
     """
     import signal
     import threading
 
-    previous = warnings.showwarning
-    warnings.showwarning = _one_line_warning
     old_term = None
     if threading.current_thread() is threading.main_thread():
         old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        with warnings.catch_warnings():  # restores the filters and showwarning afterwards
+            warnings.simplefilter("default", ClusterModelWarning)
+            warnings.showwarning = _one_line_warning
+            return _run_guarded(func)
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _run_guarded(func) -> int:
     try:
         return int(func() or 0)
     except ClusterModelError as exc:
@@ -113,10 +124,6 @@ def run_guarded(func) -> int:
     except _Terminated:
         print("clustermodel: terminated; the output folder is as it was", file=sys.stderr)
         return 143
-    finally:
-        warnings.showwarning = previous
-        if old_term is not None:
-            signal.signal(signal.SIGTERM, old_term)
 
 
 if __name__ == "__main__":  # pragma: no cover

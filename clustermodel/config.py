@@ -216,8 +216,7 @@ def load_config(path) -> dict:
 
 
 def paper_config_path() -> Path:
-    """The paper's analysis config (``analyses/config.toml``)."""
-    path = Path(__file__).resolve().parent.parent / "analyses" / "config.toml"
-    if not path.exists():
-        raise ClusterModelError(f"the paper's analysis config was not found at {path}; pass --config")
-    return path
+    """The paper's analysis config (``analyses/config.toml``, shipped inside the package)."""
+    from clustermodel._resources import resource
+
+    return Path(resource("analyses/config.toml"))

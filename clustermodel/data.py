@@ -23,11 +23,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xarray as xr
+from numpy.typing import ArrayLike
 
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
 from clustermodel._validation import SQUARE_RATIO_LIMIT
 from clustermodel.spec import IndexSpec
 from clustermodel.structure import Structure, load_structure
+from clustermodel._io import PathLike
 
 __all__ = [
     "Study",
@@ -52,14 +54,24 @@ WEIGHT_SUM_TOLERANCE = 0.01
 
 
 def paper_data_dir() -> Path:
-    """The repository's ``data/`` folder holding the paper's tables."""
-    here = Path(__file__).resolve().parent.parent / "data"
-    if not (here / "clusters.csv").exists():
-        raise ClusterModelError(
-            f"the paper's data was not found at {here}; install clustermodel from a clone of "
-            "the repository (pip install -e .) or pass your own files"
-        )
-    return here
+    """The folder holding the paper's tables: the repository's ``data/``, shipped inside the package.
+
+    An installed clustermodel reads it through :mod:`importlib.resources`; a checkout reads the repository's
+    own ``data/`` (see :mod:`clustermodel._resources`).
+
+    Raises
+    ------
+    ClusterModelError
+        If the installation lacks its data files.
+
+    Examples
+    --------
+    >>> sorted(p.name for p in paper_data_dir().glob("*.csv"))[:2]
+    ['clusters.csv', 'indicators.csv']
+    """
+    from clustermodel._resources import resource
+
+    return resource("data")
 
 
 def _sha256(path: Path) -> str:
@@ -749,7 +761,7 @@ def load_study(
     group_column: str | None = None,
     region_column: str | None = None,
     published_column: str = "published_index",
-    indicator_meta=None,
+    indicator_meta: PathLike | None = None,
 ) -> Study:
     """Load a study from files.
 

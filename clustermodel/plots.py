@@ -1,14 +1,18 @@
-"""Figures. Each function takes a result object and a path and writes one PNG."""
+"""Figures. Each function takes a result object and a path and writes one PNG.
+
+Figures are built on :class:`matplotlib.figure.Figure` directly, never through
+``pyplot``: importing this module or drawing a figure changes no global
+matplotlib state (the backend, the current figure, pyplot's figure list), so it
+is safe inside a notebook or an application with its own backend.
+"""
 
 from __future__ import annotations
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from clustermodel._io import atomic_path  # noqa: E402
+from clustermodel._io import atomic_path, round_numbers
 
 __all__ = [
     "save",
@@ -28,11 +32,16 @@ PNG_METADATA = {"Software": None}
 
 
 def save(fig, path, dpi: int = 130):
-    """Save ``fig`` as PNG atomically with deterministic metadata, then close it."""
+    """Save ``fig`` as PNG atomically with deterministic metadata."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png", metadata=PNG_METADATA, bbox_inches="tight")
-    plt.close(fig)
     return path
+
+
+def _subplots(nrows: int = 1, ncols: int = 1, *, figsize, **kwargs):
+    """``pyplot.subplots`` without pyplot: a standalone Figure that no global registry holds."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def scenario_plot(cluster_index, region_index, labels, groups, thresholds, counts, path, *, title, xlabel, ylabel):
@@ -50,8 +59,8 @@ def scenario_plot(cluster_index, region_index, labels, groups, thresholds, count
     y = np.asarray(region_index, dtype=float)
     groups = [g or "(no group)" for g in (groups if groups is not None else [None] * len(x))]
     names = sorted(set(groups))
-    cmap = plt.get_cmap("tab10")
-    fig, ax = plt.subplots(figsize=(10, 7))
+    cmap = matplotlib.colormaps["tab10"]
+    fig, ax = _subplots(figsize=(10, 7))
     for k, g in enumerate(names):
         m = np.array([gg == g for gg in groups])
         ax.scatter(y[m], x[m], s=45, color=cmap(k % 10), label=g, zorder=3, edgecolor="k", linewidth=0.4)
@@ -117,7 +126,7 @@ def _by_nominal_rank(result):
     """The bootstrap's cluster table, the row order by nominal rank, and a figure tall enough for one row each."""
     t = result.cluster_table()
     order = np.argsort(t["rank_nominal"].values, kind="stable")
-    fig, ax = plt.subplots(figsize=(9, 0.3 * len(order) + 1.8))
+    fig, ax = _subplots(figsize=(9, 0.3 * len(order) + 1.8))
     return t, order, np.arange(len(order)), fig, ax
 
 
@@ -199,7 +208,7 @@ def correlation_figure(result, path):
     path : output PNG path
     """
     sources = list(result.sources)
-    fig, axes = plt.subplots(1, len(sources), figsize=(7.5 * len(sources), 6.2), squeeze=False, sharey=True)
+    fig, axes = _subplots(1, len(sources), figsize=(7.5 * len(sources), 6.2), squeeze=False, sharey=True)
     regions = np.asarray(result.cluster_regions)
     names = np.asarray(result.region_names)
     for ax, s in zip(axes[0], sources):
@@ -216,7 +225,8 @@ def correlation_figure(result, path):
             ax.annotate(str(cid), (xi, yi), xytext=(4, 3), textcoords="offset points", fontsize=7)
         ols = result.ols[s]
         grid = np.linspace(min(0.0, x.min()), x.max() * 1.05, 100)
-        ax.plot(grid, ols.fitted(grid), color="tab:red", lw=1.5, zorder=2, label="OLS fit (region-clustered SE)")
+        # drawn from values at the stated precision, so BLAS rounding noise in the fit cannot move a pixel
+        ax.plot(grid, round_numbers(ols.fitted(grid)), color="tab:red", lw=1.5, zorder=2, label="OLS fit (region-clustered SE)")
         ax.axhline(d["cluster_threshold"], color="grey", ls="--", lw=0.8)
         ax.axvline(d["region_threshold"], color="grey", ls="--", lw=0.8)
         p = result.get(result.primary, s)
@@ -265,7 +275,7 @@ def sobol_bars(result, path, *, quantity: str = "index", title: str | None = Non
     factors = list(ix.factors)
     ncol = 5
     nrow = int(np.ceil(len(clusters) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(2.6 * ncol, 2.1 * nrow + 0.8), sharex=True, sharey=True, squeeze=False)
+    fig, axes = _subplots(nrow, ncol, figsize=(2.6 * ncol, 2.1 * nrow + 0.8), sharex=True, sharey=True, squeeze=False)
     x = np.arange(len(factors))
     width = 0.38
     for k, c in enumerate(clusters):
@@ -305,7 +315,7 @@ def sobol_heatmap(result, path, *, quantities=("index", "rank", "scenario_kept")
     ix = result.indices
     quantities = [q for q in quantities if q in result.quantity]  # scenario_kept only with a region table
     factors = list(ix.factors)
-    fig, axes = plt.subplots(1, len(quantities), figsize=(1.0 + 0.75 * len(factors) * len(quantities) + 1.5, 8.5), squeeze=False)
+    fig, axes = _subplots(1, len(quantities), figsize=(1.0 + 0.75 * len(factors) * len(quantities) + 1.5, 8.5), squeeze=False)
     im = None
     for ax, q in zip(axes[0], quantities):
         clusters, st = _sobol_cluster_matrix(result, q, "ST")
@@ -335,8 +345,8 @@ def sobol_convergence(result, path, *, outputs=("mean_rank_shift", "correlation"
 
         raise ClusterModelError("this result has no convergence study; run with convergence_levels > 1")
     ns = np.asarray(conv["n"])
-    cmap = plt.get_cmap("tab10")
-    fig, axes = plt.subplots(2, len(outputs), figsize=(4.2 * len(outputs), 6.4), sharex=True, squeeze=False)
+    cmap = matplotlib.colormaps["tab10"]
+    fig, axes = _subplots(2, len(outputs), figsize=(4.2 * len(outputs), 6.4), sharex=True, squeeze=False)
     for col, o in enumerate(outputs):
         k = ix.outputs.index(o)
         for row, key in enumerate(("S1", "ST")):

@@ -11,6 +11,9 @@ The report opens with the findings every stage recorded (each naming the analysi
 link to its table or figure), then includes every stage's details. ``manifest.json`` records the package
 version, the git commit, the SHA-256 of every input, the config (seeds, sizes, spec), each stage's spec, the
 stages skipped and why, and the SHA-256 of every output.
+
+It holds no timestamp, so two runs with the same seed on the same checkout and environment give the
+same bytes in every file; the run's time goes into ``run.json``, which is not tracked.
 """
 
 from __future__ import annotations
@@ -18,14 +21,13 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 from dataclasses import dataclass
 
 from clustermodel import __version__
 from clustermodel._errors import ClusterModelError
-from clustermodel._io import write_text
+from clustermodel._io import json_text, write_text
 from clustermodel._transaction import locked, recover, transaction
 
 __all__ = ["run_study", "write_report", "write_manifest", "RunSummary"]
@@ -47,17 +49,21 @@ def stage_titles(nouns=None, *, paper: bool = False) -> dict:
 TITLES = stage_titles()
 
 
-def _git_commit(root: Path) -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+#: Files of a run that the manifest does not hash: itself and the run's untracked time stamp.
+_UNHASHED = {"manifest.json", "run.json"}
+#: Nor the NetCDF files: they hold every number at full precision, whose last bits differ between machines,
+#: and are not tracked; hashing them would make the tracked manifest differ wherever the report is rerun.
+_UNHASHED_SUFFIXES = {".nc"}
 
 
 def _relative(path: str, root: Path) -> str:
     """The input's path relative to ``root``, else as given: never its bare file name, which two inputs
     may share (one hash would be dropped) and which names a pipe ``<(cat file)`` only by its descriptor."""
+    from clustermodel._resources import repository_path
+
+    shipped = repository_path(path)  # the paper's files: data/... whether from a checkout or a wheel
+    if shipped is not None:
+        return shipped
     try:
         return str(Path(path).resolve().relative_to(root.resolve()))
     except (ValueError, OSError):
@@ -132,26 +138,40 @@ def write_report(out, stages, *, skipped=None, title: str = "clustermodel report
 
 
 def write_manifest(out, *, study, config: dict, stages, skipped=None, root: Path | None = None) -> Path:
-    """manifest.json: version, commit, input hashes, config, output hashes and a timestamp."""
+    """manifest.json (no timestamp) and run.json (the time of the run; not tracked).
+
+    manifest.json: package version, checkout state (commit, modified or not, the modified paths outside
+    ``out``), environment (Python, platform, every dependency's version), input hashes (named relative to
+    ``root``, default the current folder; the paper's files as ``data/...``), config, stage specs and the
+    hashes of the outputs (NetCDF excluded: full precision, untracked).
+    """
+    from clustermodel._provenance import checkout_state, environment
+
     out = Path(out)
     root = Path(root) if root is not None else Path.cwd()
-    outputs = {}
+    outputs, unhashed = {}, ["run.json"]
     for p in sorted(out.iterdir()):
-        if p.is_file() and p.name != "manifest.json" and not p.name.startswith("."):
-            outputs[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
+        if p.is_file() and not p.name.startswith(".") and p.name != "manifest.json":
+            if p.name in _UNHASHED or p.suffix in _UNHASHED_SUFFIXES:
+                unhashed.append(p.name)
+            else:
+                outputs[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
     manifest = {
         "package": "clustermodel",
         "version": __version__,
-        "git_commit": _git_commit(root),
+        "checkout": checkout_state(exclude=out),
+        "environment": environment(),
         "inputs": {_relative(k, root): v for k, v in study.sources.items()},
         "config": config,
         "specs": {n: json.loads((out / f"{n}.json").read_text(encoding="utf-8")).get("spec") for n in stages if (out / f"{n}.json").exists()},
         "stages": list(stages),
         "skipped": dict(skipped or {}),
         "outputs": outputs,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "unhashed_outputs": sorted(set(unhashed)),  # full-precision NetCDF and the run's time: not compared across machines
     }
-    write_text(out / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    write_text(out / "manifest.json", json_text(manifest))
+    run = {"created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "manifest": "manifest.json"}
+    write_text(out / "run.json", json_text(run))
     return out / "manifest.json"
 
 

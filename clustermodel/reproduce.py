@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import decimal
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
+from numpy.typing import ArrayLike
 
 from clustermodel._errors import ClusterModelError
 from clustermodel.aggregate import effective_weights
@@ -22,6 +25,11 @@ from clustermodel.index import compute_index, group_codes
 from clustermodel.normalise import normalise_array, reference_maxima
 from clustermodel.scenarios import classify, evaluate
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from clustermodel.data import Study
 
 __all__ = ["ReproductionResult", "reproduce", "published_tolerance", "feasible_thresholds", "PAPER_COUNTS"]
 
@@ -36,7 +44,7 @@ def _decimals(x: float) -> int:
     return max(-int(exponent), 0)
 
 
-def published_tolerance(published) -> float:
+def published_tolerance(published: ArrayLike) -> float:
     """Half a unit of the last published decimal place (the table's finest)."""
     vals = np.asarray(published, dtype=float)
     vals = vals[np.isfinite(vals)]
@@ -125,7 +133,16 @@ def _row_table(indicators, weights, spec, published, tol):
     return rows
 
 
-def feasible_thresholds(cluster_values, region_values, cluster_max, region_max, cluster_regions, *, counts=None, supported_regions=PAPER_SUPPORTED_REGIONS):
+def feasible_thresholds(
+    cluster_values: ArrayLike,
+    region_values: ArrayLike,
+    cluster_max: float,
+    region_max: float,
+    cluster_regions: ArrayLike,
+    *,
+    counts: Mapping[str, int] | None = None,
+    supported_regions: Sequence[str] = PAPER_SUPPORTED_REGIONS,
+) -> list[dict[str, list[float]]]:
     """All threshold fractions that reproduce the paper's scenario counts.
 
     Tries every cut between consecutive distinct values on each axis
@@ -200,13 +217,13 @@ class ReproductionResult:
     notes: list = field(default_factory=list)
 
     @property
-    def n_reproduced(self) -> dict:
+    def n_reproduced(self) -> dict[str, int]:
         return {
             "clusters": sum(r["reproduced"] for r in self.clusters),
             "regions": sum(r["reproduced"] for r in self.regions),
         }
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "spec": self.spec.to_dict(),
             "tolerance": self.tolerance,
@@ -226,7 +243,7 @@ class ReproductionResult:
             "notes": list(self.notes),
         }
 
-    def to_json(self, **kwargs) -> str:
+    def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), indent=kwargs.pop("indent", 2), ensure_ascii=False, **kwargs)
 
     def to_dataset(self) -> xr.Dataset:
@@ -252,7 +269,7 @@ class ReproductionResult:
         ds.attrs.update(self.spec.to_attrs())
         return ds
 
-    def to_dataframe(self, table: str = "clusters"):
+    def to_dataframe(self, table: str = "clusters") -> pd.DataFrame:
         """One row per cluster (``table='clusters'``) or region (``'regions'``), without the per-term detail."""
         import pandas as pd
 
@@ -268,7 +285,7 @@ class ReproductionResult:
         return markdown(self)
 
 
-def reproduce(study, spec: IndexSpec | None = None, *, thresholds: ScenarioThresholds | None = None) -> ReproductionResult:
+def reproduce(study: Study, spec: IndexSpec | None = None, *, thresholds: ScenarioThresholds | None = None) -> ReproductionResult:
     """Recompute Tables 5 and 6 and compare them row by row with the published values.
 
     Parameters

@@ -14,17 +14,10 @@ import dataclasses
 
 import numpy as np
 
-from clustermodel._io import atomic_path, ensure_dir, write_json, write_netcdf, write_text
+from clustermodel._io import ensure_dir, write_csv, write_json, write_netcdf, write_text
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds, weight_robustness_spec
 
 __all__ = ["STAGES", "run_scores", "run_reproduction", "run_bootstrap", "run_correlation", "run_sobol", "write_json", "spec_from_config", "thresholds_from_config"]
-
-
-def write_csv(path, df) -> None:
-    """CSV with the index written only when it is named (a plain row counter is left out)."""
-    named = any(n is not None for n in df.index.names)
-    with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=named)
 
 
 def spec_from_config(study, config: dict) -> IndexSpec:

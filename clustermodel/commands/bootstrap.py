@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from clustermodel._io import staged_outputs, write_netcdf, write_text
+from clustermodel._io import staged_outputs, write_json, write_netcdf, write_text
 from clustermodel.bootstrap import (
     DEFAULT_CONCENTRATION,
     DEFAULT_PANEL_SIZE,
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
 
         with staged_outputs(args.out) as out:  # every file or none
             write_text(out / "bootstrap.md", summary)
-            write_text(out / "bootstrap.json", json_text(payload))
+            write_json(out / "bootstrap.json", payload)
             write_netcdf(out / "bootstrap.nc", wb.to_dataset(), compress=True)
             if cb is not None:
                 write_netcdf(out / "bootstrap_data.nc", cb.to_dataset(), compress=True)

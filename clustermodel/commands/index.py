@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clustermodel._io import staged_outputs, write_text
+from clustermodel._io import staged_outputs, write_json, write_text
 from clustermodel.commands._common import (
     add_data_arguments,
     add_output_arguments,
@@ -90,7 +90,7 @@ def run(args) -> int:
     if args.out is not None:
         with staged_outputs(args.out) as out:
             write_text(out / "index.md", _markdown(table))
-            write_text(out / "index.json", json_text(table))
+            write_json(out / "index.json", table)
     if args.json:
         emit_json(table)
     elif args.out is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clustermodel._io import staged_outputs, write_text
+from clustermodel._io import staged_outputs, write_json, write_text
 from clustermodel.commands._common import (
     add_data_arguments,
     add_output_arguments,
@@ -34,7 +34,7 @@ def run(args) -> int:
 
         with staged_outputs(args.out) as out:  # all three files or none
             write_text(out / "reproduction.md", result.summary())
-            write_text(out / "reproduction.json", result.to_json() + "\n")
+            write_json(out / "reproduction.json", result.to_dict())
             figure13(result, out / "figure13.png")
     if args.json:
         emit_json(result.to_dict())

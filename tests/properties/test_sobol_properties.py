@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-sensitivity = pytest.importorskip("clustermodel.sobol")
+from clustermodel import sobol as sensitivity
 
 # every example runs a Sobol' design of thousands of model evaluations: a quarter of the profile's examples
 SOBOL_SETTINGS = settings(max_examples=max(10, settings.default.max_examples // 4))
