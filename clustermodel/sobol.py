@@ -347,8 +347,18 @@ def _problem_iv(problem):
     return names, int(d), lower, upper
 
 
+#: Largest base sample size N per design: 2**26 = 67 million rows per design is already days of model runs for any
+#: study, and a larger N would only build an unbounded schedule of chunks.
+MAX_N = 2**26
+
+
 def _n_iv(n, name: str = "n") -> int:
     n = check_positive_int(n, name, minimum=2)
+    if n > MAX_N:
+        raise ClusterModelError(
+            f"`{name}` = {n} is beyond what a Sobol' analysis can run ({n:.3g} rows per design, each evaluated D + 2 "
+            f"times); choose a power of two up to {MAX_N} (2**26): N = 1024 to 16384 gives indices to about 0.01"
+        )
     if n & (n - 1):
         lo = 1 << (n.bit_length() - 1)
         raise ClusterModelError(
