@@ -146,6 +146,7 @@ def run_scores(study, config: dict, out) -> dict:
     write_netcdf(out / "scores.nc", ds)
     if ev is not None:
         from clustermodel.plots import scenario_plot
+        from clustermodel.reporting.nouns import PAPER_NOUNS
 
         scenario_plot(
             ev.cluster_index.values,
@@ -156,8 +157,7 @@ def run_scores(study, config: dict, out) -> dict:
             counts,
             out / "scores_scenarios.png",
             title="Scenarios under the nominal spec",
-            xlabel="Regional index",
-            ylabel="Cluster index",
+            nouns=getattr(study, "nouns", None) or PAPER_NOUNS,
         )
     return data
 
@@ -165,6 +165,7 @@ def run_scores(study, config: dict, out) -> dict:
 def run_reproduction(study, config: dict, out) -> dict | None:
     """Tables 5-6 row by row and Figure 13 (needs published values)."""
     from clustermodel.plots import figure13
+    from clustermodel.reporting.nouns import PAPER_NOUNS
     from clustermodel.reproduce import reproduce
 
     if "published_index" not in study.clusters or study.regions is None or "published_index" not in study.regions:
@@ -213,7 +214,7 @@ def run_reproduction(study, config: dict, out) -> dict | None:
     write_netcdf(out / "reproduction.nc", result.to_dataset())
     write_csv(out / "reproduction_clusters.csv", result.to_dataframe("clusters"))
     write_csv(out / "reproduction_regions.csv", result.to_dataframe("regions"))
-    figure13(result, out / "figure13.png")
+    figure13(result, out / "figure13.png", nouns=getattr(study, "nouns", None) or PAPER_NOUNS)
     return data
 
 
@@ -240,6 +241,7 @@ def run_bootstrap(study, config: dict, out) -> dict | None:
     """Weight bootstrap over expert panels and, separately, the cluster (data) bootstrap."""
     from clustermodel.bootstrap import cluster_bootstrap, weight_bootstrap
     from clustermodel.plots import rank_uncertainty, scenario_stability
+    from clustermodel.reporting.nouns import PAPER_NOUNS
 
     if not study.has_regions:
         return None
@@ -341,8 +343,9 @@ def run_bootstrap(study, config: dict, out) -> dict | None:
     write_csv(reports / "bootstrap.csv", main_run.to_dataframe())
     dds = data_runs["resample"].to_dataset()
     write_netcdf(reports / "bootstrap_data.nc", dds, compress=True)
-    rank_uncertainty(main_run, reports / "bootstrap_ranks.png")
-    scenario_stability(main_run, reports / "bootstrap_scenarios.png")
+    nouns = getattr(study, "nouns", None) or PAPER_NOUNS
+    rank_uncertainty(main_run, reports / "bootstrap_ranks.png", nouns=nouns)
+    scenario_stability(main_run, reports / "bootstrap_scenarios.png", nouns=nouns)
     return payload
 
 
@@ -431,7 +434,7 @@ def run_correlation(study, config: dict, out) -> dict | None:
     write_text(out / "correlation.md", markdown(result, nouns=nouns))
     write_json(out / "correlation.json", data)
     write_netcdf(out / "correlation.nc", result.to_dataset())
-    correlation_figure(result, out / "correlation.png")
+    correlation_figure(result, out / "correlation.png", nouns=nouns)
     write_csv(out / "correlation.csv", result.to_dataframe())
     return data
 
@@ -462,6 +465,7 @@ def _record(result, output, factor):
 def run_sobol(study, config: dict, out) -> dict | None:
     """Sobol' sensitivity of scores, ranks and conclusions to the weights (and the method choices)."""
     from clustermodel.commands.sobol import write_outputs
+    from clustermodel.reporting.nouns import PAPER_NOUNS
     from clustermodel.sensitivity import weight_sensitivity
 
     if not study.has_regions:
@@ -483,7 +487,7 @@ def run_sobol(study, config: dict, out) -> dict | None:
     triggers = None
     if triggers_list:
         triggers = weight_sensitivity(study, spec, rng=seed, triggers=triggers_list, **common)
-        write_outputs(triggers, out, stem="sobol_triggers")
+        write_outputs(triggers, out, stem="sobol_triggers", nouns=getattr(study, "nouns", None) or PAPER_NOUNS)
     degenerate = weight_sensitivity(
         study, spec.replace(aggregation="equation1"), rng=seed, **{**common, "n": int(cfg.get("n_equation1", 1024))}
     )
@@ -527,7 +531,7 @@ def run_sobol(study, config: dict, out) -> dict | None:
             + ". [sobol_triggers](sobol_triggers.md)"
         )
     extra = {"findings": findings, "equation1_all_zero": eq1_zero, "seed_check": check}
-    write_outputs(main_run, out, stem="sobol", extra=extra)
+    write_outputs(main_run, out, stem="sobol", extra=extra, nouns=getattr(study, "nouns", None) or PAPER_NOUNS)
     data = {**d, **extra}
     write_csv(out / "sobol.csv", main_run.to_dataframe())
     return data

@@ -43,11 +43,12 @@ def add_arguments(parser):
     add_output_arguments(parser)
 
 
-def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, extra: dict | None = None) -> list:
+def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, extra: dict | None = None, nouns=None) -> list:
     """Write ``<stem>.json``, ``<stem>.md``, ``<stem>.nc`` and (optionally) the figures into ``out``.
 
     Figures: ``<stem>_bars.png`` (per-cluster S1/ST with intervals), ``<stem>_heatmap.png`` (ST,
-    clusters x factors) and, with a convergence study, ``<stem>_convergence.png``.
+    clusters x factors) and, with a convergence study, ``<stem>_convergence.png``; ``nouns`` (a
+    :class:`~clustermodel.reporting.nouns.Nouns`) words their axes and titles.
     """
     out = ensure_dir(out)
     written = [
@@ -58,10 +59,10 @@ def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, ext
     if figures:
         from clustermodel.plots import sobol_bars, sobol_convergence, sobol_heatmap
 
-        written.append(sobol_bars(result, out / f"{stem}_bars.png"))
-        written.append(sobol_heatmap(result, out / f"{stem}_heatmap.png"))
+        written.append(sobol_bars(result, out / f"{stem}_bars.png", nouns=nouns))
+        written.append(sobol_heatmap(result, out / f"{stem}_heatmap.png", nouns=nouns))
         if result.indices.convergence is not None:
-            written.append(sobol_convergence(result, out / f"{stem}_convergence.png"))
+            written.append(sobol_convergence(result, out / f"{stem}_convergence.png", nouns=nouns))
     return written
 
 
@@ -127,8 +128,10 @@ def run(args) -> int:
         progress=sys.stderr.isatty() and not args.json,
     )
     if args.out is not None:
+        from clustermodel.reporting.nouns import PAPER_NOUNS
+
         with staged_outputs(args.out) as out:  # every file or none
-            write_outputs(result, out)
+            write_outputs(result, out, nouns=getattr(study, "nouns", None) or PAPER_NOUNS)
     if args.json:
         emit_json(result.to_dict())
     elif args.out is None:
