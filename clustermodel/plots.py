@@ -206,12 +206,24 @@ def _text_box(fig, text: str, fontsize: float):
 
 
 def _label_points(
-    ax, x, y, labels, priority, *, limit: int | None, fontsize: float = 7.0, marker_size: float = 0.0, avoid=(), over_data: bool = False
+    ax,
+    x,
+    y,
+    labels,
+    priority,
+    *,
+    limit: int | None,
+    fontsize: float = 7.0,
+    marker_size: float = 0.0,
+    avoid=(),
+    blockers=(),
+    over_data: bool = False,
 ) -> int:
     """Label points where a label fits: in ``priority`` order, at one of four offsets, never overlapping an
     earlier label or another point's marker (``marker_size`` in points², as ``scatter``'s ``s``) or the points
     in ``avoid`` (``(x, y, s)`` tuples), and never leaving the axes; at most ``limit`` labels (all that fit when
-    None). With ``over_data`` labels may cover the data (not each other) and get a white background.
+    None). ``blockers`` are artists (texts, boxes) no label may cover, besides the axes' legend. With
+    ``over_data`` labels may cover the data (not each other) and get a white background.
 
     Returns the number of labels placed.
     """
@@ -233,15 +245,14 @@ def _label_points(
     owner = np.concatenate(owner)
     centre = (marks[:, :2] + marks[:, 2:]) / 2
     marks[~np.all(np.isfinite(marks), axis=1)] = -1e9
-    placed = np.empty((0, 4))
     legend = ax.get_legend()
-    if legend is not None:  # never under the legend
-        e = legend.get_window_extent()
-        placed = np.array([[e.x0, e.y0, e.x1, e.y1]])
+    fixed = [b for b in (*blockers, legend) if b is not None]  # never under the legend or a blocker
+    extents = [b.get_window_extent() for b in fixed]
+    placed = np.array([[e.x0, e.y0, e.x1, e.y1] for e in extents]).reshape(-1, 4)
     # offsets in points: right-above, right-below, left-above, left-below, above, below
     offsets = ((4, 3), (4, -10), (-4, 3), (-4, -10), (0, 6), (0, -14))
     for i in priority:
-        if limit is not None and len(placed) - (legend is not None) >= limit:
+        if limit is not None and len(placed) - len(fixed) >= limit:
             break
         if not np.all(np.isfinite(pts[i])):
             continue
@@ -272,7 +283,7 @@ def _label_points(
                 bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none", alpha=0.8) if over_data else None,
             )
             break
-    return len(placed) - (legend is not None)
+    return len(placed) - len(fixed)
 
 
 def _extremes_first(x, y, extra=None) -> list:
@@ -402,16 +413,19 @@ def scenario_plot(
         axx.axhline(ct, color="grey", ls="--", lw=1, zorder=1)
         axx.axvline(rt, color="grey", ls="--", lw=1, zorder=1)
         finite = lambda v: v[np.isfinite(v)] if np.isfinite(v).any() else np.array([0.0])  # noqa: E731
-        xmin = min(0.0, finite(y).min() * 1.08)
-        ymin = min(0.0, finite(x).min() * 1.1)
-        axx.set_xlim(xmin, max(finite(y).max(), rt) * 1.08)
-        axx.set_ylim(ymin, max(finite(x).max(), ct) * 1.12)
+        xlo, xhi = min(0.0, finite(y).min()), max(finite(y).max(), rt)
+        ylo, yhi = min(0.0, finite(x).min()), max(finite(x).max(), ct)
+        axx.set_xlim(xlo - 0.02 * (xhi - xlo or 1), xhi + 0.06 * (xhi - xlo or 1))
+        # empty bands above and below the data hold the quadrant names, so that they cover no point
+        axx.set_ylim(ylo - 0.07 * (yhi - ylo or 1), yhi + 0.09 * (yhi - ylo or 1))
         box = dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="0.75", alpha=0.85)
         corner = dict(fontsize=9, color="0.25", weight="bold", transform=axx.transAxes, bbox=box, zorder=7)
-        axx.text(0.01, 0.99, f"Lonely ({counts.get('lonely', 0)})", ha="left", va="top", **corner)
-        axx.text(0.99, 0.99, f"Supported ({counts.get('supported', 0)})", ha="right", va="top", **corner)
-        axx.text(0.01, 0.01, f"Potential ({counts.get('potential', 0)})", ha="left", va="bottom", **corner)
-        axx.text(0.99, 0.01, f"Late ({counts.get('late', 0)})", ha="right", va="bottom", **corner)
+        corners = [
+            axx.text(0.01, 0.99, f"Lonely ({counts.get('lonely', 0)})", ha="left", va="top", **corner),
+            axx.text(0.99, 0.99, f"Supported ({counts.get('supported', 0)})", ha="right", va="top", **corner),
+            axx.text(0.01, 0.01, f"Potential ({counts.get('potential', 0)})", ha="left", va="bottom", **corner),
+            axx.text(0.99, 0.01, f"Late ({counts.get('late', 0)})", ha="right", va="bottom", **corner),
+        ]
         axx.set_xlabel(xlabel or _index_name(nouns, "higher"))
         axx.set_ylabel(ylabel or _index_name(nouns, "unit"))
         axx.grid(alpha=0.3)
@@ -423,7 +437,7 @@ def scenario_plot(
         head = title or f"Scenarios of {nouns.count(n, 'unit')}"
         note = "\n(labels: {} of {} {}, the most extreme where they fit)"
         axx.set_title(head + (note.format(limit, n, nouns.units) if limit is not None else ""))  # lay out with the final line count
-        placed = _label_points(axx, y, x, text, _extremes_first(y, x), limit=limit, fontsize=7.5 if n <= 60 else 7, marker_size=style["s"])
+        placed = _label_points(axx, y, x, text, _extremes_first(y, x), limit=limit, fontsize=7.5 if n <= 60 else 7, marker_size=style["s"], blockers=corners)
         if placed < n:
             axx.set_title(head + note.format(placed, n, nouns.units))
         return _finish(fig, path, given_ax=ax)
