@@ -42,6 +42,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import NullLocator
 
 from clustermodel._errors import ClusterModelError
 from clustermodel._io import atomic_path
@@ -104,6 +105,8 @@ _STYLE = {
     "figure.titlesize": 11,
     "axes.grid": False,
     "image.interpolation": "nearest",
+    "figure.autolayout": False,
+    "figure.constrained_layout.use": False,
 }
 
 #: The paper's names of its two indices (used only with ``PAPER_NOUNS``).
@@ -166,6 +169,14 @@ def save(fig, path, dpi: int = DPI):
     return path
 
 
+def _freeze_layout(fig, *, draw: bool = True):
+    """Run the constrained layout once (unless ``draw`` is False: it has just run) and keep it: artists added
+    afterwards inside the axes move nothing, and saving draws the figure once instead of twice."""
+    if draw:
+        fig.draw_without_rendering()
+    fig.set_layout_engine(None)
+
+
 def _finish(fig, path, given_ax=None):
     """Save and return the path; else the caller's axes, or the new figure."""
     if path is not None:
@@ -218,17 +229,20 @@ def _label_points(
     avoid=(),
     blockers=(),
     over_data: bool = False,
+    drawn: bool = False,
 ) -> int:
     """Label points where a label fits: in ``priority`` order, at one of four offsets, never overlapping an
     earlier label or another point's marker (``marker_size`` in points², as ``scatter``'s ``s``) or the points
     in ``avoid`` (``(x, y, s)`` tuples), and never leaving the axes; at most ``limit`` labels (all that fit when
     None). ``blockers`` are artists (texts, boxes) no label may cover, besides the axes' legend. With
-    ``over_data`` labels may cover the data (not each other) and get a white background.
+    ``over_data`` labels may cover the data (not each other) and get a white background. ``drawn``: the
+    figure's layout is final already (else it is drawn once, without rendering, to find it).
 
     Returns the number of labels placed.
     """
     fig = ax.figure
-    fig.draw_without_rendering()  # final axes position and limits
+    if not drawn:
+        fig.draw_without_rendering()  # final axes position and limits
     box = ax.get_window_extent()
     k = fig.dpi / 72.0
     x = np.asarray(x, float)
@@ -440,6 +454,8 @@ def scenario_plot(
         placed = _label_points(axx, y, x, text, _extremes_first(y, x), limit=limit, fontsize=7.5 if n <= 60 else 7, marker_size=style["s"], blockers=corners)
         if placed < n:
             axx.set_title(head + note.format(placed, n, nouns.units))
+        if ax is None:
+            _freeze_layout(fig, draw=False)
         return _finish(fig, path, given_ax=ax)
 
 
@@ -543,6 +559,8 @@ def rank_uncertainty(result, path=None, *, title: str | None = None, nouns: Noun
             priority = list(dict.fromkeys([*range(min(3, n)), *(int(i) for i in np.argsort(-width, kind="stable"))]))
             placed = _label_points(axx, hi, y.astype(float), _table_labels(t, order, 34), priority, limit=MAX_LABELS, fontsize=7, over_data=True)
             _headings(fig, axx, head, _panel_text(result) + note.format(placed, n, nouns.units), ax is None)
+            if ax is None:
+                _freeze_layout(fig, draw=False)
         return _finish(fig, path, given_ax=ax)
 
 
@@ -692,8 +710,10 @@ def correlation_figure(result, path=None, *, nouns: Nouns | None = None):
         fig.suptitle(_fit(head, width, 11))
         labels = [_plain(c, 24) for c in result.clusters]
         limit = None if n <= _LABEL_ALL else MAX_LABELS
-        for ax, x, y, resid, rx, ry in pending:  # once the layout is final
-            _label_points(ax, x, y, labels, _extremes_first(x, y, resid), limit=limit, fontsize=7, marker_size=style["s"], avoid=[(rx, ry, 90 if len(names) <= 60 else 40)])
+        _freeze_layout(fig)  # the labels go where they fit in the final layout
+        for ax, x, y, resid, rx, ry in pending:
+            avoid = [(rx, ry, 90 if len(names) <= 60 else 40)]
+            _label_points(ax, x, y, labels, _extremes_first(x, y, resid), limit=limit, fontsize=7, marker_size=style["s"], avoid=avoid, drawn=True)
         return _finish(fig, path)
 
 
@@ -869,21 +889,16 @@ def sobol_heatmap(result, path=None, *, quantities=("index", "rank", "scenario_k
     with _style():
         fig = _figure(max(width, 6.0), height)
         axes = fig.subplots(1, len(qs), squeeze=False, sharey=True)[0]
+        cells = []
         for ax, q, mm in zip(axes, qs, mats):
             data = np.stack([mm[:, cc].sum(axis=1) for cc in cols], axis=1)[order]
             vmax = _robust_limit(np.clip(data, 0, None))
             extend = "both" if (np.nanmin(data) < 0 and np.nanmax(data) > vmax) else "max" if np.nanmax(data) > vmax else "min" if np.nanmin(data) < 0 else "neither"
             im = ax.imshow(data, norm=PowerNorm(0.5, vmin=0, vmax=vmax), cmap="viridis", aspect="auto", interpolation="nearest")
             if annotate:
-                cmap, norm = im.get_cmap(), im.norm
-                for i in range(data.shape[0]):
-                    for j in range(data.shape[1]):
-                        v = data[i, j]
-                        if not np.isfinite(v):
-                            continue
-                        r, g, b, _ = cmap(norm(v))
-                        colour = "k" if 0.299 * r + 0.587 * g + 0.114 * b > 0.55 else "w"
-                        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6.5, color=colour, in_layout=False)
+                rgb = im.get_cmap()(im.norm(np.nan_to_num(data)))[..., :3]
+                light = rgb @ np.array([0.299, 0.587, 0.114]) > 0.55
+                cells.append((ax, data, light))
             ax.set_xticks(range(c))
             ax.set_xticklabels(names, rotation=55, ha="right", rotation_mode="anchor", fontsize=7.5)
             if rest:
@@ -899,6 +914,12 @@ def sobol_heatmap(result, path=None, *, quantities=("index", "rank", "scenario_k
             axes[0].set_ylabel(f"{nouns.units} by nominal index (rank, 1 = highest)")
         sub = f"the {len(shown)} of {len(factors)} factors with the largest mean ST" if rest else f"{len(factors)} factors by mean ST"
         fig.suptitle(_fit(title or f"Total Sobol' indices of {nouns.count(n, 'unit')} × {sub} (N = {ix.n}, aggregation {result.spec.aggregation})", fig.get_figwidth(), 11))
+        if cells:  # the values in the cells, once the layout is fixed (so that they are drawn once, not twice)
+            _freeze_layout(fig)
+            for ax, data, light in cells:
+                for (i, j), v in np.ndenumerate(data):
+                    if np.isfinite(v):
+                        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6.5, color="k" if light[i, j] else "w")
         return _finish(fig, path)
 
 
@@ -936,6 +957,8 @@ def sobol_convergence(result, path=None, *, outputs=("mean_rank_shift", "correla
                     ax.plot(ns, vals[:, j], marker="o", ms=3, color=colours[j], lw=1.4, zorder=3, label=_factor_label(factors[j], 30))
                     ax.fill_between(ns, np.asarray(conv[f"{key}_low"])[:, k, j], np.asarray(conv[f"{key}_high"])[:, k, j], color=colours[j], alpha=0.12, lw=0)
                 ax.set_xscale("log", base=2)
+                ax.set_xticks(ns, [f"{int(v)}" for v in ns])
+                ax.xaxis.set_minor_locator(NullLocator())
                 ax.set_title(f"{key} of {_plain(o, 40)}", fontsize=9)
                 ax.axhline(0, color="0.5", lw=0.5)
                 ax.grid(alpha=0.3)
