@@ -1,18 +1,52 @@
-"""Figures. Each function takes a result object and a path and writes one PNG.
+"""Figures that read at any study size: 25, 50 or 2000 units, 4 or 50 factors.
 
-Figures are built on :class:`matplotlib.figure.Figure` directly, never through
-``pyplot``: importing this module or drawing a figure changes no global
-matplotlib state (the backend, the current figure, pyplot's figure list), so it
-is safe inside a notebook or an application with its own backend.
+Every function takes a result object and, optionally, a path:
+
+- with ``path`` it writes one PNG and returns the path (what the report does);
+- without it, it returns the :class:`matplotlib.figure.Figure` (or, where it
+  accepts ``ax=``, draws onto that axes and returns it) for a notebook.
+
+How the figures scale (ArviZ's forest plots and seaborn's heatmaps are the models):
+
+- **factors** are ranked (by mean total Sobol' index) and the top ones shown; the
+  rest are summarised in one row, column or grey bundle ("other 41 factors");
+- **units** are sorted (by nominal rank); up to :data:`MAX_ROWS` get one labelled
+  row each, more are drawn on one unlabelled sorted axis with only the notable
+  ones named (the widest intervals, the least stable scenarios);
+- **point labels** are placed only where they do not overlap another label, the
+  most extreme points first, at most :data:`MAX_LABELS` of them for a large study;
+- **colour scales** run from the values that occur (0 to a robust 98th
+  percentile, with an arrow on the colour bar where values go beyond);
+- **legends** have at most :data:`MAX_GROUPS` + 1 entries (the largest groups,
+  then "other k groups") and sit outside the data;
+- **sizes** are capped: no figure is larger than :data:`MAX_PIXELS` on either side.
+
+Words come from a :class:`~clustermodel.reporting.nouns.Nouns` (``nouns=``):
+a user's study is described in its own nouns (units, groups, higher-level units
+by default), and the paper's words appear only when the caller passes
+:data:`~clustermodel.reporting.nouns.PAPER_NOUNS`.
+
+Importing this module changes neither matplotlib's backend nor its rcParams:
+figures are :class:`matplotlib.figure.Figure` objects (no pyplot), and the
+module's style is applied inside each function with :func:`matplotlib.rc_context`.
 """
 
 from __future__ import annotations
 
+import textwrap
+import warnings
+
 import matplotlib
 import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import NullLocator
 
+from clustermodel._errors import ClusterModelError
 from clustermodel._io import atomic_path, round_numbers
+from clustermodel.reporting.nouns import PAPER_NOUNS, Nouns
 
 __all__ = [
     "save",
@@ -25,71 +59,415 @@ __all__ = [
     "sobol_bars",
     "sobol_heatmap",
     "sobol_convergence",
+    "DPI",
+    "MAX_PIXELS",
+    "MAX_ROWS",
+    "MAX_LABELS",
+    "MAX_GROUPS",
+    "TOP_FACTORS",
 ]
 
 #: Fixed metadata so that the same figure gives the same bytes.
 PNG_METADATA = {"Software": None}
+#: Resolution of the saved PNGs.
+DPI = 130
+#: No saved figure is wider or taller than this many pixels.
+MAX_PIXELS = 2000
+#: Up to this many units get one labelled row each; more are drawn on one unlabelled sorted axis.
+MAX_ROWS = 60
+#: At most this many point labels in a scatter of more than :data:`_LABEL_ALL` units.
+MAX_LABELS = 15
+#: Colours for at most this many groups; the others are grey, as "other k groups".
+MAX_GROUPS = 8
+#: Factors shown one by one in the Sobol' bars and heatmap; the rest are summarised.
+TOP_FACTORS = 10
+#: Factors drawn in colour in the convergence figure; the rest are thin grey lines.
+_TOP_LINES = 6
+#: Up to this many scatter points every label is tried (where it fits).
+_LABEL_ALL = 40
+#: Units shown one by one in the scenario-stability chart of a large study.
+_STABILITY_ROWS = 40
+
+#: Colours of the four scenarios (in the order of ``clustermodel.spec.SCENARIOS``).
+SCENARIO_COLOURS = {"supported": "#1b9e77", "lonely": "#7570b3", "potential": "#d95f02", "late": "#e7298a"}
+#: Eight distinguishable colours for groups (Okabe-Ito without black); grey is kept for "other".
+_GROUP_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+_OTHER = "#b0b0b0"
+_MAX_INCHES = MAX_PIXELS / DPI * 0.98
+
+_STYLE = {
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "figure.titlesize": 11,
+    "axes.grid": False,
+    "image.interpolation": "nearest",
+    "figure.autolayout": False,
+    "figure.constrained_layout.use": False,
+}
+
+#: The paper's names of its two indices (used only with ``PAPER_NOUNS``).
+_PAPER_AXES = {"unit": "Cluster internationalization index", "higher": "Regional foreign economic activity index"}
 
 
-def save(fig, path, dpi: int = 130):
-    """Save ``fig`` as PNG atomically with deterministic metadata."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png", metadata=PNG_METADATA, bbox_inches="tight")
+# ---------------------------------------------------------------------------------------------------- helpers
+def _style():
+    """The module's style, for the duration of one function (rcParams are restored afterwards)."""
+    return matplotlib.rc_context(_STYLE)
+
+
+def _nouns(nouns) -> Nouns:
+    return Nouns() if nouns is None else nouns
+
+
+def _cap(word: str) -> str:
+    return word[:1].upper() + word[1:]
+
+
+def _index_name(nouns: Nouns, which: str) -> str:
+    """'Unit index', 'Country index' …; the paper's index names under PAPER_NOUNS."""
+    if nouns == PAPER_NOUNS:
+        return _PAPER_AXES[which]
+    return f"{_cap(getattr(nouns, which))} index"
+
+
+def _plain(text, limit: int | None = None) -> str:
+    """Data as literal text: one line, ``$`` escaped (no mathtext), shortened to ``limit`` characters."""
+    s = " ".join(str(text).split())
+    if limit is not None and len(s) > limit:
+        s = s[: limit - 1].rstrip() + "…"
+    return s.replace("$", r"\$")
+
+
+def _figure(width: float, height: float) -> Figure:
+    """A constrained-layout Figure, never larger than MAX_PIXELS at DPI on either side."""
+    return Figure(figsize=(min(width, _MAX_INCHES), min(height, _MAX_INCHES)), dpi=DPI, layout="constrained")
+
+
+def _axes(ax, width: float, height: float):
+    if ax is not None:
+        return ax.figure, ax
+    fig = _figure(width, height)
+    return fig, fig.add_subplot()
+
+
+def save(fig, path, dpi: int = DPI):
+    """Save ``fig`` as PNG atomically with deterministic metadata; never more than MAX_PIXELS a side."""
+    w, h = fig.get_size_inches()
+    dpi = min(dpi, MAX_PIXELS / max(w, h, 1e-9))
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        # a unit name in a script the font lacks is drawn as boxes; that is no reason to warn in a report run
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
+        fig.savefig(tmp, dpi=dpi, format="png", metadata=PNG_METADATA)
+    if hasattr(fig, "canvas") and getattr(fig.canvas, "manager", None) is not None:  # a pyplot figure: release it
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
     return path
 
 
-def _subplots(nrows: int = 1, ncols: int = 1, *, figsize, **kwargs):
-    """``pyplot.subplots`` without pyplot: a standalone Figure that no global registry holds."""
-    fig = Figure(figsize=figsize)
-    return fig, fig.subplots(nrows, ncols, **kwargs)
+def _freeze_layout(fig, *, draw: bool = True):
+    """Run the constrained layout once (unless ``draw`` is False: it has just run) and keep it: artists added
+    afterwards inside the axes move nothing, and saving draws the figure once instead of twice."""
+    if draw:
+        fig.draw_without_rendering()
+    fig.set_layout_engine(None)
 
 
-def scenario_plot(cluster_index, region_index, labels, groups, thresholds, counts, path, *, title, xlabel, ylabel):
-    """Cluster index against its region's index, the threshold lines and the four quadrants named.
+def _finish(fig, path, given_ax=None):
+    """Save and return the path; else the caller's axes, or the new figure."""
+    if path is not None:
+        return save(fig, path)
+    return given_ax if given_ax is not None else fig
+
+
+def _wrap(text: str, width: int = 100) -> str:
+    return "\n".join(textwrap.fill(p, width) for p in str(text).split("\n"))
+
+
+def _fit(text: str, width_inches: float, fontsize: float) -> str:
+    """``text`` wrapped to lines that fit ``width_inches`` at ``fontsize`` points."""
+    return _wrap(text, max(20, int(width_inches * 72 / (0.55 * fontsize))))
+
+
+def _num(v: float, digits: int = 3) -> str:
+    """A number for a label, without a minus sign on a rounded zero."""
+    text = f"{v:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def _unit_labels(ids, names=None, limit: int = 42) -> list:
+    """'3: Name of the unit' (or the id alone) for each unit, as literal text."""
+    out = []
+    for k, i in enumerate(ids):
+        if names is None or names[k] is None or str(names[k]) in ("", str(i)):
+            out.append(_plain(i, limit))
+        else:
+            out.append(_plain(f"{i}: {names[k]}", limit))
+    return out
+
+
+def _text_box(fig, text: str, fontsize: float):
+    """Approximate (width, height) in pixels of one line of text."""
+    px = fontsize * fig.dpi / 72.0
+    return 0.6 * px * len(text) + 2, 1.25 * px
+
+
+def _label_points(
+    ax,
+    x,
+    y,
+    labels,
+    priority,
+    *,
+    limit: int | None,
+    fontsize: float = 7.0,
+    marker_size: float = 0.0,
+    avoid=(),
+    blockers=(),
+    over_data: bool = False,
+    drawn: bool = False,
+) -> int:
+    """Label points where a label fits: in ``priority`` order, at one of four offsets, never overlapping an
+    earlier label or another point's marker (``marker_size`` in points², as ``scatter``'s ``s``) or the points
+    in ``avoid`` (``(x, y, s)`` tuples), and never leaving the axes; at most ``limit`` labels (all that fit when
+    None). ``blockers`` are artists (texts, boxes) no label may cover, besides the axes' legend. With
+    ``over_data`` labels may cover the data (not each other) and get a white background. ``drawn``: the
+    figure's layout is final already (else it is drawn once, without rendering, to find it).
+
+    Returns the number of labels placed.
+    """
+    fig = ax.figure
+    if not drawn:
+        fig.draw_without_rendering()  # final axes position and limits
+    box = ax.get_window_extent()
+    k = fig.dpi / 72.0
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    pts = ax.transData.transform(np.column_stack([x, y]))
+    # markers as boxes (x0, y0, x1, y1) in pixels; a label may touch its own point's marker only
+    marks = [np.column_stack([pts - np.sqrt(marker_size) / 2 * k, pts + np.sqrt(marker_size) / 2 * k])]
+    owner = [np.arange(len(x))]
+    for ax_, ay_, s_ in avoid:
+        q = ax.transData.transform(np.column_stack([np.asarray(ax_, float), np.asarray(ay_, float)]))
+        marks.append(np.column_stack([q - np.sqrt(s_) / 2 * k, q + np.sqrt(s_) / 2 * k]))
+        owner.append(np.full(len(q), -1))
+    marks = np.vstack(marks)
+    owner = np.concatenate(owner)
+    centre = (marks[:, :2] + marks[:, 2:]) / 2
+    marks[~np.all(np.isfinite(marks), axis=1)] = -1e9
+    legend = ax.get_legend()
+    fixed = [b for b in (*blockers, legend) if b is not None]  # never under the legend or a blocker
+    extents = [b.get_window_extent() for b in fixed]
+    placed = np.array([[e.x0, e.y0, e.x1, e.y1] for e in extents]).reshape(-1, 4)
+    # offsets in points: right-above, right-below, left-above, left-below, above, below
+    offsets = ((4, 3), (4, -10), (-4, 3), (-4, -10), (0, 6), (0, -14))
+    for i in priority:
+        if limit is not None and len(placed) - len(fixed) >= limit:
+            break
+        if not np.all(np.isfinite(pts[i])):
+            continue
+        w, h = _text_box(fig, labels[i], fontsize)
+        for dx, dy in offsets:
+            x0 = pts[i, 0] + dx * k - (w if dx < 0 else w / 2 if dx == 0 else 0)
+            y0 = pts[i, 1] + dy * k
+            r = np.array([x0, y0, x0 + w, y0 + h])
+            if not (r[0] >= box.x0 and r[2] <= box.x1 and r[1] >= box.y0 and r[3] <= box.y1):
+                continue
+            # another point's marker, or an extra marker not centred on this point (a mean drawn over it)
+            mine = (owner == i) | ((owner == -1) & (np.abs(centre - pts[i]).max(axis=1) < 1.5))
+            others = marks[~mine]
+            hits = lambda b: np.any((r[0] < b[:, 2]) & (b[:, 0] < r[2]) & (r[1] < b[:, 3]) & (b[:, 1] < r[3]))  # noqa: E731
+            if hits(placed) or (not over_data and hits(others)):
+                continue
+            placed = np.vstack([placed, r])
+            ax.annotate(
+                labels[i],
+                (x[i], y[i]),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                fontsize=fontsize,
+                ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                va="bottom",
+                zorder=6,
+                in_layout=False,
+                bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none", alpha=0.8) if over_data else None,
+            )
+            break
+    return len(placed) - len(fixed)
+
+
+def _extremes_first(x, y, extra=None) -> list:
+    """Point order for labelling: the three highest and lowest ``y``, then by robust distance from the centre
+    (or by ``extra``, larger first)."""
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    n = len(y)
+    if extra is None:
+
+        def z(v):
+            med = np.nanmedian(v)
+            iqr = np.subtract(*np.nanpercentile(v, [75, 25])) or (np.nanstd(v) or 1.0)
+            return (v - med) / iqr
+
+        extra = np.hypot(z(x), z(y))
+    extra = np.where(np.isfinite(extra), extra, -np.inf)
+    by_y = np.argsort(np.where(np.isfinite(y), -y, np.inf), kind="stable")
+    first = list(by_y[:3]) + [i for i in by_y[::-1][:3]]
+    rest = list(np.argsort(-extra, kind="stable"))
+    seen, order = set(), []
+    for i in first + rest:
+        if i not in seen and i < n:
+            seen.add(i)
+            order.append(int(i))
+    return order
+
+
+def _marker_style(n: int) -> dict:
+    """Scatter marker size, edge and transparency for n points."""
+    if n <= 60:
+        return dict(s=42, edgecolor="k", linewidth=0.4, alpha=1.0)
+    if n <= 300:
+        return dict(s=22, edgecolor="k", linewidth=0.25, alpha=0.85)
+    return dict(s=float(np.clip(6000 / n, 4, 12)), edgecolor="none", linewidth=0, alpha=0.55)
+
+
+def _group_colours(groups, nouns: Nouns):
+    """Colour of every point and legend entries: the MAX_GROUPS largest groups, then grey 'other k groups'."""
+    groups = ["(none)" if g is None or (isinstance(g, float) and np.isnan(g)) else str(g) for g in groups]
+    names, counts = np.unique(groups, return_counts=True)
+    order = sorted(range(len(names)), key=lambda k: (-counts[k], names[k]))
+    if len(names) > MAX_GROUPS + 1:
+        shown = [names[k] for k in order[:MAX_GROUPS]]
+    else:
+        shown = [names[k] for k in sorted(order, key=lambda k: names[k])]
+    colour = {g: _GROUP_COLOURS[k % len(_GROUP_COLOURS)] for k, g in enumerate(shown)}
+    point = [colour.get(g, _OTHER) for g in groups]
+    entries = [(colour[g], f"{_plain(g, 32)} ({int(counts[list(names).index(g)])})") for g in shown]
+    rest = [g for g in names if g not in colour]
+    if rest:
+        m = int(sum(counts[list(names).index(g)] for g in rest))
+        entries.append((_OTHER, f"other {len(rest)} {nouns.groups} ({m})"))
+    return point, entries
+
+
+def _rank_ticks(ax, n: int, axis: str = "x"):
+    """Ticks at rank 1 and at round multiples (5, 10, 50, 100 …) up to n."""
+    step = next(s for s in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10**9) if n / s <= 12)
+    ticks = [1] + [t for t in range(step, n + 1, step) if t - 1 >= step / 2]
+    getattr(ax, f"set_{axis}ticks")(ticks if axis == "x" else [t - 1 for t in ticks])
+    if axis == "y":
+        ax.set_yticklabels([str(t) for t in ticks])
+
+
+def _headings(fig, ax, head: str, detail: str, own_figure: bool):
+    """The heading as the figure's title and the detail as the axes' subtitle (both on ``ax`` when drawing
+    into a caller's axes)."""
+    if own_figure:
+        fig.suptitle(head)
+        ax.set_title(detail, fontsize=8, color="0.3")
+    else:
+        ax.set_title(head)
+
+
+# ---------------------------------------------------------------------------------------------------- scenarios
+def scenario_plot(
+    cluster_index,
+    region_index,
+    labels,
+    groups,
+    thresholds,
+    counts,
+    path=None,
+    *,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    nouns: Nouns | None = None,
+    ax=None,
+):
+    """Unit index against its higher-level unit's index, the threshold lines and the four quadrants named.
 
     Parameters
     ----------
     cluster_index, region_index : array (n,)
-    labels : sequence of str, point labels
-    groups : sequence of str or None, colours by group
-    thresholds : (cluster, region) absolute thresholds
-    counts : mapping scenario -> count, printed in each quadrant
+        The unit index and the index of each unit's higher-level unit.
+    labels : sequence of str
+        Point labels; only those that fit are drawn (every one that fits up to
+        40 units, then the most extreme ones, at most :data:`MAX_LABELS`).
+    groups : sequence of str or None
+        Colours by group: the :data:`MAX_GROUPS` largest groups, the rest grey.
+    thresholds : (unit, higher) absolute thresholds
+    counts : mapping scenario -> count, printed in each quadrant's corner
+    path : path, optional
+        Write a PNG here and return the path; without it return the figure (or ``ax``).
+    title, xlabel, ylabel : str, optional
+        Default from ``nouns``.
+    nouns : Nouns, optional
+        Default ``Nouns()`` (units and higher-level units).
+    ax : matplotlib Axes, optional
+        Draw onto this axes.
     """
+    nouns = _nouns(nouns)
     x = np.asarray(cluster_index, dtype=float)
     y = np.asarray(region_index, dtype=float)
-    groups = [g or "(no group)" for g in (groups if groups is not None else [None] * len(x))]
-    names = sorted(set(groups))
-    cmap = matplotlib.colormaps["tab10"]
-    fig, ax = _subplots(figsize=(10, 7))
-    for k, g in enumerate(names):
-        m = np.array([gg == g for gg in groups])
-        ax.scatter(y[m], x[m], s=45, color=cmap(k % 10), label=g, zorder=3, edgecolor="k", linewidth=0.4)
-    for lab, xi, yi in zip(labels, x, y):
-        ax.annotate(str(lab), (yi, xi), xytext=(4, 3), textcoords="offset points", fontsize=8)
-    ct, rt = thresholds
-    ax.axhline(ct, color="grey", ls="--", lw=1)
-    ax.axvline(rt, color="grey", ls="--", lw=1)
-    xmax = max(y.max(), rt) * 1.08
-    ymax = max(x.max(), ct) * 1.1
-    ax.set_xlim(0, xmax)
-    ax.set_ylim(0, ymax)
-    style = dict(fontsize=10, color="0.3", weight="bold", ha="center", va="center")
-    ax.text(rt / 2, ct + (ymax - ct) * 0.93, f"Lonely ({counts['lonely']})", **style)
-    ax.text(rt + (xmax - rt) / 2, ct + (ymax - ct) * 0.93, f"Supported ({counts['supported']})", **style)
-    ax.text(rt / 2, ct * 0.04, f"Potential ({counts['potential']})", **style)
-    ax.text(rt + (xmax - rt) / 2, ct * 0.04, f"Late ({counts['late']})", **style)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), framealpha=0.9)
-    ax.grid(alpha=0.3)
-    return save(fig, path)
+    n = len(x)
+    with _style():
+        fig, axx = _axes(ax, 9.5, 6.8)
+        style = _marker_style(n)
+        if groups is not None:
+            colours, entries = _group_colours(groups, nouns)
+        else:
+            colours, entries = ["#0072B2"] * n, []
+        axx.scatter(y, x, c=colours, zorder=3, **style)
+        ct, rt = thresholds
+        axx.axhline(ct, color="grey", ls="--", lw=1, zorder=1)
+        axx.axvline(rt, color="grey", ls="--", lw=1, zorder=1)
+        finite = lambda v: v[np.isfinite(v)] if np.isfinite(v).any() else np.array([0.0])  # noqa: E731
+        xlo, xhi = min(0.0, finite(y).min()), max(finite(y).max(), rt)
+        ylo, yhi = min(0.0, finite(x).min()), max(finite(x).max(), ct)
+        axx.set_xlim(xlo - 0.02 * (xhi - xlo or 1), xhi + 0.06 * (xhi - xlo or 1))
+        # empty bands above and below the data hold the quadrant names, so that they cover no point
+        axx.set_ylim(ylo - 0.07 * (yhi - ylo or 1), yhi + 0.09 * (yhi - ylo or 1))
+        box = dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="0.75", alpha=0.85)
+        corner = dict(fontsize=9, color="0.25", weight="bold", transform=axx.transAxes, bbox=box, zorder=7)
+        corners = [
+            axx.text(0.01, 0.99, f"Lonely ({counts.get('lonely', 0)})", ha="left", va="top", **corner),
+            axx.text(0.99, 0.99, f"Supported ({counts.get('supported', 0)})", ha="right", va="top", **corner),
+            axx.text(0.01, 0.01, f"Potential ({counts.get('potential', 0)})", ha="left", va="bottom", **corner),
+            axx.text(0.99, 0.01, f"Late ({counts.get('late', 0)})", ha="right", va="bottom", **corner),
+        ]
+        axx.set_xlabel(xlabel or _index_name(nouns, "higher"))
+        axx.set_ylabel(ylabel or _index_name(nouns, "unit"))
+        axx.grid(alpha=0.3)
+        if entries:
+            handles = [Line2D([], [], ls="", marker="o", mfc=c, mec="k", mew=0.4, ms=7) for c, _ in entries]
+            axx.legend(handles, [t for _, t in entries], title=_cap(nouns.group), loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        text = [_plain(v, 28) for v in labels]
+        limit = None if n <= _LABEL_ALL else MAX_LABELS
+        head = title or f"Scenarios of {nouns.count(n, 'unit')}"
+        note = "\n(labels: {} of {} {}, the most extreme where they fit)"
+        axx.set_title(head + (note.format(limit, n, nouns.units) if limit is not None else ""))  # lay out with the final line count
+        placed = _label_points(axx, y, x, text, _extremes_first(y, x), limit=limit, fontsize=7.5 if n <= 60 else 7, marker_size=style["s"], blockers=corners)
+        if placed < n:
+            axx.set_title(head + note.format(placed, n, nouns.units))
+        if ax is None:
+            _freeze_layout(fig, draw=False)
+        return _finish(fig, path, given_ax=ax)
 
 
-def figure13(result, path, *, title: str | None = None):
-    """Replica of Figure 13 from a :class:`~clustermodel.reproduce.ReproductionResult`."""
+def figure13(result, path=None, *, title: str | None = None, nouns: Nouns | None = None, ax=None):
+    """The published scenario figure, recomputed, from a :class:`~clustermodel.reproduce.ReproductionResult`.
+
+    With ``nouns=PAPER_NOUNS`` the axes carry the paper's names (Tables 5-6, Figure 13).
+    """
+    nouns = _nouns(nouns)
     rows = result.clusters
     reg = {r["region"]: r["computed"] for r in result.regions}
+    paper = nouns == PAPER_NOUNS
     return scenario_plot(
         [r["computed"] for r in rows],
         [reg[r["region"]] for r in rows],
@@ -98,272 +476,500 @@ def figure13(result, path, *, title: str | None = None):
         (result.threshold_values["cluster"], result.threshold_values["region"]),
         result.scenario_counts,
         path,
-        title=title or "Internationalization scenarios (replica of Figure 13)",
-        xlabel="Regional foreign economic activity index (Table 6, recomputed)",
-        ylabel="Cluster internationalization index (Table 5, recomputed)",
+        title=title or ("Internationalization scenarios (replica of Figure 13)" if paper else "Scenarios, recomputed (replica of the published figure)"),
+        xlabel=f"{_index_name(nouns, 'higher')} ({'Table 6, ' if paper else ''}recomputed)",
+        ylabel=f"{_index_name(nouns, 'unit')} ({'Table 5, ' if paper else ''}recomputed)",
+        nouns=nouns,
+        ax=ax,
     )
 
 
-
-#: Colours of the four scenarios (in the order of ``clustermodel.spec.SCENARIOS``).
-SCENARIO_COLOURS = {"supported": "#1b9e77", "lonely": "#7570b3", "potential": "#d95f02", "late": "#e7298a"}
-
-
-def _cluster_labels(table, order):
-    names = table["name"].values if "name" in table.coords else None
-    labels = []
-    for i in order:
-        no = table["cluster"].values[i]
-        if names is None:
-            labels.append(str(no))
-        else:
-            name = str(names[i])
-            labels.append(f"{no}: {name if len(name) <= 42 else name[:40] + '…'}")
-    return labels
-
-
+# ---------------------------------------------------------------------------------------------------- bootstrap
 def _by_nominal_rank(result):
-    """The bootstrap's cluster table, the row order by nominal rank, and a figure tall enough for one row each."""
+    """The bootstrap's unit table and the unit order by nominal rank."""
     t = result.cluster_table()
     order = np.argsort(t["rank_nominal"].values, kind="stable")
-    fig, ax = _subplots(figsize=(9, 0.3 * len(order) + 1.8))
-    return t, order, np.arange(len(order)), fig, ax
+    return t, order
 
 
-def _cluster_rows(ax, t, order, y):
-    ax.set_yticks(y)
-    ax.set_yticklabels(_cluster_labels(t, order), fontsize=7)
-    ax.invert_yaxis()
+def _table_labels(t, order, limit: int = 42) -> list:
+    ids = t["cluster"].values[order]
+    names = t["name"].values[order] if "name" in t.coords else None
+    return _unit_labels(ids, names, limit)
 
 
-def rank_uncertainty(result, path, *, title: str | None = None):
-    """Rank-uncertainty plot of a weight bootstrap.
+def _panel_text(result) -> str:
+    return _wrap(f"{result.n_resamples} weight draws; {result.mode_description}", 110)
 
-    Clusters sorted by nominal rank (top = rank 1); for each the median rank
-    over the panels (dot), the percentile interval (bar) and the nominal rank
-    (cross).
+
+def rank_uncertainty(result, path=None, *, title: str | None = None, nouns: Nouns | None = None, ax=None):
+    """Rank intervals of a weight bootstrap on one axis sorted by nominal rank (a forest plot).
+
+    Up to :data:`MAX_ROWS` units: one labelled row each, with the median rank
+    (dot), the percentile interval (bar) and the nominal rank (cross). More
+    units: every interval as a thin line on an unlabelled axis sorted by
+    nominal rank (the nominal ranks form the diagonal), the widest intervals
+    and the top three named.
 
     Parameters
     ----------
     result : clustermodel.bootstrap.WeightBootstrapResult
-    path : output PNG path
+    path : output PNG path, optional
+    nouns : Nouns, optional
+    ax : matplotlib Axes, optional
     """
-    t, order, y, fig, ax = _by_nominal_rank(result)
+    nouns = _nouns(nouns)
+    t, order = _by_nominal_rank(result)
     n = len(order)
     med = t["rank_median"].values[order]
     lo = t["rank_low"].values[order]
     hi = t["rank_high"].values[order]
     nom = t["rank_nominal"].values[order]
+    y = np.arange(n)
     lo_p, hi_p = 100 * (1 - result.confidence_level) / 2, 100 * (1 + result.confidence_level) / 2
-    ax.hlines(y, lo, hi, color="0.35", lw=3, alpha=0.7, label=f"{lo_p:g}–{hi_p:g} % interval", zorder=2)
-    ax.plot(med, y, "o", color="#1f77b4", ms=6, label="median rank", zorder=3)
-    ax.plot(nom, y, "x", color="#d62728", ms=8, mew=2, label="nominal rank", zorder=4)
-    _cluster_rows(ax, t, order, y)
-    ax.set_xlim(0.5, n + 0.5)
-    ax.set_xticks(np.arange(1, n + 1, 2 if n > 15 else 1))
-    ax.set_xlabel("rank (1 = highest index)")
-    ax.set_title(title or f"Rank uncertainty over {result.n_resamples} expert panels\n{result.mode_description}", fontsize=9)
-    ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper right")
-    return save(fig, path)
+    with _style():
+        if n <= MAX_ROWS:
+            fig, axx = _axes(ax, 9.5, 0.22 * n + 2.0)
+            axx.hlines(y, lo, hi, color="0.35", lw=3, alpha=0.7, label=f"{lo_p:g}–{hi_p:g} % interval", zorder=2)
+            axx.plot(med, y, "o", color="#0072B2", ms=5, label="median rank", zorder=3)
+            axx.plot(nom, y, "x", color="#D55E00", ms=7, mew=2, label="nominal rank", zorder=4)
+            axx.set_yticks(y)
+            axx.set_yticklabels(_table_labels(t, order), fontsize=7 if n > 30 else 8)
+            axx.set_ylim(n - 0.5, -0.5)
+            note = ""
+        else:
+            fig, axx = _axes(ax, 9.5, 9.0)
+            segs = np.stack([np.column_stack([lo, y]), np.column_stack([hi, y])], axis=1)
+            axx.add_collection(LineCollection(segs, colors="0.35", linewidths=max(0.3, min(1.5, 600 / n)), alpha=0.6, label=f"{lo_p:g}–{hi_p:g} % interval"))
+            axx.plot(med, y, ".", color="#0072B2", ms=1.5, alpha=0.6, label="median rank", zorder=3)
+            axx.plot(nom, y, "-", color="#D55E00", lw=1.0, label="nominal rank", zorder=4)
+            axx.set_ylim(n - 0.5, -0.5)
+            axx.set_ylabel(f"{nouns.units} sorted by nominal rank")
+            _rank_ticks(axx, n, "y")
+            note = "\n(named: {} of {} {}, the top ranks and the widest intervals)"
+        axx.set_xlim(0.5, n + 0.5)
+        _rank_ticks(axx, n, "x")
+        axx.set_xlabel("rank (1 = highest index)")
+        axx.grid(axis="x", alpha=0.3)
+        head = title or f"Rank uncertainty of {nouns.count(n, 'unit')}"
+        _headings(fig, axx, head, _panel_text(result) + note.format(MAX_LABELS, n, nouns.units), ax is None)
+        axx.legend(loc="upper right", framealpha=0.9)
+        if n > MAX_ROWS:
+            width = hi - lo
+            priority = list(dict.fromkeys([*range(min(3, n)), *(int(i) for i in np.argsort(-width, kind="stable"))]))
+            placed = _label_points(axx, hi, y.astype(float), _table_labels(t, order, 34), priority, limit=MAX_LABELS, fontsize=7, over_data=True)
+            _headings(fig, axx, head, _panel_text(result) + note.format(placed, n, nouns.units), ax is None)
+            if ax is None:
+                _freeze_layout(fig, draw=False)
+        return _finish(fig, path, given_ax=ax)
 
 
-def scenario_stability(result, path, *, title: str | None = None):
-    """Scenario-stability chart of a weight bootstrap.
+def scenario_stability(result, path=None, *, title: str | None = None, nouns: Nouns | None = None, ax=None):
+    """Probability of each scenario over the weight draws, one stacked bar per unit.
 
-    One horizontal bar per cluster (sorted by nominal rank) stacking the
-    probabilities of the four scenarios over the panels; the nominal scenario
-    is written at the bar's end.
+    Up to :data:`MAX_ROWS` units: every unit, sorted by nominal rank, its
+    nominal scenario written at the right. More units: the 40 units least sure
+    of their nominal scenario (sorted by nominal rank) and one last bar for all
+    the others (their mean probabilities).
 
     Parameters
     ----------
     result : clustermodel.bootstrap.WeightBootstrapResult
-    path : output PNG path
+    path : output PNG path, optional
+    nouns : Nouns, optional
+    ax : matplotlib Axes, optional
     """
-    t, order, y, fig, ax = _by_nominal_rank(result)
+    nouns = _nouns(nouns)
+    t, order = _by_nominal_rank(result)
     n = len(order)
-    p = t["scenario_probability"].values[order]
+    p_all = np.asarray(t["scenario_probability"].values, dtype=float)
     scen = [str(s) for s in t["scenario"].values]
-    left = np.zeros(n)
-    for k, s in enumerate(scen):
-        ax.barh(y, p[:, k], left=left, color=SCENARIO_COLOURS.get(s, f"C{k}"), label=s, height=0.8, edgecolor="white", linewidth=0.3)
-        left += p[:, k]
-    nominal = t["scenario_nominal"].values[order]
-    for yi, code in zip(y, nominal):
-        ax.text(1.01, yi, scen[int(code)], va="center", fontsize=7, color="0.3")
-    _cluster_rows(ax, t, order, y)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("probability over expert panels (nominal scenario at the right)")
-    ax.set_title(title or f"Scenario stability over {result.n_resamples} expert panels\n{result.mode_description}", fontsize=9)
-    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.08 - 0.6 / n))
-    return save(fig, path)
+    nominal_all = np.asarray(t["scenario_nominal"].values).astype(int)
+    p_nominal = p_all[np.arange(n), nominal_all]
+    labels_all = _table_labels(t, np.arange(n))
+    if n <= MAX_ROWS:
+        rows = list(order)
+        rest = []
+    else:  # the least sure, among those that ever leave their nominal scenario
+        least = [i for i in np.argsort(p_nominal, kind="stable")[:_STABILITY_ROWS] if p_nominal[i] < 1]
+        keep = set(int(i) for i in least)
+        rows = [int(i) for i in order if int(i) in keep]
+        rest = [int(i) for i in order if int(i) not in keep]
+    p = p_all[rows]
+    labels = [labels_all[i] for i in rows]
+    right = [scen[nominal_all[i]] for i in rows]
+    if rest:
+        p = np.vstack([p, p_all[rest].mean(axis=0)])
+        labels.append(f"other {len(rest)} {nouns.units} (mean)" if rows else f"all {len(rest)} {nouns.units} (mean)")
+        low = float(p_nominal[rest].min())
+        right.append("always nominal" if low >= 1 else f"P(nominal) ≥ {_num(low, 2)}")
+    m = len(labels)
+    y = np.arange(m)
+    with _style():
+        fig, axx = _axes(ax, 9.5, 0.22 * m + 2.2)
+        left = np.zeros(m)
+        for k, s in enumerate(scen):
+            axx.barh(y, p[:, k], left=left, color=SCENARIO_COLOURS.get(s, f"C{k}"), label=s, height=0.8, edgecolor="white", linewidth=0.3)
+            left += p[:, k]
+        for yi, text in zip(y, right):
+            axx.text(1.01, yi, text, va="center", fontsize=7, color="0.3", clip_on=False)
+        axx.set_yticks(y)
+        axx.set_yticklabels(labels, fontsize=7 if m > 30 else 8)
+        if rest:
+            axx.get_yticklabels()[-1].set_fontweight("bold")
+        axx.set_ylim(m - 0.5, -0.5)
+        axx.set_xlim(0, 1)
+        axx.set_xlabel("probability over the weight draws (nominal scenario at the right)")
+        head = title or f"Scenario stability of {nouns.count(n, 'unit')}"
+        detail = _panel_text(result)
+        if rest and rows:
+            detail += f"\n(the {len(rows)} {nouns.units} least sure of their nominal scenario; the other {len(rest)} in the last bar)"
+        elif rest:
+            detail += f"\n(every {nouns.unit} keeps its nominal scenario in every draw; the bar shows the mean over all)"
+        _headings(fig, axx, head, detail, ax is None)
+        if ax is None:
+            fig.legend(*axx.get_legend_handles_labels(), loc="outside lower center", ncol=len(scen))
+        else:
+            axx.legend(loc="lower left", ncol=len(scen))
+        return _finish(fig, path, given_ax=ax)
 
 
-def correlation_figure(result, path):
-    """Cluster index against regional index per value source, with region means and the clustered-OLS line.
+# ---------------------------------------------------------------------------------------------------- relationship
+def correlation_figure(result, path=None, *, nouns: Nouns | None = None):
+    """Unit index against higher-level index per value source, with the higher-level means and the OLS line.
 
     Parameters
     ----------
     result : clustermodel.relationship.RelationshipResult
-    path : output PNG path
+    path : output PNG path, optional
+    nouns : Nouns, optional
     """
+    nouns = _nouns(nouns)
     sources = list(result.sources)
-    fig, axes = _subplots(1, len(sources), figsize=(7.5 * len(sources), 6.2), squeeze=False, sharey=True)
     regions = np.asarray(result.cluster_regions)
     names = np.asarray(result.region_names)
-    for ax, s in zip(axes[0], sources):
-        d = result.sources[s]
-        x = np.asarray(d["region_index_of_cluster"], dtype=float)
-        y = np.asarray(d["cluster_index"], dtype=float)
-        shared = np.array([np.sum(regions == r) > 1 for r in regions])
-        ax.scatter(x[~shared], y[~shared], s=40, color="tab:blue", edgecolor="k", linewidth=0.4, zorder=3, label="cluster (only one in its region)")
-        ax.scatter(x[shared], y[shared], s=40, color="tab:orange", edgecolor="k", linewidth=0.4, zorder=3, label="cluster sharing its region")
-        rx = np.array([x[regions == r][0] for r in names])
-        ry = np.asarray(d["region_mean_cluster_index"], dtype=float)
-        ax.scatter(rx, ry, s=110, marker="D", facecolor="none", edgecolor="k", linewidth=1.0, zorder=4, label="region mean (primary analysis)")
-        for cid, xi, yi in zip(result.clusters, x, y):
-            ax.annotate(str(cid), (xi, yi), xytext=(4, 3), textcoords="offset points", fontsize=7)
-        ols = result.ols[s]
-        grid = np.linspace(min(0.0, x.min()), x.max() * 1.05, 100)
-        # drawn from values at the stated precision, so BLAS rounding noise in the fit cannot move a pixel
-        ax.plot(grid, round_numbers(ols.fitted(grid)), color="tab:red", lw=1.5, zorder=2, label="OLS fit (region-clustered SE)")
-        ax.axhline(d["cluster_threshold"], color="grey", ls="--", lw=0.8)
-        ax.axvline(d["region_threshold"], color="grey", ls="--", lw=0.8)
-        p = result.get(result.primary, s)
-        lvl = f"{result.confidence_level:.0%}"
-        fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
-        text = (
-            f"region means: r = {p.statistic:.2f}, permutation p = {p.pvalue:.3f}, {lvl} CI [{fmt(p.ci_low)}, {fmt(p.ci_high)}] (n = {p.n})\n"
-            f"clustered OLS slope (= cluster-level r) {ols.slope:.2f}, p = {ols.pvalue:.3f}, "
-            f"{lvl} CI [{ols.ci_low:.2f}, {ols.ci_high:.2f}] ({ols.n_obs} clusters, {ols.n_groups} regions)"
-        )
-        ax.text(0.01, 0.99, text, transform=ax.transAxes, va="top", ha="left", fontsize=7, bbox=dict(facecolor="white", alpha=0.85, edgecolor="0.8"))
-        ax.set_xlabel(f"Regional foreign economic activity index ({s})")
-        ax.set_title(f"{s} values")
-        ax.grid(alpha=0.3)
-        ax.set_ylim(bottom=0, top=max(y.max(), d["cluster_threshold"]) * 1.35)
-    axes[0][0].set_ylabel("Cluster internationalization index")
-    axes[0][0].legend(fontsize=7, loc="lower right", framealpha=0.9)
-    fig.suptitle("Cluster index vs regional index: clusters, region means and the clustered-OLS fit")
-    return save(fig, path)
+    n = len(regions)
+    _, inverse, counts = np.unique(regions, return_inverse=True, return_counts=True)
+    shared = counts[inverse] > 1
+    style = _marker_style(n)
+    with _style():
+        width = 6.8 * len(sources) + 0.4 if len(sources) > 1 else 8.5
+        fig = _figure(width, 6.6)
+        axes = fig.subplots(1, len(sources), squeeze=False, sharey=True)[0]
+        pending = []
+        for ax, s in zip(axes, sources):
+            d = result.sources[s]
+            x = np.asarray(d["region_index_of_cluster"], dtype=float)
+            y = np.asarray(d["cluster_index"], dtype=float)
+            for mask, colour, what in ((~shared, "#0072B2", f"{nouns.unit} (only one in its {nouns.higher})"), (shared, "#E69F00", f"{nouns.unit} sharing its {nouns.higher}")):
+                if mask.any():
+                    ax.scatter(x[mask], y[mask], color=colour, zorder=3, label=what, **style)
+            rx = np.array([x[regions == r][0] if np.any(regions == r) else np.nan for r in names])
+            ry = np.asarray(d["region_mean_cluster_index"], dtype=float)
+            ax.scatter(rx, ry, s=90 if len(names) <= 60 else 40, marker="D", facecolor="none", edgecolor="k", linewidth=0.9, zorder=4, label=f"{nouns.higher} mean (primary analysis)")
+            ols = result.ols.get(s) if hasattr(result.ols, "get") else None
+            fx = x[np.isfinite(x)]
+            if ols is not None and fx.size:
+                grid = np.linspace(min(0.0, fx.min()), fx.max() * 1.05, 100)
+                ax.plot(grid, round_numbers(ols.fitted(grid)), color="#CC0000", lw=1.5, zorder=5, label=f"OLS fit ({nouns.higher}-clustered SE)")
+                resid = np.abs(y - ols.fitted(x))
+            else:
+                resid = None
+            ax.axhline(d["cluster_threshold"], color="grey", ls="--", lw=0.8)
+            ax.axvline(d["region_threshold"], color="grey", ls="--", lw=0.8)
+            fy = y[np.isfinite(y)]
+            top = max(fy.max() if fy.size else 0.0, d["cluster_threshold"])
+            ax.set_ylim(bottom=min(0.0, fy.min() if fy.size else 0.0), top=top * 1.08)
+            ax.set_xlabel(f"{_index_name(nouns, 'higher')} ({s} values)")
+            ax.grid(alpha=0.3)
+            lvl = f"{result.confidence_level:.0%}"
+            fmt = lambda v: "—" if v is None or not np.isfinite(v) else f"{v:.2f}"  # noqa: E731
+            lines = [f"{s} values"]
+            pfmt = lambda v: "—" if v is None or not np.isfinite(v) else f"{v:.3f}"  # noqa: E731
+            try:
+                p = result.get(result.primary, s)
+            except ClusterModelError:  # no primary test for this source: no line
+                p = None
+            if p is not None:
+                lines.append(
+                    f"{nouns.higher} means: r = {fmt(p.statistic)}, p = {pfmt(p.pvalue)}, {lvl} CI [{fmt(p.ci_low)}, {fmt(p.ci_high)}] "
+                    f"(n = {p.n})"
+                )
+            if ols is not None:
+                lines.append(
+                    f"clustered OLS slope {fmt(ols.slope)}, p = {pfmt(ols.pvalue)}, {lvl} CI [{fmt(ols.ci_low)}, {fmt(ols.ci_high)}] "
+                    f"({nouns.count(ols.n_obs, 'unit')}, {nouns.count(ols.n_groups, 'higher')})"
+                )
+            ax.set_title(_fit("\n".join(lines), width / len(sources), 8.5), fontsize=8.5)
+            pending.append((ax, x, y, resid, rx, ry))
+        axes[0].set_ylabel(_index_name(nouns, "unit"))
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=4 if len(sources) > 1 else 2)
+        head = f"{_cap(nouns.unit)} index vs {nouns.higher} index: {nouns.units}, {nouns.higher} means and the clustered-OLS fit"
+        if n > _LABEL_ALL:
+            head += f"\n(labelled: the {nouns.units} farthest from the fit, where labels fit)"
+        fig.suptitle(_fit(head, width, 11))
+        labels = [_plain(c, 24) for c in result.clusters]
+        limit = None if n <= _LABEL_ALL else MAX_LABELS
+        _freeze_layout(fig)  # the labels go where they fit in the final layout
+        for ax, x, y, resid, rx, ry in pending:
+            avoid = [(rx, ry, 90 if len(names) <= 60 else 40)]
+            _label_points(ax, x, y, labels, _extremes_first(x, y, resid), limit=limit, fontsize=7, marker_size=style["s"], avoid=avoid, drawn=True)
+        return _finish(fig, path)
 
 
-def _sobol_cluster_matrix(result, quantity, key):
+# ---------------------------------------------------------------------------------------------------- Sobol'
+def _sobol_rows(result, quantity):
+    """Output rows of ``quantity[unit]`` for every unit, or None when the result has no such output."""
     ix = result.indices
-    clusters = list(result.cluster_names)
-    rows = [ix.outputs.index(f"{quantity}[{c}]") for c in clusters]
-    return clusters, getattr(ix, key)[rows]
+    units = list(result.cluster_names)
+    pos = {o: k for k, o in enumerate(ix.outputs)}
+    rows = [pos.get(f"{quantity}[{c}]") for c in units]
+    if not units or any(r is None for r in rows):
+        return units, None
+    return units, np.asarray(rows)
 
 
-def sobol_bars(result, path, *, quantity: str = "index", title: str | None = None):
-    """Per-cluster first-order and total Sobol' indices with their intervals, one panel per cluster.
+def _unit_order(result, units):
+    """Units by nominal index, highest first (the report's rank order), when the index outputs exist."""
+    _, rows = _sobol_rows(result, "index")
+    if rows is None:
+        return np.arange(len(units))
+    v = np.asarray(result.nominal, dtype=float)[rows]
+    return np.argsort(np.where(np.isfinite(v), -v, np.inf), kind="stable")
+
+
+def _rank_factors(score, top: int):
+    """(shown factor positions by score, the others) — all shown when only one would be left over."""
+    order = list(np.argsort(-np.nan_to_num(score, nan=-np.inf), kind="stable"))
+    if len(order) <= top + 1:
+        return order, []
+    return order[:top], order[top:]
+
+
+def _factor_label(name, limit: int = 26) -> str:
+    return _plain(name, limit)
+
+
+def _percentile(draws, level):
+    a = (1 - level) / 2
+    return np.nanpercentile(draws, 100 * a, axis=0), np.nanpercentile(draws, 100 * (1 - a), axis=0)
+
+
+def sobol_bars(result, path=None, *, quantity: str = "index", title: str | None = None, nouns: Nouns | None = None, top: int = TOP_FACTORS):
+    """First-order and total Sobol' indices of every unit's ``quantity``, factors ranked, the rest summarised.
+
+    One row per factor (the ``top`` factors by mean total index ST over the
+    units, then one row "other k factors" with their summed indices): the mean
+    S1 and ST over the units as bars with the bootstrap interval of that mean,
+    and every unit's ST as a dot, so the spread over units shows at any number
+    of units.
 
     Parameters
     ----------
     result : clustermodel.sensitivity.SobolResult
-    path : output PNG path
+    path : output PNG path, optional
     quantity : {'index', 'rank', 'scenario_kept'}
-        Which per-cluster output to show.
+        Which per-unit output to show.
+    nouns : Nouns, optional
+    top : int
+        Factors shown one by one.
     """
+    nouns = _nouns(nouns)
     ix = result.indices
-    clusters, s1 = _sobol_cluster_matrix(result, quantity, "S1")
-    _, s1l = _sobol_cluster_matrix(result, quantity, "S1_low")
-    _, s1h = _sobol_cluster_matrix(result, quantity, "S1_high")
-    _, st = _sobol_cluster_matrix(result, quantity, "ST")
-    _, stl = _sobol_cluster_matrix(result, quantity, "ST_low")
-    _, sth = _sobol_cluster_matrix(result, quantity, "ST_high")
+    units, rows = _sobol_rows(result, quantity)
+    if rows is None:
+        raise ClusterModelError(f"this Sobol' result has no per-unit output {quantity!r}; it has {sorted({o.split('[')[0] for o in ix.outputs})}")
     factors = list(ix.factors)
-    ncol = 5
-    nrow = int(np.ceil(len(clusters) / ncol))
-    fig, axes = _subplots(nrow, ncol, figsize=(2.6 * ncol, 2.1 * nrow + 0.8), sharex=True, sharey=True, squeeze=False)
-    x = np.arange(len(factors))
-    width = 0.38
-    for k, c in enumerate(clusters):
-        ax = axes[k // ncol, k % ncol]
-        ax.bar(x - width / 2, s1[k], width, color="tab:blue", label="S1 (first order)")
-        ax.bar(x + width / 2, st[k], width, color="tab:orange", label="ST (total)")
-        ax.errorbar(x - width / 2, s1[k], yerr=[np.maximum(s1[k] - s1l[k], 0), np.maximum(s1h[k] - s1[k], 0)], fmt="none", ecolor="k", lw=0.7, capsize=1.5)
-        ax.errorbar(x + width / 2, st[k], yerr=[np.maximum(st[k] - stl[k], 0), np.maximum(sth[k] - st[k], 0)], fmt="none", ecolor="k", lw=0.7, capsize=1.5)
-        ax.set_title(f"cluster {c}", fontsize=8)
-        ax.axhline(0, color="0.5", lw=0.5)
-        ax.grid(axis="y", alpha=0.3)
-    for k in range(len(clusters), nrow * ncol):
-        axes[k // ncol, k % ncol].axis("off")
-    short = [f if len(f) <= 12 else f[:11] + "…" for f in factors]
-    for ax in axes[-1]:
-        ax.set_xticks(x)
-        ax.set_xticklabels(short, rotation=60, ha="right", fontsize=7)
-    for k in range(len(clusters) - ncol, len(clusters)):
-        if k >= 0:
-            ax = axes[k // ncol, k % ncol]
-            ax.set_xticks(x)
-            ax.set_xticklabels(short, rotation=60, ha="right", fontsize=7)
-            ax.tick_params(labelbottom=True)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper right", fontsize=8)
-    pct = f"{ix.confidence_level:.0%}"
-    fig.suptitle(
-        title or f"Sobol' indices of each cluster's {quantity} ({pct} bootstrap intervals, N = {ix.n}, spec {result.spec.aggregation})",
-        fontsize=10,
-    )
-    fig.subplots_adjust(left=0.05, right=0.98, bottom=0.14, top=0.9, wspace=0.12, hspace=0.35)
-    return save(fig, path)
+    s1 = np.asarray(ix.S1)[rows]
+    st = np.asarray(ix.ST)[rows]
+    shown, rest = _rank_factors(np.nanmean(st, axis=0), top)
+    cols = [[j] for j in shown] + ([rest] if rest else [])
+    names = [_factor_label(factors[j]) for j in shown] + ([f"other {len(rest)} factors (sum)"] if rest else [])
+
+    def collapse(m):  # (…, units or resamples, factors) -> (…, rows of the figure)
+        return np.stack([m[..., c].sum(axis=-1) for c in cols], axis=-1)
+
+    s1c, stc = collapse(s1), collapse(st)
+    mean1, meant = np.nanmean(s1c, axis=0), np.nanmean(stc, axis=0)
+    ci = {}
+    for key in ("S1", "ST"):
+        draws = getattr(ix, f"{key}_resamples", None)
+        if draws is not None and np.ndim(draws) == 3:
+            ci[key] = _percentile(collapse(np.nanmean(np.asarray(draws)[:, rows, :], axis=1)), ix.confidence_level)
+    m = len(names)
+    y = np.arange(m)
+    n = len(units)
+    with _style():
+        fig = _figure(9.5, 0.5 * m + 2.2)
+        ax = fig.add_subplot()
+        h = 0.36
+        ax.barh(y - h / 2, mean1, h, color="#56B4E9", label=f"S1, mean over {nouns.units}")
+        ax.barh(y + h / 2, meant, h, color="#E69F00", label=f"ST, mean over {nouns.units}")
+        for key, off, mean in (("S1", -h / 2, mean1), ("ST", h / 2, meant)):
+            if key in ci:
+                lo, hi = ci[key]
+                ax.errorbar(mean, y + off, xerr=[np.maximum(mean - lo, 0), np.maximum(hi - mean, 0)], fmt="none", ecolor="k", lw=0.8, capsize=2)
+        jitter = (np.random.default_rng(0).random(stc.shape) - 0.5) * 0.3
+        alpha = float(np.clip(6 / np.sqrt(max(n, 1)), 0.08, 0.8))
+        ax.scatter(stc.ravel(), (y[None, :] + h / 2 + jitter).ravel(), s=6 if n <= 100 else 3, color="0.2", alpha=alpha, lw=0, zorder=4, label=f"ST of one {nouns.unit}")
+        ax.axvline(0, color="0.5", lw=0.6)
+        right = max(np.nanmax(stc) if stc.size else 0, np.nanmax(meant), np.nanmax(mean1), *(np.nanmax(v[1]) for v in ci.values())) if m else 1
+        ax.set_xlim(right=right * 1.02 + 0.12 * max(right, 0.05))
+        for yi, a, b in zip(y, mean1, meant):
+            ax.text(1.0, yi, f"S1 {_num(a)}\nST {_num(b)}", transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=7, color="0.25")
+        ax.set_yticks(y)
+        ax.set_yticklabels(names)
+        if rest:
+            ax.get_yticklabels()[-1].set_fontstyle("italic")
+        ax.set_ylim(m - 0.5, -0.6)
+        ax.set_xlabel(f"Sobol' index of each {nouns.unit}'s {quantity} (share of its variance)")
+        ax.grid(axis="x", alpha=0.3)
+        pct = f"{ix.confidence_level:.0%}"
+        sub = f"{len(shown)} of {len(factors)} factors, ranked by mean ST" if rest else f"{len(factors)} factors, ranked by mean ST"
+        ax.set_title(
+            title
+            or f"Sobol' indices of the {quantity} of {nouns.count(n, 'unit')}: {sub}\n"
+            f"({pct} bootstrap intervals of the mean; N = {ix.n}; aggregation {result.spec.aggregation})"
+        )
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3)
+        return _finish(fig, path)
 
 
-def sobol_heatmap(result, path, *, quantities=("index", "rank", "scenario_kept"), title: str | None = None):
-    """Total Sobol' indices, clusters x factors, one panel per per-cluster output."""
+def _robust_limit(values) -> float:
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 1.0
+    hi = float(np.quantile(v, 0.98))
+    if hi <= 0:
+        hi = float(v.max())
+    return hi if hi > 0 else 1.0
+
+
+def sobol_heatmap(result, path=None, *, quantities=("index", "rank", "scenario_kept"), title: str | None = None, nouns: Nouns | None = None, top: int = TOP_FACTORS):
+    """Total Sobol' indices, units x factors, one panel per per-unit output.
+
+    Columns: the ``top`` factors by mean ST over the units and the panels, then
+    one column "other k" (their sum). Rows: the units sorted by nominal index
+    (highest first), labelled up to :data:`MAX_ROWS` units, an unlabelled
+    sorted axis beyond. Each panel has its own colour scale from 0 to the 98th
+    percentile of its values (the bar's arrow marks values beyond); cells carry
+    their value when they are large enough to read.
+
+    Parameters
+    ----------
+    result : clustermodel.sensitivity.SobolResult
+    path : output PNG path, optional
+    quantities : sequence of str
+        Per-unit outputs, one panel each (those the result lacks are left out).
+    nouns : Nouns, optional
+    top : int
+    """
+    nouns = _nouns(nouns)
     ix = result.indices
-    quantities = [q for q in quantities if q in result.quantity]  # scenario_kept only with a region table
     factors = list(ix.factors)
-    fig, axes = _subplots(1, len(quantities), figsize=(1.0 + 0.75 * len(factors) * len(quantities) + 1.5, 8.5), squeeze=False)
-    im = None
-    for ax, q in zip(axes[0], quantities):
-        clusters, st = _sobol_cluster_matrix(result, q, "ST")
-        im = ax.imshow(np.clip(st, 0, 1), vmin=0, vmax=1, cmap="viridis", aspect="auto")
-        for i in range(st.shape[0]):
-            for j in range(st.shape[1]):
-                ax.text(j, i, f"{st[i, j]:.2f}", ha="center", va="center", fontsize=6, color="w" if st[i, j] < 0.6 else "k")
-        ax.set_xticks(range(len(factors)))
-        ax.set_xticklabels(factors, rotation=60, ha="right", fontsize=7)
-        ax.set_yticks(range(len(clusters)))
-        ax.set_yticklabels([str(c) for c in clusters], fontsize=7)
-        ax.set_title(f"ST of {q}", fontsize=9)
-        ax.set_ylabel("cluster")
-    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.6, label="total index ST (clipped to [0, 1])")
-    fig.suptitle(title or f"Total Sobol' indices, clusters × factors (N = {ix.n}, spec {result.spec.aggregation})", fontsize=10)
-    return save(fig, path)
+    mats, qs, units = [], [], []
+    for q in quantities:
+        units, rows = _sobol_rows(result, q)
+        if rows is not None:
+            mats.append(np.asarray(ix.ST)[rows])
+            qs.append(q)
+    if not mats:
+        raise ClusterModelError(f"this Sobol' result has none of the per-unit outputs {list(quantities)}")
+    score = np.mean([np.nanmean(np.clip(mm, 0, None), axis=0) for mm in mats], axis=0)
+    shown, rest = _rank_factors(score, top)
+    cols = [[j] for j in shown] + ([rest] if rest else [])
+    names = [_factor_label(factors[j], 22) for j in shown] + ([f"other {len(rest)} (sum)"] if rest else [])
+    order = _unit_order(result, units)
+    n, c = len(units), len(cols)
+    labelled = n <= MAX_ROWS
+    annotate = n <= 30 and c <= 12
+    width = len(qs) * (0.42 * c + 1.9) + 1.2
+    height = (0.2 * n + 2.6) if labelled else 9.0
+    with _style():
+        fig = _figure(max(width, 6.0), height)
+        axes = fig.subplots(1, len(qs), squeeze=False, sharey=True)[0]
+        cells = []
+        for ax, q, mm in zip(axes, qs, mats):
+            data = np.stack([mm[:, cc].sum(axis=1) for cc in cols], axis=1)[order]
+            vmax = _robust_limit(np.clip(data, 0, None))
+            extend = "both" if (np.nanmin(data) < 0 and np.nanmax(data) > vmax) else "max" if np.nanmax(data) > vmax else "min" if np.nanmin(data) < 0 else "neither"
+            im = ax.imshow(data, norm=PowerNorm(0.5, vmin=0, vmax=vmax), cmap="viridis", aspect="auto", interpolation="nearest")
+            if annotate:
+                rgb = im.get_cmap()(im.norm(np.nan_to_num(data)))[..., :3]
+                light = rgb @ np.array([0.299, 0.587, 0.114]) > 0.55
+                cells.append((ax, data, light))
+            ax.set_xticks(range(c))
+            ax.set_xticklabels(names, rotation=55, ha="right", rotation_mode="anchor", fontsize=7.5)
+            if rest:
+                ax.get_xticklabels()[-1].set_fontstyle("italic")
+            ax.set_title(f"ST of {q}")
+            fig.colorbar(im, ax=ax, shrink=0.6, aspect=30, extend=extend, extendfrac=0.03, pad=0.02, label="ST" if q != qs[-1] else "ST (square-root scale, 0 to the 98th percentile)")
+        if labelled:
+            axes[0].set_yticks(range(n))
+            axes[0].set_yticklabels(_unit_labels([units[i] for i in order], None, 20), fontsize=7 if n > 30 else 8)
+            axes[0].set_ylabel(f"{nouns.unit} (highest nominal index at the top)")
+        else:
+            _rank_ticks(axes[0], n, "y")
+            axes[0].set_ylabel(f"{nouns.units} by nominal index (rank, 1 = highest)")
+        sub = f"the {len(shown)} of {len(factors)} factors with the largest mean ST" if rest else f"{len(factors)} factors by mean ST"
+        fig.suptitle(_fit(title or f"Total Sobol' indices of {nouns.count(n, 'unit')} × {sub} (N = {ix.n}, aggregation {result.spec.aggregation})", fig.get_figwidth(), 11))
+        if cells:  # the values in the cells, once the layout is fixed (so that they are drawn once, not twice)
+            _freeze_layout(fig)
+            for ax, data, light in cells:
+                for (i, j), v in np.ndenumerate(data):
+                    if np.isfinite(v):
+                        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6.5, color="k" if light[i, j] else "w")
+        return _finish(fig, path)
 
 
+def sobol_convergence(result, path=None, *, outputs=("mean_rank_shift", "correlation", "counts_kept"), title: str | None = None, nouns: Nouns | None = None, top: int = _TOP_LINES):
+    """S1 and ST of the study-level outputs against the base sample size N, with their intervals.
 
-def sobol_convergence(result, path, *, outputs=("mean_rank_shift", "correlation", "counts_kept"), title: str | None = None):
-    """S1 and ST of the conclusion outputs against the base sample size N, with their intervals."""
+    The ``top`` factors (by largest ST at the largest N over the outputs shown)
+    are drawn in colour with their intervals shaded; the others as thin grey
+    lines summarised by one legend entry.
+    """
+    nouns = _nouns(nouns)
     ix = result.indices
-    outputs = [o for o in outputs if o in ix.outputs]
     conv = ix.convergence
     if conv is None:
-        from clustermodel._errors import ClusterModelError
-
         raise ClusterModelError("this result has no convergence study; run with convergence_levels > 1")
+    present = [o for o in outputs if o in ix.outputs]
+    if not present:
+        present = [o for o in ix.outputs if "[" not in o][:3] or list(ix.outputs[:1])
+    ks = [ix.outputs.index(o) for o in present]
     ns = np.asarray(conv["n"])
-    cmap = matplotlib.colormaps["tab10"]
-    fig, axes = _subplots(2, len(outputs), figsize=(4.2 * len(outputs), 6.4), sharex=True, squeeze=False)
-    for col, o in enumerate(outputs):
-        k = ix.outputs.index(o)
-        for row, key in enumerate(("S1", "ST")):
-            ax = axes[row, col]
-            for j, f in enumerate(ix.factors):
-                ax.plot(ns, conv[key][:, k, j], marker="o", ms=3, color=cmap(j % 10), label=f)
-                ax.fill_between(ns, conv[f"{key}_low"][:, k, j], conv[f"{key}_high"][:, k, j], color=cmap(j % 10), alpha=0.15)
-            ax.set_xscale("log", base=2)
-            ax.set_title(f"{key} of {o}", fontsize=9)
-            ax.axhline(0, color="0.5", lw=0.5)
-            ax.grid(alpha=0.3)
-            if row == 1:
-                ax.set_xlabel("base sample size N")
-    axes[0, 0].legend(fontsize=7)
-    pct = f"{ix.confidence_level:.0%}"
-    fig.suptitle(title or f"Convergence of the Sobol' indices ({pct} bootstrap intervals shaded)", fontsize=10)
-    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.09, top=0.9, wspace=0.25, hspace=0.3)
-    return save(fig, path)
-
-
+    st_last = np.asarray(conv["ST"])[-1][ks]  # (outputs, factors)
+    shown, rest = _rank_factors(np.nanmax(np.abs(st_last), axis=0), top)
+    factors = list(ix.factors)
+    colours = {j: _GROUP_COLOURS[k % len(_GROUP_COLOURS)] for k, j in enumerate(shown)}
+    with _style():
+        fig = _figure(4.2 * len(present) + 0.6, 6.8)
+        axes = fig.subplots(2, len(present), sharex=True, squeeze=False)
+        for col, (o, k) in enumerate(zip(present, ks)):
+            for row, key in enumerate(("S1", "ST")):
+                ax = axes[row, col]
+                vals = np.asarray(conv[key])[:, k, :]
+                for j in rest:
+                    ax.plot(ns, vals[:, j], color=_OTHER, lw=0.6, alpha=0.7, zorder=1)
+                for j in shown:
+                    ax.plot(ns, vals[:, j], marker="o", ms=3, color=colours[j], lw=1.4, zorder=3, label=_factor_label(factors[j], 30))
+                    ax.fill_between(ns, np.asarray(conv[f"{key}_low"])[:, k, j], np.asarray(conv[f"{key}_high"])[:, k, j], color=colours[j], alpha=0.12, lw=0)
+                ax.set_xscale("log", base=2)
+                ax.set_xticks(ns, [f"{int(v)}" for v in ns])
+                ax.xaxis.set_minor_locator(NullLocator())
+                ax.set_title(f"{key} of {_plain(o, 40)}", fontsize=9)
+                ax.axhline(0, color="0.5", lw=0.5)
+                ax.grid(alpha=0.3)
+                if row == 1:
+                    ax.set_xlabel("base sample size N")
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        if rest:
+            handles.append(Line2D([], [], color=_OTHER, lw=1))
+            labels.append(f"other {len(rest)} factors")
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4))
+        pct = f"{ix.confidence_level:.0%}"
+        sub = f"; the {len(shown)} of {len(factors)} factors with the largest ST in colour" if rest else ""
+        fig.suptitle(_fit(title or f"Convergence of the Sobol' indices ({pct} bootstrap intervals shaded{sub})", fig.get_figwidth(), 11))
+        return _finish(fig, path)

@@ -87,15 +87,17 @@ def _nest_headings(body: str, *, top: int) -> str:
 def write_report(out, stages, *, skipped=None, title: str = "clustermodel report", preamble: str = "", nouns=None, paper: bool = False) -> Path:
     """Assemble report.md and report.html from the stages' JSON and Markdown in ``out`` (this run's staging folder).
 
-    ``skipped`` maps a stage that did not run to its reason; the report names each one.
+    ``skipped`` maps a stage that did not run to its reason; the report names each one. report.html is one
+    self-contained page (:func:`clustermodel.reporting.html.markdown_to_html`): the figures embedded, a table of
+    contents, no raw HTML from the Markdown, no script.
     """
-    import html as _html
+    from clustermodel.reporting._text import md_escape
+    from clustermodel.reporting.html import markdown_to_html
 
-    import markdown
 
     TITLES = stage_titles(nouns, paper=paper)
     out = Path(out)
-    lines = [f"# {title}", ""]
+    lines = [f"# {md_escape(title)}", ""]
     if preamble:
         lines += [preamble, ""]
     lines += ["## Key findings", ""]
@@ -123,17 +125,7 @@ def write_report(out, stages, *, skipped=None, title: str = "clustermodel report
                 lines += ["", f"![{png}]({png})"]
     text = "\n".join(lines) + "\n"
     write_text(out / "report.md", text)
-    html_body = markdown.markdown(text, extensions=["tables", "fenced_code"])
-    html = (
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>"
-        + _html.escape(title)
-        + "</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.45}"
-        "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ccc;padding:2px 6px}"
-        "img{max-width:100%}</style></head><body>\n"
-        + html_body
-        + "\n</body></html>\n"
-    )
-    write_text(out / "report.html", html)
+    write_text(out / "report.html", markdown_to_html(text, base=out, title=title))
     return out / "report.md"
 
 

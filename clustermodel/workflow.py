@@ -117,6 +117,7 @@ def run_scores(study, config: dict, out) -> dict:
     write_netcdf(out / "scores.nc", ds)
     if ev is not None:
         from clustermodel.plots import scenario_plot
+        from clustermodel.reporting.nouns import PAPER_NOUNS
 
         scenario_plot(
             ev.cluster_index.values,
@@ -127,8 +128,7 @@ def run_scores(study, config: dict, out) -> dict:
             counts,
             out / "scores_scenarios.png",
             title="Scenarios under the nominal spec",
-            xlabel=f"{nouns.higher.capitalize()} index",
-            ylabel=f"{nouns.unit.capitalize()} index",
+            nouns=nouns,
         )
     return data
 
@@ -155,7 +155,7 @@ def run_reproduction(study, config: dict, out) -> dict | None:
     write_netcdf(out / "reproduction.nc", result.to_dataset())
     write_csv(out / "reproduction_clusters.csv", result.to_dataframe("clusters"))
     write_csv(out / "reproduction_regions.csv", result.to_dataframe("regions"))
-    figure13(result, out / "figure13.png")
+    figure13(result, out / "figure13.png", nouns=getattr(study, "nouns", None) or PAPER_NOUNS)
     return data
 
 
@@ -182,6 +182,7 @@ def run_bootstrap(study, config: dict, out) -> dict | None:
     """Weight bootstrap over expert panels and, separately, the cluster (data) bootstrap."""
     from clustermodel.bootstrap import cluster_bootstrap, weight_bootstrap
     from clustermodel.plots import rank_uncertainty, scenario_stability
+    from clustermodel.reporting.nouns import PAPER_NOUNS
 
     if not study.has_regions:
         return None
@@ -283,8 +284,9 @@ def run_bootstrap(study, config: dict, out) -> dict | None:
     write_csv(reports / "bootstrap.csv", main_run.to_dataframe())
     dds = data_runs["resample"].to_dataset()
     write_netcdf(reports / "bootstrap_data.nc", dds, compress=True)
-    rank_uncertainty(main_run, reports / "bootstrap_ranks.png")
-    scenario_stability(main_run, reports / "bootstrap_scenarios.png")
+    nouns = getattr(study, "nouns", None) or PAPER_NOUNS
+    rank_uncertainty(main_run, reports / "bootstrap_ranks.png", nouns=nouns)
+    scenario_stability(main_run, reports / "bootstrap_scenarios.png", nouns=nouns)
     return payload
 
 
@@ -375,7 +377,7 @@ def run_correlation(study, config: dict, out) -> dict | None:
     write_text(out / "correlation.md", markdown(result, nouns=nouns))
     write_json(out / "correlation.json", data)
     write_netcdf(out / "correlation.nc", result.to_dataset())
-    correlation_figure(result, out / "correlation.png")
+    correlation_figure(result, out / "correlation.png", nouns=nouns)
     write_csv(out / "correlation.csv", result.to_dataframe())
     return data
 

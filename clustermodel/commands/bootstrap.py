@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
     payload = {"weight_bootstrap": wb.to_dict(), "data_bootstrap": None if cb is None else cb.to_dict()}
     if args.out is not None:
         from clustermodel.plots import rank_uncertainty, scenario_stability
+        from clustermodel.reporting.nouns import PAPER_NOUNS
 
         with staged_outputs(args.out) as out:  # every file or none
             write_text(out / "bootstrap.md", summary)
@@ -126,8 +127,9 @@ def run(args: argparse.Namespace) -> int:
             write_netcdf(out / "bootstrap.nc", wb.to_dataset(), compress=True)
             if cb is not None:
                 write_netcdf(out / "bootstrap_data.nc", cb.to_dataset(), compress=True)
-            rank_uncertainty(wb, out / "bootstrap_ranks.png")
-            scenario_stability(wb, out / "bootstrap_scenarios.png")
+            nouns = getattr(study, "nouns", None) or PAPER_NOUNS
+            rank_uncertainty(wb, out / "bootstrap_ranks.png", nouns=nouns)
+            scenario_stability(wb, out / "bootstrap_scenarios.png", nouns=nouns)
     if args.json:
         emit_json(payload)
     elif args.out is None:

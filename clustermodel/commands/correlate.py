@@ -38,15 +38,16 @@ def add_arguments(parser):
     add_output_arguments(parser)
 
 
-def write_reports(result, out, *, stem: str = "correlation", extra: dict | None = None):
-    """Write <stem>.md, <stem>.json (the result, plus ``extra`` keys), <stem>.nc and <stem>.png into ``out``."""
+def write_reports(result, out, *, stem: str = "correlation", extra: dict | None = None, nouns=None):
+    """Write <stem>.md, <stem>.json (the result, plus ``extra`` keys), <stem>.nc and <stem>.png into ``out``
+    (the figure worded in ``nouns``)."""
     from clustermodel.plots import correlation_figure
 
     out = ensure_dir(out)
     write_text(out / f"{stem}.md", result.summary())
     write_json(out / f"{stem}.json", {**result.to_dict(), **(extra or {})})
     write_netcdf(out / f"{stem}.nc", result.to_dataset())
-    correlation_figure(result, out / f"{stem}.png")
+    correlation_figure(result, out / f"{stem}.png", nouns=nouns)
 
 
 def run(args) -> int:
@@ -67,8 +68,10 @@ def run(args) -> int:
         rng=args.seed,
     )
     if args.out is not None:
+        from clustermodel.reporting.nouns import PAPER_NOUNS
+
         with staged_outputs(args.out) as out:  # every file or none
-            write_reports(result, out)
+            write_reports(result, out, nouns=getattr(study, "nouns", None) or PAPER_NOUNS)
     if args.json:
         emit_json(result.to_records())
     elif args.out is None:

@@ -31,11 +31,12 @@ def run(args) -> int:
     result = reproduce(study, spec, thresholds=thr)
     if args.out is not None:
         from clustermodel.plots import figure13
+        from clustermodel.reporting.nouns import PAPER_NOUNS
 
         with staged_outputs(args.out) as out:  # all three files or none
             write_text(out / "reproduction.md", result.summary())
             write_json(out / "reproduction.json", result.to_dict())
-            figure13(result, out / "figure13.png")
+            figure13(result, out / "figure13.png", nouns=study.nouns)
     if args.json:
         emit_json(result.to_dict())
     elif args.out is None:

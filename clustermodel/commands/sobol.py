@@ -80,8 +80,10 @@ def run(args) -> int:
         progress=not args.json,
     )
     if args.out is not None:
+        from clustermodel.reporting.nouns import PAPER_NOUNS
+
         with staged_outputs(args.out) as out:  # every file or none
-            write_outputs(result, out)
+            write_outputs(result, out, nouns=getattr(study, "nouns", None) or PAPER_NOUNS)
     if args.json:
         emit_json(result.to_dict())
     elif args.out is None:

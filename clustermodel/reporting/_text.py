@@ -1,33 +1,69 @@
-"""Text helpers of the report layer: escaping user data for Markdown tables and inline text."""
+"""Text from data made safe for the report's Markdown.
+
+Unit, group and indicator names come from the user's tables and may contain
+anything: ``|`` (which would split a Markdown table cell), ``*`` and ``_``
+(emphasis), backquotes, brackets (links), ``<script>`` or ``<img onerror=…>``
+(raw HTML, which Markdown passes through by default), ``&`` and newlines.
+:func:`md_escape` turns such a string into Markdown that renders as the string
+itself, on one line, in a table cell or in running text.
+"""
 
 from __future__ import annotations
 
-import html
 import re
 
 __all__ = ["md_escape", "fmt"]
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
+#: Characters with a meaning in inline Markdown, escaped with a backslash (the backslash first).
+_BACKSLASHED = "\\`*_[]|"
+#: Characters with a meaning in HTML, written as entities (the ampersand first).
+_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+#: Line and paragraph separators that would end a table row or a list item.
+_NEWLINES = re.compile(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+#: Other control characters (C0, DEL, C1): not text; Python-Markdown also uses STX/ETX as placeholders.
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f\x80-\x84\x86-\x9f]")
+#: What would start a heading, list or numbered list if the text began a line.
+_LINE_START = re.compile(r"^(\s*)(?:([#+-])|(\d+)\.(?=\s|$))")
 
 
-def md_escape(value) -> str:
-    """Text from data, safe inside a Markdown table cell or sentence.
+def md_escape(text) -> str:
+    """``text`` as Markdown that renders literally, on one line.
 
-    HTML is escaped (``<script>`` becomes text, not a tag), Markdown's special characters are backslash-escaped
-    (a ``|`` never opens a new table cell) and line breaks become spaces.
+    Escapes ``\\``, backquote, ``*``, ``_``, ``[``, ``]`` and ``|`` with a
+    backslash; writes ``&``, ``<`` and ``>`` as HTML entities (so no tag from
+    the data reaches the HTML); turns every line break into a space and tabs
+    into spaces; drops other control characters; and escapes a leading ``#``,
+    ``+``, ``-`` or ``1. `` so that the text cannot start a heading, a list or a rule.
+    Use it for every piece of data put into Markdown text or a table cell (not
+    inside a code span or code block, which Markdown already shows literally).
+
+    Parameters
+    ----------
+    text : object
+        Converted with ``str`` (``None`` gives an empty string).
+
+    Returns
+    -------
+    str
 
     Examples
     --------
-    >>> md_escape("a|b <i>")
-    'a\\\\|b &lt;i&gt;'
+    >>> md_escape("A|B <script> & *x*")
+    'A\\\\|B &lt;script&gt; &amp; \\\\*x\\\\*'
+    >>> md_escape("two\\nlines")
+    'two lines'
     """
-    text = " ".join(str(value).split())
-    text = html.escape(text, quote=False)
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    s = "" if text is None else str(text)
+    s = _NEWLINES.sub(" ", s).replace("\t", " ")
+    s = _CONTROLS.sub("", s)
+    for old, new in _ENTITIES:
+        s = s.replace(old, new)
+    s = "".join("\\" + c if c in _BACKSLASHED else c for c in s)
+    return _LINE_START.sub(lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2) else m.group(3) + "\\."), s, count=1)
 
 
 def fmt(x, digits: int = 3) -> str:
-    """A number for a table: fixed decimals, 'n/a' for None or NaN."""
+    """A number for a table: fixed decimals, 'n/a' for None or NaN; anything else escaped as text."""
     if x is None:
         return "n/a"
     try:
