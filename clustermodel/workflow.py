@@ -155,7 +155,7 @@ def run_reproduction(study, config: dict, out) -> dict | None:
     write_netcdf(out / "reproduction.nc", result.to_dataset())
     write_csv(out / "reproduction_clusters.csv", result.to_dataframe("clusters"))
     write_csv(out / "reproduction_regions.csv", result.to_dataframe("regions"))
-    figure13(result, out / "figure13.png", nouns=getattr(study, "nouns", None) or PAPER_NOUNS)
+    figure13(result, out / "figure13.png", nouns=study.nouns)
     return data
 
 
@@ -284,7 +284,7 @@ def run_bootstrap(study, config: dict, out) -> dict | None:
     write_csv(reports / "bootstrap.csv", main_run.to_dataframe())
     dds = data_runs["resample"].to_dataset()
     write_netcdf(reports / "bootstrap_data.nc", dds, compress=True)
-    nouns = getattr(study, "nouns", None) or PAPER_NOUNS
+    nouns = study.nouns
     rank_uncertainty(main_run, reports / "bootstrap_ranks.png", nouns=nouns)
     scenario_stability(main_run, reports / "bootstrap_scenarios.png", nouns=nouns)
     return payload

@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
             write_netcdf(out / "bootstrap.nc", wb.to_dataset(), compress=True)
             if cb is not None:
                 write_netcdf(out / "bootstrap_data.nc", cb.to_dataset(), compress=True)
-            nouns = getattr(study, "nouns", None) or PAPER_NOUNS
+            nouns = study.nouns
             rank_uncertainty(wb, out / "bootstrap_ranks.png", nouns=nouns)
             scenario_stability(wb, out / "bootstrap_scenarios.png", nouns=nouns)
     if args.json:

@@ -83,7 +83,7 @@ def run(args) -> int:
         from clustermodel.reporting.nouns import PAPER_NOUNS
 
         with staged_outputs(args.out) as out:  # every file or none
-            write_outputs(result, out, nouns=getattr(study, "nouns", None) or PAPER_NOUNS)
+            write_outputs(result, out, nouns=study.nouns)
     if args.json:
         emit_json(result.to_dict())
     elif args.out is None:

@@ -374,8 +374,8 @@ def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, ext
     if figures:
         from clustermodel.plots import sobol_bars, sobol_convergence, sobol_heatmap
 
-        written.append(sobol_bars(result, out / f"{stem}_bars.png"))
-        written.append(sobol_heatmap(result, out / f"{stem}_heatmap.png"))
+        written.append(sobol_bars(result, out / f"{stem}_bars.png", nouns=nouns))
+        written.append(sobol_heatmap(result, out / f"{stem}_heatmap.png", nouns=nouns))
         if result.indices.convergence is not None:
-            written.append(sobol_convergence(result, out / f"{stem}_convergence.png"))
+            written.append(sobol_convergence(result, out / f"{stem}_convergence.png", nouns=nouns))
     return written
