@@ -131,6 +131,16 @@ _JOINT_LIMIT = 10_000
 _OVERHEAD = 16 * 2**20
 #: Pilot chunk sizes (resamples) whose traced peak memory gives the memory per resample.
 _PILOT = (1, 3)
+_ONE = np.ones(1, np.int32)
+#: Values copied at once when exact percentiles are computed.
+_PERCENTILE_CELLS = 2**21
+#: Histogram cells re-binned at once when a unit's range grows.
+_REBIN_CELLS = 2**18
+#: Working memory of one default chunk: larger chunks are no faster, only hungrier.
+_CHUNK_TARGET = 64 * 2**20
+#: Safety factor on a chunk's traced memory (tracemalloc sees what is allocated; the allocator keeps some freed
+#: blocks of the worker threads, see benchmarks/bench_bootstrap.py for resident memory against the estimate).
+_CHUNK_MARGIN = 1.5
 
 
 # --------------------------------------------------------------------------- expert tables
@@ -679,15 +689,21 @@ class _Hist:
     """Per-unit histograms on aligned power-of-two grids.
 
     Unit u's bins have width ``w_u = 2**(k_u + e0)`` and bin j covers
-    ``[(o_u + j) w_u, (o_u + j + 1) w_u)``; ``k_u`` is the smallest k >= 0 for
-    which the unit's values (over every resample seen) span at most ``bins``
-    bins. A merge rebins exactly (a bin of width w lies inside one bin of
-    width 2w), so the histogram after any sequence of chunks equals the
-    histogram of all the values at once: it does not depend on the chunking.
+    ``[(o_u + j) w_u, (o_u + j + 1) w_u)``. With ``a`` and ``b`` the bins (at
+    width w) of the unit's smallest and largest value over every resample
+    seen, the window starts at ``o = floor(a / q) q`` (``q = bins // 4``: it
+    moves in quarter-histogram steps, so a growing range seldom forces a
+    re-bin) and ``k_u`` is the smallest k >= 0 with ``b - o < bins``. Both are
+    functions of the unit's range alone, and a re-bin is exact (a bin of width
+    w lies inside one bin of width 2w), so the histogram after any sequence
+    of chunks equals the histogram of all the values at once: it does not
+    depend on the chunking. A window needs at most ``range / w + q`` bins, so
+    ``w < 2 range / (bins - q - 1)``.
     """
 
     def __init__(self, units: int, bins: int, e0: int, integer: bool):
         self.bins, self.e0, self.integer = int(bins), int(e0), bool(integer)
+        self.q = max(1, self.bins // 4)
         self.k = np.full(units, -1, np.int64)  # -1: no value yet
         self.o = np.zeros(units, np.int64)
         self.mn = np.full(units, np.inf)
@@ -701,6 +717,9 @@ class _Hist:
     def _index(self, x, k):
         return np.floor(np.ldexp(x, -(k + self.e0))).astype(np.int64)
 
+    def _start(self, mn, k):
+        return np.floor_divide(self._index(mn, k), self.q) * self.q
+
     def _fit(self, mn, mx, k):
         k = np.maximum(k, 0)
         span = mx - mn
@@ -710,7 +729,7 @@ class _Hist:
         big = np.maximum(np.abs(mn), np.abs(mx))
         while True:
             with np.errstate(over="ignore", invalid="ignore"):
-                bad = (self._index(mx, k) - self._index(mn, k) + 1 > self.bins) | (np.ldexp(big, -(k + self.e0)) >= 2.0**52)
+                bad = (self._index(mx, k) - self._start(mn, k) >= self.bins) | (np.ldexp(big, -(k + self.e0)) >= 2.0**52)
             if not bad.any():
                 return k
             k = k + bad
@@ -718,31 +737,49 @@ class _Hist:
     def add(self, x: np.ndarray) -> None:
         """Fold values ``x`` (B, units); NaN is not counted."""
         fin = np.isfinite(x)
-        has = fin.any(axis=0)
-        if not has.any():
-            return
-        u = np.flatnonzero(has)
-        xs = x[:, u]
-        fs = fin[:, u]
-        mn = np.minimum(self.mn[u], np.where(fs, xs, np.inf).min(axis=0))
-        mx = np.maximum(self.mx[u], np.where(fs, xs, -np.inf).max(axis=0))
+        dense = bool(fin.all())
+        if dense:
+            u = np.arange(x.shape[1])
+            xs, fs = x, None
+            mn = np.minimum(self.mn, x.min(axis=0))
+            mx = np.maximum(self.mx, x.max(axis=0))
+        else:
+            has = fin.any(axis=0)
+            if not has.any():
+                return
+            u = np.flatnonzero(has)
+            xs = x[:, u]
+            fs = fin[:, u]
+            mn = np.minimum(self.mn[u], np.where(fs, xs, np.inf).min(axis=0))
+            mx = np.maximum(self.mx[u], np.where(fs, xs, -np.inf).max(axis=0))
         k_old, o_old = self.k[u], self.o[u]
-        k_new = self._fit(mn, mx, k_old)
-        o_new = self._index(mn, k_new)
-        moved = (k_old >= 0) & ((k_new != k_old) | (o_new != o_old))
-        if moved.any():
-            rows = u[moved]
-            d = (k_new[moved] - k_old[moved])[:, None]
-            new = ((o_old[moved][:, None] + np.arange(self.bins)) >> d) - o_new[moved][:, None]
-            c = self.counts[rows]
-            nz = c > 0
-            out = np.zeros(rows.size * self.bins, np.int64)
-            np.add.at(out, (np.arange(rows.size)[:, None] * self.bins + new)[nz], c[nz])
+        changed = (mn != self.mn[u]) | (mx != self.mx[u])
+        k_new, o_new = k_old.copy(), o_old.copy()
+        c = np.flatnonzero(changed)
+        if c.size:
+            k_new[c] = self._fit(mn[c], mx[c], k_old[c])
+            o_new[c] = self._start(mn[c], k_new[c])
+        moved = c[(k_old[c] >= 0) & ((k_new[c] != k_old[c]) | (o_new[c] != o_old[c]))]
+        step = max(1, _REBIN_CELLS // self.bins)  # in blocks of units: temporaries stay small
+        for s in range(0, moved.size, step):
+            m = moved[s : s + step]
+            rows = u[m]
+            # a bin's new position is non-decreasing along the row, so merged bins are sums of runs
+            new = ((o_old[m][:, None] + np.arange(self.bins)) >> (k_new[m] - k_old[m])[:, None]) - o_new[m][:, None]
+            new = np.clip(new, 0, self.bins - 1)  # only empty bins fall outside the new window; clipping keeps the order
+            key = (np.arange(rows.size)[:, None] * self.bins + new).ravel()
+            starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            out = np.zeros(rows.size * self.bins, np.int32)
+            out[key[starts]] = np.add.reduceat(self.counts[rows].ravel(), starts)
             self.counts[rows] = out.reshape(rows.size, self.bins)
         self.k[u], self.o[u], self.mn[u], self.mx[u] = k_new, o_new, mn, mx
-        idx = self._index(np.where(fs, xs, mn), k_new) - o_new
-        flat = (u[None, :] * self.bins + idx)[fs]
-        np.add.at(self.counts.reshape(-1), flat, 1)
+        if self.integer and self.e0 == 0 and not (k_new > 0).any():
+            idx = xs.astype(np.int64) if dense else np.where(fs, xs, mn).astype(np.int64)
+        else:
+            idx = self._index(xs if dense else np.where(fs, xs, mn), k_new)
+        # unit-major order: the increments of one unit are adjacent in memory
+        flat = (idx - o_new).T + (u * self.bins)[:, None]
+        np.add.at(self.counts.reshape(-1), flat.ravel() if dense else flat[fs.T], _ONE)  # a typed 1: numpy's fast path
 
     def width(self) -> np.ndarray:
         """Bin width of every unit (NaN before any value)."""
@@ -822,6 +859,11 @@ class _Output:
         return self.size * np.dtype(self.draw_dtype or (np.float64 if self.kind == "real" else np.int32)).itemsize
 
 
+def _integer_bins(values: int) -> int:
+    """Bins that hold any range of ``values`` consecutive integers at unit width (see :class:`_Hist`)."""
+    return math.ceil(4 * (values - 1) / 3) + 2
+
+
 def _e0(centre) -> int:
     """Base-width exponent of a real output: about 1e-12 of its nominal magnitude."""
     c = np.asarray(centre, float)
@@ -831,10 +873,15 @@ def _e0(centre) -> int:
 
 
 class _Running:
-    """Running statistics of every output: what each chunk folds into."""
+    """Running statistics of every output: what each chunk folds into.
 
-    def __init__(self, outputs):
+    Values kept for exact percentiles or as draws go into arrays of
+    ``n_resamples`` rows allocated once (pages are touched as they fill).
+    """
+
+    def __init__(self, outputs, n_resamples: int):
         self.outputs = {o.name: o for o in outputs}
+        self.n_resamples = int(n_resamples)
         self.reset()
 
     def reset(self):
@@ -858,16 +905,18 @@ class _Running:
             elif o.kind == "flag":
                 st["count"] = np.zeros(u, np.int64)
             if o.exact or o.keep:
-                st["draws"] = []
+                dt = o.draw_dtype or (np.float64 if o.kind == "real" else np.int32)
+                st["draws"] = np.empty((self.n_resamples, *o.shape), dt)
             if o.joint:
                 st["joint"] = Counter()
             self.s[o.name] = st
 
     def nbytes(self) -> int:
+        """Bytes of the running statistics (the kept values are counted per resample by the planner)."""
         total = 0
         for st in self.s.values():
-            for v in st.values():
-                total += v.nbytes if isinstance(v, (np.ndarray, _Hist)) else 0
+            for k, v in st.items():
+                total += v.nbytes if isinstance(v, (np.ndarray, _Hist)) and k != "draws" else 0
         return total
 
     def fold(self, chunk: dict) -> None:
@@ -893,7 +942,7 @@ class _Running:
             elif o.kind == "flag":
                 st["count"] += flat.astype(bool).sum(axis=0)
             if "draws" in st:
-                st["draws"].append(x.astype(o.draw_dtype) if o.draw_dtype is not None else x.copy())
+                st["draws"][self.n : self.n + b] = x
             if o.joint and st["joint"] is not None:
                 st["joint"].update(map(tuple, flat.astype(np.int64).tolist()))
                 if len(st["joint"]) > _JOINT_LIMIT:
@@ -902,10 +951,7 @@ class _Running:
 
     def draws(self, name) -> np.ndarray | None:
         st = self.s[name]
-        if "draws" not in st:
-            return None
-        d = st["draws"]
-        return np.concatenate(d) if len(d) > 1 else (d[0] if d else np.empty((0, *self.outputs[name].shape)))
+        return st["draws"][: self.n] if "draws" in st else None
 
     def summary(self, name, confidence_level) -> dict:
         """Summaries of one output, each an array of the output's per-resample shape."""
@@ -927,10 +973,7 @@ class _Running:
         sd = np.where(n > 1, sd, np.nan)
         percents = _tails(confidence_level)
         if o.exact:
-            values = self.draws(name).reshape(-1, o.size).astype(float)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                med, lo, hi = np.nanpercentile(values, list(percents), axis=0, method=_PERCENTILE_METHOD)
+            med, lo, hi = _exact_percentiles(self.draws(name).reshape(self.n, o.size), percents)
             error = np.zeros(o.size)
         else:
             h = st["hist"]
@@ -953,6 +996,28 @@ class _Running:
         if o.joint:
             out["joint"] = st["joint"]
         return out
+
+
+def _exact_percentiles(values: np.ndarray, percents) -> np.ndarray:
+    """numpy's percentiles of every column, in blocks of columns (the copies numpy makes stay small).
+
+    Columns without NaN use :func:`numpy.percentile` (vectorised), the others
+    :func:`numpy.nanpercentile` (a loop over columns); both give numpy's values.
+    """
+    n, u = values.shape
+    out = np.full((len(percents), u), np.nan)
+    step = max(1, _PERCENTILE_CELLS // max(n, 1))
+    for s in range(0, u, step):
+        v = values[:, s : s + step].astype(float)
+        nan = np.isnan(v).any(axis=0)
+        block = out[:, s : s + step]
+        if (~nan).any():
+            block[:, ~nan] = np.percentile(v[:, ~nan], list(percents), axis=0, method=_PERCENTILE_METHOD)
+        if nan.any():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column gives NaN
+                block[:, nan] = np.nanpercentile(v[:, nan], list(percents), axis=0, method=_PERCENTILE_METHOD)
+    return out
 
 
 # --------------------------------------------------------------------------- chunks, memory and scheduling
@@ -1023,7 +1088,11 @@ def _client_iv(client):
 
 
 def _pilot(fn, ctx, running, n_resamples) -> tuple:
-    """(bytes per resample, bytes per chunk) of evaluating and folding one chunk, traced with tracemalloc."""
+    """(bytes per resample, bytes per chunk) of evaluating and folding one chunk, traced with tracemalloc.
+
+    Each pilot chunk is folded into empty statistics; the re-binning a later
+    chunk may need (bounded by :data:`_REBIN_CELLS`) is added to the per-chunk bytes.
+    """
     sizes = sorted({min(s, n_resamples) for s in _PILOT})
     tracing = tracemalloc.is_tracing()
     if not tracing:
@@ -1031,6 +1100,7 @@ def _pilot(fn, ctx, running, n_resamples) -> tuple:
     peaks = []
     try:
         for b in sizes:
+            running.reset()
             tracemalloc.reset_peak()
             base = tracemalloc.get_traced_memory()[0]
             running.fold(fn(ctx, 0, b))
@@ -1039,10 +1109,11 @@ def _pilot(fn, ctx, running, n_resamples) -> tuple:
         if not tracing:
             tracemalloc.stop()
         running.reset()
+    rebin = 32.0 * _REBIN_CELLS
     if len(sizes) == 1:
-        return peaks[0] / sizes[0], 0.0
+        return peaks[0] / sizes[0], rebin
     slope = max((peaks[-1] - peaks[0]) / (sizes[-1] - sizes[0]), peaks[-1] / sizes[-1] / 4, 8.0)
-    return slope, max(0.0, peaks[-1] - slope * sizes[-1])
+    return slope, max(0.0, peaks[-1] - slope * sizes[-1]) + rebin
 
 
 def _plan(*, what, n_resamples, workers, state, kept, per_resample, per_chunk, limit, chunk_size, block, parts_fix):
@@ -1052,7 +1123,7 @@ def _plan(*, what, n_resamples, workers, state, kept, per_resample, per_chunk, l
     (exact values, requested draws); ``parts_fix`` maps each fixed part to the
     option that shrinks it.
     """
-    margin = 1.25
+    margin = _CHUNK_MARGIN
     fixed = state + kept * n_resamples + _OVERHEAD
 
     def need(b):
@@ -1077,7 +1148,8 @@ def _plan(*, what, n_resamples, workers, state, kept, per_resample, per_chunk, l
             f"the {what} needs at least {_size(need(1))} ({parts_fix[big][0]}: {_size(parts[big])}) but `memory_limit` "
             f"is {_size(limit)}; pass memory_limit='{_size(1.25 * need(1))}'{parts_fix[big][1]}"
         )
-    hi = max(1, math.ceil(n_resamples / workers))
+    hi = max(1, math.ceil(n_resamples / workers), 1)
+    hi = min(hi, max(1, int((_CHUNK_TARGET - per_chunk) // per_resample)))
     lo = 1
     while lo < hi:  # the largest chunk that fits (need is increasing in b)
         mid = (lo + hi + 1) // 2
@@ -1133,9 +1205,15 @@ def _stream(fn, ctx, outputs, *, what, n_resamples, memory_limit, chunk_size, cl
     client, owned = _client_iv(client)
     try:
         workers = _workers(client)
-        running = _Running(outputs)
-        state = running.nbytes()
         kept = sum(o.bytes_per_draw() for o in outputs if o.exact or o.keep)
+        if kept * n_resamples + _OVERHEAD > limit:  # before allocating anything
+            need = kept * n_resamples + _OVERHEAD
+            raise ClusterModelError(
+                f"the {what} needs at least {_size(need)} ({parts_fix['kept'][0]}: {_size(kept * n_resamples)}) but "
+                f"`memory_limit` is {_size(limit)}; pass memory_limit='{_size(1.25 * need)}'{parts_fix['kept'][1]}"
+            )
+        running = _Running(outputs, n_resamples)
+        state = running.nbytes()
         per_resample, per_chunk = _pilot(fn, ctx, running, n_resamples)
         block = ctx.sampler.block
         b, need = _plan(
@@ -1792,7 +1870,7 @@ def weight_bootstrap(
     values (``quantiles='exact'``, or ``'auto'`` while they fit in a quarter of
     the budget) or histograms on aligned power-of-two grids (``'histogram'``):
     then each percentile is within ``score_error`` (half a bin width, at most
-    range / (bins - 2)) of numpy's. Ranks are ordinal (ties by table order).
+    range / (0.75 bins - 1)) of numpy's. Ranks are ordinal (ties by table order).
     The panels are drawn in fixed blocks, each from its own stream spawned
     from ``rng``, so the result does not depend on ``chunk_size`` or the scheduler.
 
@@ -1849,7 +1927,7 @@ def weight_bootstrap(
     outputs = [
         _Output("weights", "real", (K,), centre=design.centre, keep=keep_draws),
         _Output("score", "real", (n, P), centre=nominal_scores, keep=keep_draws),
-        _Output("rank", "int", (n, P), centre=nominal_ranks, bins=n, keep=keep_draws, draw_dtype=np.int32),
+        _Output("rank", "int", (n, P), centre=nominal_ranks, bins=_integer_bins(n), keep=keep_draws, draw_dtype=np.int32),
         _Output("mean_rank_shift", "real", (P,), centre=np.zeros(P), keep=keep_draws),
         _Output("zero_weight", "flag", (), keep=keep_draws, draw_dtype=bool),
     ]
@@ -1857,7 +1935,7 @@ def weight_bootstrap(
         nominal_counts = nominal["scenario_count"][0].astype(np.int64)
         outputs += [
             _Output("scenario", "cat", (n,), categories=len(SCENARIOS), keep=keep_draws, draw_dtype=np.int8),
-            _Output("scenario_count", "int", (len(SCENARIOS),), centre=nominal_counts, bins=n + 1, keep=keep_draws,
+            _Output("scenario_count", "int", (len(SCENARIOS),), centre=nominal_counts, bins=_integer_bins(n + 1), keep=keep_draws,
                     joint=True, distribution=True, draw_dtype=np.int32),
             _Output("correlation", "real", (), centre=np.atleast_1d(np.nan_to_num(nominal["correlation"])), keep=keep_draws),
             _Output("counts_kept", "flag", (), keep=keep_draws, draw_dtype=bool),
@@ -2291,7 +2369,7 @@ def cluster_bootstrap(
         outputs.append(_Output("positions", "draw", (n,), keep=True, draw_dtype=np.int32))
     if regions:
         outputs += [
-            _Output("scenario_count", "int", (len(SCENARIOS),), centre=nominal_counts, bins=n + 1, keep=keep_draws,
+            _Output("scenario_count", "int", (len(SCENARIOS),), centre=nominal_counts, bins=_integer_bins(n + 1), keep=keep_draws,
                     joint=True, distribution=True, draw_dtype=np.int32),
             _Output("correlation", "real", (), centre=np.atleast_1d(np.nan_to_num(nominal["correlation"])), keep=keep_draws),
             _Output("counts_kept", "flag", (), keep=keep_draws, draw_dtype=bool),
