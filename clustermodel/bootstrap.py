@@ -1109,7 +1109,8 @@ def _pilot(fn, ctx, running, n_resamples) -> tuple:
         if not tracing:
             tracemalloc.stop()
         running.reset()
-    rebin = 32.0 * _REBIN_CELLS
+    cells = [st["hist"].counts.size for st in running.s.values() if "hist" in st]
+    rebin = 32.0 * min(_REBIN_CELLS, max(cells, default=0))  # the re-binning temporaries of a later chunk
     if len(sizes) == 1:
         return peaks[0] / sizes[0], rebin
     slope = max((peaks[-1] - peaks[0]) / (sizes[-1] - sizes[0]), peaks[-1] / sizes[-1] / 4, 8.0)
@@ -1206,7 +1207,7 @@ def _stream(fn, ctx, outputs, *, what, n_resamples, memory_limit, chunk_size, cl
     try:
         workers = _workers(client)
         kept = sum(o.bytes_per_draw() for o in outputs if o.exact or o.keep)
-        if kept * n_resamples + _OVERHEAD > limit:  # before allocating anything
+        if kept * n_resamples + _OVERHEAD > limit and kept * n_resamples > _OVERHEAD:  # before allocating them
             need = kept * n_resamples + _OVERHEAD
             raise ClusterModelError(
                 f"the {what} needs at least {_size(need)} ({parts_fix['kept'][0]}: {_size(kept * n_resamples)}) but "
