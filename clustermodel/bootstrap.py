@@ -1544,6 +1544,14 @@ class WeightBootstrapResult:
     has_regions: bool
     streaming: dict = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return (
+            f"WeightBootstrapResult({self.mode_description}; {self.n_resamples} panels; {self.summary.sizes['cluster']} "
+            f"units x {len(self.nodes)} node(s); zero_spread={self.zero_spread}, weights_cancel={self.weights_cancel}"
+            + (", draws kept" if self.draws is not None else "")
+            + ")"
+        )
+
     @property
     def nodes(self) -> list:
         """The output nodes: the index first, then the other aggregates."""
@@ -2087,6 +2095,12 @@ class ClusterBootstrapResult:
     has_regions: bool
     streaming: dict = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return (
+            f"ClusterBootstrapResult({self.n_resamples} resamples of {self.n_units} units, maxima={self.maxima!r}; "
+            f"{len(self.nodes)} node(s)" + (", draws kept" if self.draws is not None else "") + ")"
+        )
+
     @property
     def nodes(self) -> list:
         return [str(v) for v in self.summary["node"].values]
@@ -2200,10 +2214,14 @@ def _cluster_statistics(study, spec, thresholds, positions, maxima="resample", *
         changed = (~np.isclose(arrs["normalised"], c.normalised[positions], rtol=1e-12, atol=0) & arrs["present"]).mean(axis=(-2, -1))
         del arrs, vals, pres, res
     ci = full[tree.root]
-    mean = np.nanmean if spec.missing == "rescale" else np.mean
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a node missing in every drawn unit has no mean
-        means = np.stack([mean(full[v], axis=-1) for v in keep], axis=-1)
+    # the mean over the units that have a score (as numpy's nanmean, without its warning: this runs in worker
+    # threads, where warnings.catch_warnings is not safe); NaN where a node is missing in every drawn unit
+    means = []
+    for v in keep:
+        ok = ~np.isnan(full[v])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means.append(np.where(ok, full[v], 0.0).sum(axis=-1) / ok.sum(axis=-1))
+    means = np.stack(means, axis=-1)
     out = {"mean_index": means[:, 0], "mean_score": means, "maxima_changed": changed}
     if model.has_regions:
         roc = model.region_index_of_unit[positions]
