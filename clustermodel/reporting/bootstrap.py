@@ -82,11 +82,13 @@ def _p_label(reference_label: str | None) -> str:
 
 
 def reference_counts_for(study) -> dict | None:
-    """The paper's published scenario counts when ``study`` is the paper's data (its unit table is the
-    package's ``data/clusters.csv``), else None."""
+    """The paper's published scenario counts when ``study`` is the paper's data (a study flagged ``paper``, or
+    one whose unit table is the package's ``data/clusters.csv``), else None."""
     from clustermodel.data import paper_data_dir
     from clustermodel.reproduce import PAPER_COUNTS
 
+    if getattr(study, "paper", False):
+        return dict(PAPER_COUNTS)
     try:
         paper = (paper_data_dir() / "clusters.csv").resolve()
     except Exception:  # noqa: BLE001 - no packaged data: not the paper's study
