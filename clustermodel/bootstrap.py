@@ -74,6 +74,7 @@ __all__ = [
     "DEFAULT_MEMORY_LIMIT",
     "DEFAULT_BINS",
     "ROW_SUM_TOLERANCE",
+    "ZERO_SPREAD_RTOL",
     "load_experts",
     "check_experts",
     "draw_panels",
@@ -112,6 +113,10 @@ DEFAULT_PANEL_SIZE = 5
 #: weights written with two decimals.
 ROW_SUM_TOLERANCE = 0.01
 _ROW_SUM_EXACT = 1e-9
+
+#: A unit's index "does not vary" when max - min over the panels is at most this fraction of its magnitude
+#: (the batched model may differ in the last bit between batch shapes).
+ZERO_SPREAD_RTOL = 1e-12
 
 #: Memory budget of one bootstrap unless ``memory_limit=`` says otherwise (bytes).
 DEFAULT_MEMORY_LIMIT = 512 * 2**20
@@ -1512,7 +1517,7 @@ class WeightBootstrapResult:
     seed : int, str or None
     n_resamples : int
     zero_spread : bool
-        True when no unit's index varies at all over the panels.
+        True when no unit's index varies over the panels beyond rounding (:data:`ZERO_SPREAD_RTOL`).
     weights_cancel : bool
         True when the spec's aggregation ignores positive weights at every
         level (``'equation1'`` as printed): only a zero weight can move anything.
@@ -2005,8 +2010,10 @@ def weight_bootstrap(
             ds["reference_counts"] = ("scenario", reference)
             ds["p_reference_counts"] = float(running.summary("reference_kept", cl)["probability"])
 
-    index_spread = (ds["score_max"] - ds["score_min"]).isel(node=0).values
-    zero = bool(np.all(np.nan_to_num(index_spread) == 0.0))
+    # zero to rounding: batched matrix products may differ in the last bit between batch shapes
+    top, bottom = ds["score_max"].isel(node=0).values, ds["score_min"].isel(node=0).values
+    scale = np.nan_to_num(np.maximum(np.abs(top), np.abs(bottom)))
+    zero = bool(np.all(np.nan_to_num(top - bottom) <= ZERO_SPREAD_RTOL * scale))
     study_w = _nominal_shares(structure)
     draws = _weight_draws(running, outputs, ds, structure) if keep_draws else None
     return WeightBootstrapResult(
