@@ -75,6 +75,12 @@ SCHEMA = {
         "concentration": (20.0, _POSITIVE),
         "concentration_sensitivity": ([], "numbers"),
         "confidence_level": (0.90, _LEVEL),
+        "memory_limit": (None, "memory"),
+        "chunk_size": (None, _COUNT),
+        "scheduler": (None, str),
+        "keep_draws": (False, bool),
+        "progress": (True, bool),
+        "quantiles": ("auto", ("auto", "exact", "histogram")),
     },
     "correlation": {
         "seed": (20261131, _SEED),

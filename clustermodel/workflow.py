@@ -160,158 +160,165 @@ def run_reproduction(study, config: dict, out) -> dict | None:
 
 
 def _kappa_row(result) -> dict:
+    """The numbers of one row of the concentration-sensitivity table (a weight bootstrap at one κ)."""
     t = result.cluster_table()
     width = (t["rank_high"] - t["rank_low"]).values
-    p = t["scenario_probability"].values
-    nominal = t["scenario_nominal"].values.astype(int)
-    p_nominal = p[np.arange(p.shape[0]), nominal]
     st = result.study_summary()
-    return {
+    row = {
         "concentration": result.concentration,
-        "mean_rank_interval_width": float(width.mean()),
-        "max_rank_interval_width": float(width.max()),
-        "clusters_with_unstable_scenario": int((p_nominal < 0.95).sum()),
-        "min_p_nominal_scenario": float(p_nominal.min()),
-        "p_paper_counts": st["scenario_counts"]["p_paper_counts"],
-        "correlation_low": st["correlation"]["low"],
-        "correlation_high": st["correlation"]["high"],
+        "mean_rank_interval_width": float(np.nanmean(width)),
+        "max_rank_interval_width": float(np.nanmax(width)),
+        "mean_rank_shift": st["mean_rank_shift"][result.index_node]["mean"],
+        "clusters_with_unstable_scenario": None,
+        "min_p_nominal_scenario": None,
+        "p_nominal_counts": None,
+        "p_reference_counts": None,
+        "correlation_low": None,
+        "correlation_high": None,
     }
+    if result.has_regions:
+        p = t["scenario_probability"].values
+        nominal = t["scenario_nominal"].values.astype(int)
+        p_nominal = p[np.arange(p.shape[0]), nominal]
+        sc = st["scenario_counts"]
+        row.update(
+            clusters_with_unstable_scenario=int((p_nominal < 0.95).sum()),
+            min_p_nominal_scenario=float(p_nominal.min()),
+            p_nominal_counts=sc["p_nominal_counts"],
+            p_reference_counts=sc["p_reference_counts"],
+            correlation_low=st["correlation"]["low"],
+            correlation_high=st["correlation"]["high"],
+        )
+    return row
 
 
-def run_bootstrap(study, config: dict, out) -> dict | None:
-    """Weight bootstrap over expert panels and, separately, the cluster (data) bootstrap."""
+def run_bootstrap(study, config: dict, out) -> dict:
+    """Weight bootstrap over expert panels and, separately, the cluster (data) bootstrap, for any study.
+
+    Numbers come from :mod:`clustermodel.bootstrap`; every word of ``bootstrap.md`` and of the findings from
+    :mod:`clustermodel.reporting.bootstrap`. Returns ``{"skipped": reason}`` when nothing can run; parts that
+    cannot run (the Equation 1 run, scenarios, the data bootstrap) are listed under ``"skipped"`` in the payload.
+    """
     from clustermodel.bootstrap import cluster_bootstrap, weight_bootstrap
-    from clustermodel.plots import rank_uncertainty, scenario_stability
+    from clustermodel.reporting.bootstrap import findings, markdown, reference_counts_for, skip_reason
     from clustermodel.reporting.nouns import PAPER_NOUNS
+    from clustermodel.scenarios import StudyModel
 
-    if not study.has_regions:
-        return None
-    reports = ensure_dir(out)
+    nouns = study.nouns
     cfg = config.get("bootstrap", {})
     seed = int(cfg.get("seed", 0))
     n = int(cfg.get("n_resamples", 10000))
     cl = float(cfg.get("confidence_level", 0.90))
     kappas = [float(k) for k in cfg.get("concentration_sensitivity", [])]
-    spec = weight_robustness_spec(spec_from_config(study, config))
+    study_spec = spec_from_config(study, config)
+    spec = weight_robustness_spec(study_spec)
+    thresholds = thresholds_from_config(config)
+    n_units = len(StudyModel(study, spec, thresholds=thresholds).units)
+    if n_units < 2:
+        return {"skipped": skip_reason("too_few_units", nouns)}
+    structure = study.structure
+    weights_vary = any(len(structure.children(v)) > 1 for v in structure.aggregates)
+    reference = reference_counts_for(study) if study.has_regions else None
+    reference_label = "the paper's counts" if reference is not None else None
     # one independent stream per run, spawned in a fixed order from the config seed
     spawned = np.random.default_rng(seed).spawn(4 + len(kappas))
     streams = iter(spawned)
-    common = dict(panel_size=int(cfg.get("panel_size", 5)), n_resamples=n, confidence_level=cl)
-
-    main_run = weight_bootstrap(study, spec, mode="parametric", concentration=float(cfg.get("concentration", 20.0)), rng=next(streams), **common)
-    eq1 = weight_bootstrap(
-        study, spec.replace(aggregation="equation1"), mode="parametric", concentration=float(cfg.get("concentration", 20.0)), rng=next(streams), **common
+    keep = bool(cfg.get("keep_draws", False))  # every draw in bootstrap.nc / bootstrap_data.nc (large for big studies)
+    common = dict(
+        n_resamples=n,
+        confidence_level=cl,
+        thresholds=thresholds,
+        reference_counts=reference,
+        memory_limit=cfg.get("memory_limit"),
+        chunk_size=cfg.get("chunk_size"),
+        client=cfg.get("scheduler"),
+        progress=bool(cfg.get("progress", True)),
     )
+    panels = dict(panel_size=int(cfg.get("panel_size", 5)), mode="parametric")
+    concentration = float(cfg.get("concentration", 20.0))
+    skipped = {}
+    main_run = eq1 = None
+    sensitivity = []
+    if weights_vary:
+        main_run = weight_bootstrap(study, spec, concentration=concentration, keep_draws=keep, rng=next(streams), **panels, **common)
+        eq1_stream = next(streams)
+        if study_spec.aggregation == "equation1":  # the study's own spec: show that its weights cancel
+            eq1 = weight_bootstrap(study, study_spec, concentration=concentration, rng=eq1_stream, **panels, **common)
+    else:
+        next(streams), next(streams)
+        skipped["weight_bootstrap"] = "no_weight_varies"
     data_runs = {
-        m: cluster_bootstrap(study, spec, n_resamples=n, confidence_level=cl, maxima=m, rng=next(streams))
+        m: cluster_bootstrap(study, spec, maxima=m, keep_draws=keep and m == "resample", rng=next(streams), **common)
         for m in ("resample", "fixed")
     }
-    sensitivity = [
-        _kappa_row(weight_bootstrap(study, spec, mode="parametric", concentration=k, rng=next(streams), **common))
-        for k in kappas
-    ]
+    if weights_vary:
+        sensitivity = [
+            _kappa_row(weight_bootstrap(study, spec, concentration=k, rng=next(streams), **panels, **common))
+            for k in kappas
+        ]
+    if not study.has_regions:
+        skipped["scenarios"] = "no_higher_level"
 
-    main_run = dataclasses.replace(main_run, seed=f"{seed} (spawned stream 0)")
+    if main_run is not None:
+        main_run = dataclasses.replace(main_run, seed=f"{seed} (spawned stream 0)")
+    if eq1 is not None:
+        eq1 = dataclasses.replace(eq1, seed=f"{seed} (spawned stream 1)")
     data_runs = {m: dataclasses.replace(r, seed=f"{seed} (spawned stream {2 + k})") for k, (m, r) in enumerate(data_runs.items())}
-
-    eq1_finding = {
-        "spec": eq1.spec.to_dict(),
-        "zero_spread": eq1.zero_spread,
-        "max_index_spread": float(eq1.index_spread.max()),
-        "max_rank_spread": int((eq1.cluster_rank.max("draw") - eq1.cluster_rank.min("draw")).max()),
-        "scenario_counts": eq1.study_summary()["scenario_counts"]["nominal"],
-        "p_paper_counts": eq1.study_summary()["scenario_counts"]["p_paper_counts"],
-        "note": eq1.notes[0],
+    bundle = {
+        "weight": main_run,
+        "equation1": eq1,
+        "concentration": sensitivity,
+        "data": data_runs,
+        "skipped": skipped,
+        "seed": seed,
+        "n_resamples": n,
+        "confidence_level": cl,
     }
     payload = {
         "seed": seed,
-        "weight_bootstrap": main_run.to_dict(),
-        "equation1": eq1_finding,
+        "spec": spec.to_dict(),
+        "weight_bootstrap": None if main_run is None else main_run.to_dict(),
+        "equation1": None
+        if eq1 is None
+        else {
+            "spec": eq1.spec.to_dict(),
+            "zero_spread": eq1.zero_spread,
+            "weights_cancel": eq1.weights_cancel,
+            "max_index_spread": eq1.study_summary()["max_index_spread"],
+            "max_rank_spread": int(np.nanmax((eq1.summary["rank_max"] - eq1.summary["rank_min"]).isel(node=0).values)),
+            "scenario_counts": eq1.study_summary()["scenario_counts"] if eq1.has_regions else None,
+        },
         "concentration_sensitivity": sensitivity,
         "data_bootstrap": {m: r.to_dict() for m, r in data_runs.items()},
+        "skipped": {k: skip_reason(v, nouns) for k, v in skipped.items()},
     }
+    links = ["[bootstrap](bootstrap.md)"]
+    if main_run is not None:
+        links.append("[ranks](bootstrap_ranks.png)")
+        if main_run.has_regions:
+            links.append("[scenarios](bootstrap_scenarios.png)")
+    found = findings(bundle, nouns=nouns, reference_label=reference_label)
+    payload["findings"] = [f + " " + (", ".join(links) if k == 0 and main_run is not None else "[bootstrap](bootstrap.md)") for k, f in enumerate(found)]
 
-    lo_p, hi_p = 100 * (1 - cl) / 2, 100 * (1 + cl) / 2
-    md = [
-        "# Bootstrap: how uncertain are ranks and scenarios?",
-        "",
-        f"Config `[bootstrap]`: seed {seed} (independent streams spawned per run), {n} resamples, "
-        f"percentile intervals {lo_p:g}–{hi_p:g} %.",
-        "",
-        "## Equation 1 as printed: the weights cancel",
-        "",
-        f"Under `{eq1.spec.to_dict()}` the largest spread (max − min over {n} panels) of any cluster's index is "
-        f"{eq1_finding['max_index_spread']:g} and of any rank {eq1_finding['max_rank_spread']}: "
-        + ("**zero**. " if eq1.zero_spread else "not zero. ")
-        + eq1_finding["note"]
-        + f" The scenario counts are {eq1_finding['scenario_counts']} in every panel "
-        f"(P(paper's counts) = {eq1_finding['p_paper_counts']:.3f}).",
-        "",
-        main_run.summary().replace("## ", "## ", 1),
-        "## Sensitivity to the assumed expert disagreement (Dirichlet κ)",
-        "",
-        "κ is not estimable from the paper (only the panel mean is published). Smaller κ = more disagreement.",
-        "",
-        f"| κ | mean width of the {lo_p:g}–{hi_p:g} % rank interval | widest | clusters with P(nominal scenario) < 0.95 | "
-        "min P(nominal scenario) | P(paper's counts) | correlation interval |",
-        "|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for r in sensitivity:
-        md.append(
-            f"| {r['concentration']:g} | {r['mean_rank_interval_width']:.2f} | {r['max_rank_interval_width']:g} | "
-            f"{r['clusters_with_unstable_scenario']} | {r['min_p_nominal_scenario']:.3f} | {r['p_paper_counts']:.3f} | "
-            f"[{r['correlation_low']:.3f}, {r['correlation_high']:.3f}] |"
-        )
-    md += [
-        "",
-        "# Data bootstrap (separate from the weight bootstrap)",
-        "",
-        "Clusters resampled with replacement, regions kept intact, weights fixed at Table 4. Shown twice: with the "
-        "normalisation maxima recomputed in every resample (the index as the study would have computed it) and with "
-        "the full sample's maxima (only the composition varies). The gap between the two is the effect of the maxima.",
-        "",
-    ]
-    for m, r in data_runs.items():
-        md.append(r.summary().replace("## Cluster (data) bootstrap", f"## Cluster (data) bootstrap, maxima={m}", 1))
-    md.append(f"Scenario order in every table: {', '.join(SCENARIOS)}.")
-
-    payload["spec"] = main_run.spec.to_dict()
-    payload["findings"] = _bootstrap_findings(payload, main_run, data_runs, lo_p, hi_p)
-    write_text(reports / "bootstrap.md", "\n".join(md) + "\n")
+    reports = ensure_dir(out)
+    write_text(reports / "bootstrap.md", markdown(bundle, nouns=nouns, reference_label=reference_label))
     write_json(reports / "bootstrap.json", payload)
-    ds = main_run.to_dataset()
-    write_netcdf(reports / "bootstrap.nc", ds, compress=True)
-    write_csv(reports / "bootstrap.csv", main_run.to_dataframe())
-    dds = data_runs["resample"].to_dataset()
-    write_netcdf(reports / "bootstrap_data.nc", dds, compress=True)
-    nouns = study.nouns
-    rank_uncertainty(main_run, reports / "bootstrap_ranks.png", nouns=nouns)
-    scenario_stability(main_run, reports / "bootstrap_scenarios.png", nouns=nouns)
+    if main_run is not None:
+        from clustermodel.plots import rank_uncertainty, scenario_stability
+        from clustermodel.reporting.bootstrap import figure_titles
+
+        titles = figure_titles(main_run, nouns)
+        write_netcdf(reports / "bootstrap.nc", main_run.to_dataset(), compress=True)
+        write_csv(reports / "bootstrap.csv", main_run.to_dataframe())
+        rank_uncertainty(main_run, reports / "bootstrap_ranks.png", title=titles["ranks"], nouns=nouns)
+        if main_run.has_regions:
+            scenario_stability(main_run, reports / "bootstrap_scenarios.png", title=titles["scenarios"], nouns=nouns)
+    write_netcdf(reports / "bootstrap_data.nc", data_runs["resample"].to_dataset(), compress=True)
+    if main_run is None:
+        import pandas as pd
+
+        write_csv(reports / "bootstrap.csv", pd.DataFrame([{"maxima": m, **r.to_dict()["mean_index"]} for m, r in data_runs.items()]))
     return payload
-
-
-def _bootstrap_findings(payload, main_run, data_runs, lo_p, hi_p):
-    row = _kappa_row(main_run)
-    st = payload["weight_bootstrap"]["study"]
-    eq1 = payload["equation1"]
-    corr = {m: r.to_dict()["correlation"] for m, r in data_runs.items()}
-    return [
-        (
-            f"**Expert-panel bootstrap** ({main_run.mode_description}; {main_run.n_resamples} panels; "
-            f"aggregation `{main_run.spec.aggregation}`): the {lo_p:g}–{hi_p:g} % rank interval is "
-            f"{row['mean_rank_interval_width']:.2f} places wide on average (widest {row['max_rank_interval_width']:g}); "
-            f"{row['clusters_with_unstable_scenario']} clusters keep their nominal scenario in fewer than 95 % of panels "
-            f"(lowest {row['min_p_nominal_scenario']:.2f}); P(paper's 3/14/8/0) = {st['scenario_counts']['p_paper_counts']:.3f}. "
-            f"Under Equation 1 as printed the spread is {'zero' if eq1['zero_spread'] else 'not zero'}. "
-            "[bootstrap](bootstrap.md), [ranks](bootstrap_ranks.png), [scenarios](bootstrap_scenarios.png)"
-        ),
-        (
-            "**Resampling the clusters** (weights fixed): the cluster–region correlation's "
-            f"{lo_p:g}–{hi_p:g} % interval is [{corr['resample']['low']:.2f}, {corr['resample']['high']:.2f}] with the "
-            f"group maxima recomputed per resample, [{corr['fixed']['low']:.2f}, {corr['fixed']['high']:.2f}] with the "
-            "full sample's maxima. [bootstrap](bootstrap.md)"
-        ),
-    ]
 
 
 def run_correlation(study, config: dict, out) -> dict | None:

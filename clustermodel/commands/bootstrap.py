@@ -1,4 +1,7 @@
-"""`clustermodel bootstrap`: how uncertain are ranks and scenarios over expert panels (and over clusters)?"""
+"""`clustermodel bootstrap`: how uncertain are scores, ranks and scenarios over expert panels (and over units)?
+
+Numbers from :mod:`clustermodel.bootstrap`, words from :mod:`clustermodel.reporting.bootstrap`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from clustermodel.bootstrap import (
     DEFAULT_PANEL_SIZE,
     MAXIMA,
     MODES,
+    QUANTILES,
     cluster_bootstrap,
     weight_bootstrap,
 )
@@ -30,7 +34,7 @@ from clustermodel.spec import weight_robustness_spec
 __all__ = ["NAME", "HELP", "add_arguments", "run"]
 
 NAME = "bootstrap"
-HELP = "bootstrap the expert panel behind the weights (and optionally the clusters): rank and scenario uncertainty"
+HELP = "bootstrap the expert panel behind the weights (and optionally the units): score, rank and scenario uncertainty"
 
 #: This command defaults to weights that act ('quadratic'): under Equation 1 as printed they cancel.
 
@@ -62,17 +66,32 @@ def add_arguments(parser):
         "an expert's weight has sd about 0.1)",
     )
     g.add_argument("--n-resamples", type=int, default=10_000, help="number of panels / resamples (default 10000)")
+    g.add_argument(
+        "--nodes",
+        nargs="*",
+        default=None,
+        metavar="NODE",
+        help="aggregates besides the index whose scores and ranks are summarised (default: every pillar and sub-index; "
+        "give the option with no name for the index only)",
+    )
     g.add_argument("--seed", type=seed_option, default=None, help="random seed (default: fresh entropy; give one to reproduce)")
     g.add_argument("--confidence-level", type=float, default=0.90, help="of the percentile intervals (default 0.90: 5-95 %%)")
     add_threshold_arguments(g)
-    d = parser.add_argument_group("data bootstrap (clusters resampled; weights fixed) — reported separately")
-    d.add_argument("--data-bootstrap", action="store_true", help="also resample the clusters with replacement (regions intact)")
+    d = parser.add_argument_group("data bootstrap (units resampled; weights fixed) — reported separately")
+    d.add_argument("--data-bootstrap", action="store_true", help="also resample the units with replacement (higher-level units intact)")
     d.add_argument(
         "--maxima",
         choices=list(MAXIMA),
         default="resample",
-        help="data bootstrap: recompute the normalisation maxima in every resample (default) or keep the full sample's",
+        help="data bootstrap: redo the sample-dependent construction steps (e.g. group maxima) in every resample "
+        "(default) or keep the full sample's",
     )
+    s = parser.add_argument_group("scale: chunks of resamples scheduled by dask, summaries streamed")
+    s.add_argument("--memory-limit", default=None, help="memory budget, e.g. 2GiB (default 512MiB); the need is estimated first")
+    s.add_argument("--chunk-size", type=int, default=None, help="resamples per chunk (default: the largest within --memory-limit)")
+    s.add_argument("--scheduler", default=None, help="address of a dask.distributed scheduler, e.g. tcp://10.0.0.1:8786 (default: local threads)")
+    s.add_argument("--quantiles", choices=list(QUANTILES), default="auto", help="percentiles of scores: exact (values kept), histogram, or auto (exact while they fit)")
+    s.add_argument("--keep-draws", action="store_true", help="write every draw to bootstrap.nc (large for big studies; default: summaries)")
     add_output_arguments(parser)
 
 
@@ -85,11 +104,29 @@ def _weight_spec(args, study):
 
 def run(args: argparse.Namespace) -> int:
     from clustermodel._validation import as_rng
+    from clustermodel.reporting.bootstrap import figure_titles, findings, markdown, reference_counts_for
+    from clustermodel.reporting.nouns import PAPER_NOUNS
 
     study = load_from_args(args)
     spec = _weight_spec(args, study)
     thr = thresholds_from_args(args)
+    nouns = study.nouns
+    reference = reference_counts_for(study) if study.has_regions else None
+    label = "the paper's counts" if reference is not None else None
     weight_rng, data_rng = as_rng(args.seed, name="--seed").spawn(2)
+    scale = dict(
+        memory_limit=args.memory_limit,
+        chunk_size=args.chunk_size,
+        client=args.scheduler,
+        quantiles=args.quantiles,
+        keep_draws=args.keep_draws,
+        progress=not args.json,
+        reference_counts=reference,
+        n_resamples=args.n_resamples,
+        thresholds=thr,
+        confidence_level=args.confidence_level,
+        nodes=args.nodes,
+    )
     wb = weight_bootstrap(
         study,
         spec,
@@ -97,39 +134,35 @@ def run(args: argparse.Namespace) -> int:
         experts=args.experts,
         panel_size=args.panel_size,
         concentration=args.concentration,
-        n_resamples=args.n_resamples,
-        thresholds=thr,
-        confidence_level=args.confidence_level,
         rng=weight_rng,
+        **scale,
     )
     wb = _with_seed(wb, args.seed, 0)
     cb = None
     if args.data_bootstrap:
-        cb = cluster_bootstrap(
-            study,
-            spec,
-            n_resamples=args.n_resamples,
-            thresholds=thr,
-            confidence_level=args.confidence_level,
-            maxima=args.maxima,
-            rng=data_rng,
-        )
+        cb = cluster_bootstrap(study, spec, maxima=args.maxima, rng=data_rng, **scale)
         cb = _with_seed(cb, args.seed, 1)
-    summary = wb.summary() + ("" if cb is None else "\n" + cb.summary())
-    payload = {"weight_bootstrap": wb.to_dict(), "data_bootstrap": None if cb is None else cb.to_dict()}
+    bundle = {"weight": wb, "data": {} if cb is None else {args.maxima: cb}}
+    summary = markdown(wb, nouns=nouns, reference_label=label) + ("" if cb is None else "\n" + markdown(cb, nouns=nouns, reference_label=label))
+    payload = {
+        "weight_bootstrap": wb.to_dict(),
+        "data_bootstrap": None if cb is None else cb.to_dict(),
+        "findings": findings(bundle, nouns=nouns, reference_label=label),
+    }
     if args.out is not None:
         from clustermodel.plots import rank_uncertainty, scenario_stability
         from clustermodel.reporting.nouns import PAPER_NOUNS
 
+        titles = figure_titles(wb, nouns)
         with staged_outputs(args.out) as out:  # every file or none
             write_text(out / "bootstrap.md", summary)
             write_json(out / "bootstrap.json", payload)
             write_netcdf(out / "bootstrap.nc", wb.to_dataset(), compress=True)
             if cb is not None:
                 write_netcdf(out / "bootstrap_data.nc", cb.to_dataset(), compress=True)
-            nouns = study.nouns
-            rank_uncertainty(wb, out / "bootstrap_ranks.png", nouns=nouns)
-            scenario_stability(wb, out / "bootstrap_scenarios.png", nouns=nouns)
+            rank_uncertainty(wb, out / "bootstrap_ranks.png", title=titles["ranks"], nouns=study.nouns)
+            if wb.has_regions:
+                scenario_stability(wb, out / "bootstrap_scenarios.png", title=titles["scenarios"], nouns=study.nouns)
     if args.json:
         emit_json(payload)
     elif args.out is None:
