@@ -111,7 +111,7 @@ def write_report(out, stages, *, skipped=None, title: str = "clustermodel report
             lines.append(f"- {f}")
     if skipped:
         lines += ["", "## Analyses not run", ""]
-        lines += [f"- **{TITLES.get(n, n)}**: {reason}" for n, reason in skipped.items()]
+        lines += [f"- **{TITLES.get(n, n) if n in TITLES else n}**: {reason}" for n, reason in skipped.items()]
     lines += ["", "## Contents", ""]
     lines += [f"- [{TITLES.get(n, n)}](#{n})" for n in present]
     for name in present:
@@ -129,7 +129,7 @@ def write_report(out, stages, *, skipped=None, title: str = "clustermodel report
     return out / "report.md"
 
 
-def write_manifest(out, *, study, config: dict, stages, skipped=None, root: Path | None = None) -> Path:
+def write_manifest(out, *, study, config: dict, stages, skipped=None, partial=None, root: Path | None = None) -> Path:
     """manifest.json (no timestamp) and run.json (the time of the run; not tracked).
 
     manifest.json: package version, checkout state (commit, modified or not, the modified paths outside
@@ -158,6 +158,7 @@ def write_manifest(out, *, study, config: dict, stages, skipped=None, root: Path
         "specs": {n: json.loads((out / f"{n}.json").read_text(encoding="utf-8")).get("spec") for n in stages if (out / f"{n}.json").exists()},
         "stages": list(stages),
         "skipped": dict(skipped or {}),
+        "parts_skipped": dict(partial or {}),
         "outputs": outputs,
         "unhashed_outputs": sorted(set(unhashed)),  # full-precision NetCDF and the run's time: not compared across machines
     }
@@ -271,17 +272,22 @@ def run_study(
         for line in recover(out):
             say(f"[clustermodel] {line}")
         with transaction(out) as stage:
-            done, skipped = [], {}
+            done, skipped, partial = [], {}, {}
             for name in names:
                 say(f"[clustermodel] {name} …")
                 result = STAGES[name](study, config, stage)
                 reason = result.get("skipped") if isinstance(result, dict) else ("not applicable to this study" if result is None else None)
-                if reason:
+                if isinstance(reason, dict):  # the stage ran; some of its parts could not
+                    done.append(name)
+                    for part, why in reason.items():
+                        partial[f"{name}: {part}"] = why
+                        say(f"[clustermodel] {name}: {part} skipped: {why}")
+                elif reason:
                     skipped[name] = reason
                     say(f"[clustermodel] {name} skipped: {reason}")
                 else:
                     done.append(name)
             config.pop("_given_study", None)
-            write_report(stage, done, skipped=skipped, title=title, preamble=preamble, nouns=nouns, paper=bool(getattr(study, "paper", False)))
-            write_manifest(stage, study=study, config=config, stages=done, skipped=skipped, root=root)
+            write_report(stage, done, skipped={**skipped, **partial}, title=title, preamble=preamble, nouns=nouns, paper=bool(getattr(study, "paper", False)))
+            write_manifest(stage, study=study, config=config, stages=done, skipped=skipped, partial=partial, root=root)
     return RunSummary(done=tuple(done), skipped=skipped, out=out)

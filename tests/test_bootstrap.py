@@ -369,6 +369,7 @@ def test_nonparametric_single_or_identical_experts_give_zero_spread(paper, write
     assert r2.centre_differs and not r1.centre_differs
 
 
+@pytest.mark.filterwarnings("ignore:.*imputed with the mean:clustermodel._errors.ClusterModelWarning")
 def test_hierarchical_expert_tables(hierarchy, write_csv):
     s = hierarchy.structure
     leaves, weighted = list(s.leaves), list(s.weighted)
@@ -415,6 +416,7 @@ def test_hierarchical_expert_tables(hierarchy, write_csv):
 # ------------------------------------------------------------------ any study: a hierarchy without regions
 
 
+@pytest.mark.filterwarnings("ignore:.*imputed with the mean:clustermodel._errors.ClusterModelWarning")
 def test_hierarchy_without_regions(hierarchy):
     r = weight_bootstrap(hierarchy, n_resamples=400, rng=2, keep_draws=True, **FAST)
     s = hierarchy.structure
@@ -641,6 +643,7 @@ def test_small_concentration_warns(paper):
         weight_bootstrap(paper, QUAD, n_resamples=10, rng=0, **FAST)
 
 
+@pytest.mark.filterwarnings("ignore:.*a single cluster:clustermodel._errors.ClusterModelWarning")
 def test_flat_study_without_regions_runs(write_csv):
     from clustermodel.data import load_study
 
@@ -699,13 +702,14 @@ def test_run_bootstrap_on_a_study_without_regions(hierarchy, tmp_path):
         assert "draw" not in ds.dims and ds.sizes["node"] == len(hierarchy.structure.aggregates)
 
 
+@pytest.mark.filterwarnings("ignore:.*a single cluster:clustermodel._errors.ClusterModelWarning")
 def test_run_bootstrap_reports_why_nothing_ran(write_csv, tmp_path):
     from clustermodel.data import load_study
     from clustermodel.workflow import run_bootstrap
 
     one = load_study(write_csv("one.csv", "no,a,b\n1,1,2\n"), write_csv("w.csv", "indicator,weight\na,0.5\nb,0.5\n"))
     out = run_bootstrap(one, {"bootstrap": {"n_resamples": 10}}, tmp_path / "x")
-    assert out == {"skipped": "the study has fewer than two clusters: there is nothing to rank or to resample"}
+    assert out == {"skipped": "the study has fewer than two units: there is nothing to rank or to resample"}  # a user study: generic nouns
 
 
 # ------------------------------------------------------------------ CLI
