@@ -221,7 +221,7 @@ def _excel_records(data: bytes, path: Path):
     return records, get_column_letter
 
 
-def read_table(path) -> pd.DataFrame:
+def read_table(path: PathLike) -> pd.DataFrame:
     """Read a CSV or Excel file as strings, one row per record.
 
     CSV files are UTF-8 (a byte-order mark is allowed); the delimiter (comma, semicolon, tab or vertical
@@ -539,7 +539,7 @@ def _read_weights(path, *, name: str = "weights"):
     return da, df.attrs["sha256"], [_line(df, i) for i in range(len(df))]
 
 
-def load_weights(path, *, name: str = "weights") -> xr.DataArray:
+def load_weights(path: PathLike, *, name: str = "weights") -> xr.DataArray:
     """Read a two-column table ``indicator, weight``.
 
     Weights must be non-negative. If they sum to one within 1e-9 they are used
@@ -630,11 +630,11 @@ class Study:
         pos = {r: i for i, r in enumerate(self.regions["region"].values)}
         return np.array([pos[r] for r in self.cluster_regions()], dtype=np.intp)
 
-    def replace(self, **changes) -> "Study":
+    def replace(self, **changes: object) -> "Study":
         """Copy with some fields changed (e.g. ``spec=``)."""
         return dataclasses.replace(self, **changes)
 
-    def subset(self, positions) -> "Study":
+    def subset(self, positions: ArrayLike) -> "Study":
         """Study restricted to (or resampled at) the given cluster positions."""
         return self.replace(clusters=self.clusters.isel(cluster=np.asarray(positions)))
 
@@ -712,7 +712,7 @@ def _unit_dataset(df, path, *, dim, id_column, indicators, meta_path, table, ext
     return ds
 
 
-def load_spec(path) -> IndexSpec:
+def load_spec(path: PathLike) -> IndexSpec:
     """Read an :class:`IndexSpec` from a TOML file (its top level, or its ``[spec]`` table).
 
     Raises
@@ -749,13 +749,13 @@ def _denominators(df, structure, path, dim):
 
 
 def load_study(
-    clusters,
-    weights=None,
+    clusters: PathLike,
+    weights: PathLike | None = None,
     *,
-    structure=None,
-    spec=None,
-    regions=None,
-    region_weights=None,
+    structure: PathLike | None = None,
+    spec: PathLike | IndexSpec | None = None,
+    regions: PathLike | None = None,
+    region_weights: PathLike | None = None,
     id_column: str = "no",
     name_column: str = "name",
     group_column: str | None = None,

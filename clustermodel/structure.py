@@ -413,7 +413,7 @@ class Structure:
         columns = list(columns)
         for v in self.leaves:
             if v not in columns:
-                aggregate_hint = "" if self.is_flat else " (a node without children is an indicator; if it is meant as a pillar, give it children)"
+                aggregate_hint = " (a node without children is an indicator; if it is meant as a pillar, give it children)"
                 self._fail(
                     f"indicator {v!r} is not a column of the unit table{'' if table_path is None else f' {table_path}'}"
                     f"{aggregate_hint}; its columns are {', '.join(map(repr, columns))}",

@@ -56,7 +56,7 @@ def test_decimal_comma_gets_a_hint(write_csv):
 
 
 def test_unknown_region_is_rejected_with_location(write_csv):
-    c = write_csv("c.csv", "no,region,a,b\n1,North,1,2\n2,Wests,1,3\n")
+    c = write_csv("c.csv", "no,region,a,b\n1,North,1,2\n2,Wests,2,3\n")
     with pytest.raises(InputError) as e:
         load_study(c, write_csv("w.csv", WEIGHTS), regions=write_csv("r.csv", REGIONS))
     msg = str(e.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import xarray as xr
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -151,6 +152,7 @@ def test_z_scores_with_the_arithmetic_mean_rank_a_dominant_unit_first(tree, data
     assert idx[dom] >= idx.max() - 1e-12
 
 
+@pytest.mark.filterwarnings("ignore:.*imputed with the mean:clustermodel._errors.ClusterModelWarning")
 @given(trees(), st.data())
 def test_batched_weights_of_every_level_equal_one_call_per_vector(tree, data):
     x = data.draw(tables(tree, missing=True))
