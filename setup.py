@@ -20,6 +20,8 @@ SHIPPED = [
     "data/*.md",
     "data/examples/*.csv",
     "data/examples/*.md",
+    "data/examples/hierarchy/*.csv",
+    "data/examples/hierarchy/*.toml",
     "analyses/config.toml",
 ]
 
