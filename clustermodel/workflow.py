@@ -20,6 +20,24 @@ from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds, weight_r
 __all__ = ["STAGES", "run_scores", "run_reproduction", "run_bootstrap", "run_correlation", "run_sobol", "write_json", "spec_from_config", "thresholds_from_config"]
 
 
+def _note_weight_spec(found: list, study, config) -> list:
+    """Say, beside the first finding, when weight robustness was measured under another aggregation than the
+    study's (Equation 1 as printed cancels every weight)."""
+    spec = spec_from_config(study, config)
+    used = weight_robustness_spec(spec)
+    if used == spec or not found:
+        return found
+    note = (
+        f" (the study's aggregation `{spec.aggregation}` cancels every positive weight, so the weights' influence is "
+        f"measured under `{used.aggregation}`, everything else as in the study's spec)"
+    )
+    head, sep, rest = found[0].partition("**")
+    title, sep2, tail = rest.partition("**")
+    found = list(found)
+    found[0] = f"{head}{sep}{title}{sep2}{note}{tail}" if sep2 else found[0] + note
+    return found
+
+
 def spec_from_config(study, config: dict) -> IndexSpec:
     """The one spec every stage uses: the study's spec with the config's ``[spec]`` table applied."""
     return IndexSpec.from_dict({**study.spec.to_dict(), **config.get("spec", {})}, where="config [spec]")
@@ -297,7 +315,7 @@ def run_bootstrap(study, config: dict, out) -> dict:
         links.append("[ranks](bootstrap_ranks.png)")
         if main_run.has_regions:
             links.append("[scenarios](bootstrap_scenarios.png)")
-    found = findings(bundle, nouns=nouns, reference_label=reference_label)
+    found = _note_weight_spec(findings(bundle, nouns=nouns, reference_label=reference_label), study, config)
     payload["findings"] = [f + " " + (", ".join(links) if k == 0 and main_run is not None else "[bootstrap](bootstrap.md)") for k, f in enumerate(found)]
 
     reports = ensure_dir(out)
@@ -460,7 +478,7 @@ def run_sobol(study, config: dict, out) -> dict | None:
     write_json(out / "sobol_seed_check.json", check)
 
     eq1_zero = None if degenerate is None else bool(np.all(degenerate.indices.S1 == 0) and np.all(degenerate.indices.ST == 0))
-    found = findings(main_run, nouns=nouns, equation1=degenerate, triggers=triggers, seed_check=check)
+    found = _note_weight_spec(findings(main_run, nouns=nouns, equation1=degenerate, triggers=triggers, seed_check=check), study, config)
     extra = {"findings": found, "equation1_all_zero": eq1_zero, "seed_check": check}
     write_outputs(main_run, out, stem="sobol", extra=extra, nouns=nouns)
     data = {**main_run.to_dict(), **extra}

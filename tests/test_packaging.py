@@ -80,7 +80,7 @@ def test_wheel_ships_the_data_and_config_once_with_the_repository_bytes(wheel):
         shipped = {n[len(f"clustermodel/{RESOURCE_DIR}/"):]: zf.read(n) for n in zf.namelist() if n.startswith(f"clustermodel/{RESOURCE_DIR}/")}
         names = zf.namelist()
     assert sorted(shipped) == SHIPPED
-    assert {"data/clusters.csv", "data/weights.csv", "data/regions.csv", "data/indicators.csv", "analyses/config.toml"} <= set(shipped)
+    assert {"data/clusters.csv", "data/structure.csv", "data/spec.toml", "data/regions.csv", "data/indicators.csv", "analyses/config.toml"} <= set(shipped)
     for rel, content in shipped.items():
         assert content == (ROOT / rel).read_bytes(), rel
     assert "clustermodel/py.typed" in names
@@ -111,7 +111,7 @@ def test_installed_wheel_runs_from_another_folder(venv, tmp_path):
     report = where / "out"
     assert (report / "report.md").is_file() and (report / "report.html").is_file()
     manifest = json.loads((report / "manifest.json").read_text())
-    assert set(manifest["inputs"]) == {"data/clusters.csv", "data/weights.csv", "data/regions.csv", "data/indicators.csv"}
+    assert set(manifest["inputs"]) == {"data/clusters.csv", "data/structure.csv", "data/spec.toml", "data/regions.csv", "data/indicators.csv"}
     assert manifest["checkout"] is None  # an installed package: its version identifies the code
     assert "23 of 25 cluster rows" in (report / "report.md").read_text()
 

@@ -127,8 +127,8 @@ def mode_text(result, nouns: Nouns | None = None) -> str:
 def figure_titles(result, nouns: Nouns) -> dict:
     """Titles of the rank-uncertainty and scenario-stability figures of a weight bootstrap."""
     return {
-        "ranks": f"Rank uncertainty of the {nouns.units} over {result.n_resamples} expert panels\n{mode_text(result, nouns)}",
-        "scenarios": f"Scenario stability of the {nouns.units} over {result.n_resamples} expert panels\n{mode_text(result, nouns)}",
+        "ranks": f"Rank uncertainty of the {nouns.units} over {result.n_resamples} expert panels (aggregation {_aggregation(result.spec)})",
+        "scenarios": f"Scenario stability of the {nouns.units} over {result.n_resamples} expert panels (aggregation {_aggregation(result.spec)})",
     }
 
 
