@@ -2923,7 +2923,9 @@ def relationship_analysis(
         else:
             skipped.append({"analysis": "influence", "source": s, "level": "region", "reason": "too_few_units", "n": int(G)})
         ind = []
-        if groups is not None:
+        if groups is not None and np.unique(groups).size < 2:
+            skipped.append({"analysis": "group_tests", "source": s, "level": "group", "reason": "too_few_groups", "n": int(np.unique(groups).size)})
+        elif groups is not None:
             # the published unit index was normalised within groups; recomputed values under both reference sets
             refs = ("group", "sample") if s == "computed" else ("group",)
             for ref, g in zip(refs, r[3].spawn(len(refs))):

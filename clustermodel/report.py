@@ -277,6 +277,8 @@ def run_study(
                 say(f"[clustermodel] {name} …")
                 result = STAGES[name](study, config, stage)
                 reason = result.get("skipped") if isinstance(result, dict) else ("not applicable to this study" if result is None else None)
+                if not isinstance(reason, (str, dict)):  # a stage's own record of what it left out (its report names it)
+                    reason = None
                 if isinstance(reason, dict):  # the stage ran; some of its parts could not
                     done.append(name)
                     for part, why in reason.items():

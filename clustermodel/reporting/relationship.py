@@ -442,6 +442,8 @@ def _skipped_lines(result, nouns: Nouns) -> list[str]:
             out.append(f"No equivalence test for {where}: Fisher's z needs at least four {nouns.highers} and |r| < 1 (n = {s.get('n')}, r = {_f(s.get('r'))}).")
         elif a == "influence":
             out.append(f"No influence analysis for {where}: leaving one of {nouns.count(s.get('n', 0), 'higher')} out leaves too few to correlate.")
+        elif why == "too_few_groups":
+            out.append(f"No {nouns.group} tests for {where}: every {nouns.unit} is in the same {nouns.group}, so there is nothing to compare.")
         elif why == "no_groups":
             out.append(f"No {nouns.group} tests: the study has no {nouns.group} column.")
         elif why == "needs_computed_values":
