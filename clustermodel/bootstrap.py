@@ -59,6 +59,7 @@ import scipy.stats
 import xarray as xr
 
 from clustermodel import __version__
+from clustermodel._dask import client_iv, workers as dask_workers
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
 from clustermodel._validation import as_rng, check_choice, check_positive_int, check_probability
 from clustermodel.aggregate import AGGREGATORS, aggregate_tree
@@ -1057,41 +1058,6 @@ def _size(b: float) -> str:
     return format_bytes(int(b)).replace(" ", "")
 
 
-def _workers(client) -> int:
-    if client is None:
-        import dask
-
-        n = dask.config.get("num_workers", None)
-        if n:
-            return int(n)
-        try:
-            return len(os.sched_getaffinity(0)) or 1
-        except AttributeError:  # pragma: no cover - not Linux
-            return os.cpu_count() or 1
-    try:
-        return max(1, sum(client.nthreads().values()))
-    except Exception:  # noqa: BLE001 - a client without workers yet
-        return 1
-
-
-def _client_iv(client):
-    """None (local threads), a dask.distributed Client, or a scheduler address -> (client, owned)."""
-    if client is None:
-        return None, False
-    if isinstance(client, str):
-        from distributed import Client
-
-        try:
-            return Client(client, timeout="10s"), True
-        except (OSError, TimeoutError) as exc:
-            raise ClusterModelError(f"`client`: cannot reach the dask scheduler at {client!r} ({exc}); check the address") from None
-    if not (hasattr(client, "submit") and hasattr(client, "scatter")):
-        raise ClusterModelError(
-            f"`client` must be a dask.distributed Client or a scheduler address such as 'tcp://host:8786', got {type(client).__name__}"
-        )
-    return client, False
-
-
 def _pilot(fn, ctx, running, n_resamples) -> tuple:
     """(bytes per resample, bytes per chunk) of evaluating and folding one chunk, traced with tracemalloc.
 
@@ -1208,9 +1174,9 @@ def _ranges(n: int, b: int) -> list:
 def _stream(fn, ctx, outputs, *, what, n_resamples, memory_limit, chunk_size, client, progress, parts_fix):
     """Plan, run and fold every chunk; returns (running statistics, streaming record)."""
     limit = _memory_iv(memory_limit)
-    client, owned = _client_iv(client)
+    client, owned = client_iv(client)
     try:
-        workers = _workers(client)
+        workers = dask_workers(client)
         kept = sum(o.bytes_per_draw() for o in outputs if o.exact or o.keep)
         if kept * n_resamples + _OVERHEAD > limit and kept * n_resamples > _OVERHEAD:  # before allocating them
             need = kept * n_resamples + _OVERHEAD

@@ -44,6 +44,7 @@ import numpy as np
 import scipy.stats
 import xarray as xr
 
+from clustermodel._dask import client_iv, workers as dask_workers
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import as_rng, check_choice, check_positive_int, check_probability
 
@@ -86,8 +87,6 @@ _PILOT_ROWS = (4, 16)
 #: Chunk results combined per task in the reduction tree.
 _SPLIT_EVERY = 8
 _WARNINGS_LOCK = threading.Lock()
-#: How long to wait for a dask.distributed scheduler given by its address.
-_CONNECT_TIMEOUT = "10s"
 #: Chunks are not split below this many design rows to give every worker something to do.
 _MIN_CHUNK = 256
 #: Quantiles of each output come from the A and B runs of at most this many rows of the first design.
@@ -945,38 +944,6 @@ def _chunks(n, levels, chunk):
     return sizes, out
 
 
-def _workers(client) -> int:
-    if client is None:
-        import dask
-
-        return int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
-    try:
-        return max(client.nthreads().values())
-    except Exception:  # noqa: BLE001 - a client without workers yet
-        return 1
-
-
-def _client_iv(client):
-    """None (local threads), a dask.distributed Client, or a scheduler address -> (client, owned)."""
-    if client is None:
-        return None, False
-    if isinstance(client, str):
-        try:
-            from distributed import Client
-        except ImportError:  # pragma: no cover - distributed is a dependency
-            raise ClusterModelError("`client` as a scheduler address needs dask.distributed; pip install distributed") from None
-        try:
-            return Client(client, timeout=_CONNECT_TIMEOUT), True
-        except (OSError, TimeoutError) as exc:
-            raise ClusterModelError(f"`client`: cannot reach the dask scheduler at {client!r} ({exc}); check the address") from None
-    if not (hasattr(client, "compute") and hasattr(client, "gather")):
-        raise ClusterModelError(
-            f"`client` must be a dask.distributed Client or a scheduler address such as 'tcp://host:8786', "
-            f"got {type(client).__name__}"
-        )
-    return client, False
-
-
 def _run_graph(groups, chunk_key, n_chunks, client, progress):
     """Compute the group totals (a list of Delayed) locally or on a distributed client, with a progress bar."""
     import dask
@@ -1174,9 +1141,9 @@ def _run(model, names, d, lower, upper, *, n, method, replicates, n_resamples, c
     designs = _Designs(d, lower, upper, streams)
     k, shift, per_row, model_fixed = _pilot(model, designs, n)
     outputs = _output_names_iv(output_names, k)
-    client, owned = _client_iv(client)
+    client, owned = client_iv(client)
     try:
-        workers = _workers(client)
+        workers = dask_workers(client)
         chunk, estimate, q_rows, split = _plan(
             n=n, d=d, k=k, replicates=replicates, levels=levels, n_resamples=n_resamples, workers=workers,
             per_row=per_row, model_fixed=model_fixed, limit=limit, chunk_size=chunk_size,

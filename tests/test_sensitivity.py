@@ -225,7 +225,7 @@ def test_local_cluster_gives_identical_results():
 
 def test_unreachable_scheduler_is_one_line(monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setattr("clustermodel.sobol._CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("clustermodel._dask.CONNECT_TIMEOUT", "1s")
     with pytest.raises(ClusterModelError, match=r"^`client`: cannot reach the dask scheduler at 'tcp://127.0.0.1:9'"):
         sobol_indices(ishigami, ISHIGAMI_PROBLEM, n=16, rng=1, client="tcp://127.0.0.1:9")
 
