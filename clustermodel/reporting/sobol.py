@@ -125,12 +125,9 @@ def _cap(word: str) -> str:
 
 
 def _aggregation(spec) -> str:
-    """How the spec aggregates the weighted indicators (the field's name changed as the spec grew)."""
-    for name in ("top_aggregation", "aggregation", "weights"):
-        value = getattr(spec, name, None)
-        if isinstance(value, str):
-            return value
-    return "?"
+    """The spec's aggregation: one name, or one per level bottom-up joined by ' / '."""
+    value = spec.aggregation
+    return value if isinstance(value, str) else " / ".join(value)
 
 
 def _distribution(result) -> str:
