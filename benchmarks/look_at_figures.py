@@ -127,7 +127,7 @@ def render(kind: str, out: Path) -> list:
         plots.sobol_convergence(sob, out / "sobol_convergence.png", nouns=nouns),
     ]
     if kind == "paper":
-        from clustermodel.reproduce import reproduce
+        from clustermodel.reproduction import reproduce
 
         written.append(plots.figure13(reproduce(study), out / "figure13.png", nouns=nouns))
     timings["figures"] = time.perf_counter() - t

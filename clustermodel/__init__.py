@@ -8,7 +8,7 @@ The pipeline, one module per stage:
 - :mod:`clustermodel.index` is the labelled index function ``compute_index``;
 - :mod:`clustermodel.scenarios` scores a whole study and sorts clusters into
   the four scenarios (``evaluate``);
-- :mod:`clustermodel.reproduce` compares with the paper's Tables 5-6;
+- :mod:`clustermodel.reproduction` compares with the paper's Tables 5-6;
 - :mod:`clustermodel.sensitivity` Sobol' indices over weights and method choices;
 - :mod:`clustermodel.bootstrap` expert-panel and cluster bootstraps;
 - :mod:`clustermodel.relationship` tests of the cluster-region relationship;

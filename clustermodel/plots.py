@@ -460,7 +460,7 @@ def scenario_plot(
 
 
 def figure13(result, path=None, *, title: str | None = None, nouns: Nouns | None = None, ax=None):
-    """The published scenario figure, recomputed, from a :class:`~clustermodel.reproduce.ReproductionResult`.
+    """The published scenario figure, recomputed, from a :class:`~clustermodel.reproduction.ReproductionResult`.
 
     With ``nouns=PAPER_NOUNS`` the axes carry the paper's names (Tables 5-6, Figure 13).
     """

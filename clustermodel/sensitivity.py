@@ -886,7 +886,7 @@ def weight_sensitivity(
         "each factor explains. A 0/1 output that rarely flips rests on few events (see the rare-events note, if any)."
     )
     nominal_counts = {s: int(c) for s, c in zip(SCENARIOS, model.nominal_counts)} if model.has_regions else None
-    from clustermodel.reproduce import PAPER_COUNTS
+    from clustermodel.reproduction import PAPER_COUNTS
 
     if model.has_regions and nominal_counts != PAPER_COUNTS and study.spec.normalisation == "max":
         notes.append(

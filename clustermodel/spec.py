@@ -10,7 +10,7 @@ The defaults are the general-purpose choices a methodologist expects of a new
 index (min-max normalisation over the whole sample, available-case arithmetic
 means, no treatment; COINr's defaults). The paper's study is one configuration,
 :data:`PAPER_SPEC`, which reproduces its Tables 5 and 6 (see
-``clustermodel.reproduce`` and ``docs/method.md``).
+``clustermodel.reproduction`` and ``docs/method.md``).
 
 :class:`ScenarioThresholds` holds the rule that splits units into the four
 scenarios of the paper's Figure 13.
@@ -304,7 +304,7 @@ class ScenarioThresholds:
 
     The default 0.5 on both axes (the middle of the attainable range) splits
     the paper's published values into its counts (3 supported, 14 lonely,
-    8 potential, 0 late); ``clustermodel.reproduce`` reports the whole interval
+    8 potential, 0 late); ``clustermodel.reproduction`` reports the whole interval
     of fractions that does so.
     """
 

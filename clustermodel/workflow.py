@@ -155,7 +155,7 @@ def run_reproduction(study, config: dict, out) -> dict | None:
     """Tables 5-6 row by row and Figure 13 (needs published values)."""
     from clustermodel.plots import figure13
     from clustermodel.reporting.reproduction import findings, markdown
-    from clustermodel.reproduce import reproduce
+    from clustermodel.reproduction import reproduce
 
     if "published_index" not in study.clusters or study.regions is None or "published_index" not in study.regions:
         return {"skipped": "no published index to compare with (a 'published_index' column in both the unit and the higher-level table)"}

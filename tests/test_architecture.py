@@ -11,7 +11,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "clustermodel"
 CLI_LAYER = {"clustermodel.cli", "clustermodel.commands", "clustermodel.__main__"}
 #: Modules that compute and return results: numbers only, no Markdown.
-ESTIMATORS = ["index", "aggregate", "normalise", "treat", "impute", "denominate", "structure", "scenarios", "sensitivity", "sobol", "bootstrap", "relationship", "reproduce"]
+ESTIMATORS = ["index", "aggregate", "normalise", "treat", "impute", "denominate", "structure", "scenarios", "sensitivity", "sobol", "bootstrap", "relationship", "reproduction"]
 
 
 def _imports(path: Path) -> set[str]:

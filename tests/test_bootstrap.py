@@ -29,7 +29,7 @@ from clustermodel.bootstrap import (
 )
 from clustermodel.cli import main
 from clustermodel.index import compute_index, compute_scores
-from clustermodel.reproduce import PAPER_COUNTS
+from clustermodel.reproduction import PAPER_COUNTS
 from clustermodel.scenarios import evaluate
 from clustermodel.spec import SCENARIOS, PAPER_SPEC
 

@@ -100,7 +100,7 @@ def test_installed_wheel_runs_from_another_folder(venv, tmp_path):
     # reproduce --json: the paper's data from the package, the same result as the checkout's
     out = _run([str(bindir / "clustermodel"), "reproduce", "--json"], cwd=where, env=env).stdout
     from clustermodel.data import load_paper
-    from clustermodel.reproduce import reproduce
+    from clustermodel.reproduction import reproduce
 
     assert json.loads(out) == json.loads(json.dumps(reproduce(load_paper()).to_dict()))
 
@@ -140,7 +140,7 @@ def test_no_test_skips_a_broken_import_of_our_own_modules():
     assert not offenders, offenders
 
 
-@pytest.mark.parametrize("module", ["clustermodel.data", "clustermodel._io", "clustermodel.reproduce"])
+@pytest.mark.parametrize("module", ["clustermodel.data", "clustermodel._io", "clustermodel.reproduction"])
 def test_public_functions_are_fully_annotated(module):
     """py.typed promises type hints: every public function (and method) of these modules annotates every
     parameter and its return value."""

@@ -314,7 +314,7 @@ def test_every_figure_from_the_papers_results(paper):
     """The real result objects of the paper (small samples), with the paper's nouns."""
     from clustermodel.bootstrap import weight_bootstrap
     from clustermodel.relationship import relationship_analysis
-    from clustermodel.reproduce import reproduce
+    from clustermodel.reproduction import reproduce
     from clustermodel.sensitivity import weight_sensitivity
 
     spec = paper.spec.replace(aggregation="quadratic")

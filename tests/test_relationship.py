@@ -35,7 +35,7 @@ from clustermodel.relationship import (
 )
 from clustermodel.reporting.nouns import PAPER_NOUNS
 from clustermodel.reporting.relationship import markdown
-from clustermodel.reproduce import PAPER_COUNTS
+from clustermodel.reproduction import PAPER_COUNTS
 from clustermodel.scenarios import evaluate
 from clustermodel.spec import IndexSpec, PAPER_SPEC
 

@@ -11,7 +11,7 @@ from clustermodel.commands._common import (
     load_from_args,
     thresholds_from_args,
 )
-from clustermodel.reproduce import reproduce
+from clustermodel.reproduction import reproduce
 
 NAME = "reproduce"
 HELP = "compare the recomputed index with the published Tables 5 and 6 and classify the four scenarios"

@@ -85,7 +85,7 @@ def reference_counts_for(study) -> dict | None:
     """The paper's published scenario counts when ``study`` is the paper's data (a study flagged ``paper``, or
     one whose unit table is the package's ``data/clusters.csv``), else None."""
     from clustermodel.data import paper_data_dir
-    from clustermodel.reproduce import PAPER_COUNTS
+    from clustermodel.reproduction import PAPER_COUNTS
 
     if getattr(study, "paper", False):
         return dict(PAPER_COUNTS)

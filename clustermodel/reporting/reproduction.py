@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from clustermodel.reporting._text import md_escape
 from clustermodel.reporting.nouns import PAPER_NOUNS
-from clustermodel.reproduce import PAPER_COUNTS
+from clustermodel.reproduction import PAPER_COUNTS
 
 __all__ = ["markdown", "findings"]
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from conftest import DATA
 
-from clustermodel.reproduce import PAPER_COUNTS, feasible_thresholds, published_tolerance, reproduce
+from clustermodel.reproduction import PAPER_COUNTS, feasible_thresholds, published_tolerance, reproduce
 from clustermodel.spec import IndexSpec, PAPER_SPEC, ScenarioThresholds
 
 NOT_REPRODUCED = {8, 14}

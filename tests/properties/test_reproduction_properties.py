@@ -10,7 +10,7 @@ from strategies import HEAVY_SETTINGS, specs, studies
 
 from clustermodel import SCENARIOS
 from clustermodel.index import compute_index
-from clustermodel.reproduce import feasible_thresholds, published_tolerance, reproduce
+from clustermodel.reproduction import feasible_thresholds, published_tolerance, reproduce
 from clustermodel.scenarios import classify, region_index
 
 
