@@ -25,6 +25,7 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import ArrayLike
 
+from clustermodel._display import Display, names
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
 from clustermodel._validation import SQUARE_RATIO_LIMIT
 from clustermodel.spec import IndexSpec
@@ -549,8 +550,8 @@ def load_weights(path: PathLike, *, name: str = "weights") -> xr.DataArray:
     return _read_weights(path, name=name)[0]
 
 
-@dataclass(frozen=True)
-class Study:
+@dataclass(frozen=True, repr=False)
+class Study(Display):
     """The data of one study: units, their structure and spec, and optionally a second (higher-level) index.
 
     Attributes
@@ -634,9 +635,27 @@ class Study:
         """Copy with some fields changed (e.g. ``spec=``)."""
         return dataclasses.replace(self, **changes)
 
-    def subset(self, positions: ArrayLike) -> "Study":
+    def subset(self, positions: ArrayLike) -> Study:
         """Study restricted to (or resampled at) the given cluster positions."""
         return self.replace(clusters=self.clusters.isel(cluster=np.asarray(positions)))
+
+    def _display_(self) -> tuple[str, list]:
+        nouns = self.nouns
+        n = self.clusters.sizes["cluster"]
+        st = self.structure
+        head = f"{n} {nouns.units if n != 1 else nouns.unit}, {len(st.leaves)} indicators, {st.n_levels} levels"
+        rows: list = [("indicators", names(st.leaves))]
+        if self.has_groups:
+            groups = list(dict.fromkeys(str(g) for g in self.clusters["group"].values))
+            rows.append((nouns.groups, f"{len(groups)}: {names(groups, 4)}"))
+        if self.regions is not None:
+            rows.append((nouns.highers, f"{self.regions.sizes['region']}, {len(self.region_weights)} indicators"))
+        if "published_index" in self.clusters:
+            rows.append(("published index", "yes"))
+        changed = {k: v for k, v in self.spec.to_dict().items() if v != getattr(IndexSpec(), k) or k == "aggregation"}
+        rows.append(("spec", ", ".join(f"{k}={v}" for k, v in changed.items())))
+        rows.append(("sources", names([Path(p).name for p in self.sources], 4)))
+        return head, rows
 
 
 def _indicator_meta(meta_path, table):

@@ -21,11 +21,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.stats
 import xarray as xr
 
+from clustermodel._display import ResultDisplay, names
 from clustermodel._errors import ClusterModelError, ClusterModelWarning
 from clustermodel._validation import check_squares_finite
 from clustermodel.aggregate import aggregate_tree
@@ -35,6 +37,9 @@ from clustermodel.normalise import normalise_array, scale_top
 from clustermodel.spec import IndexSpec
 from clustermodel.structure import Structure
 from clustermodel.treat import treat_array, treatment_log
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Construction",
@@ -231,8 +236,8 @@ def as_weights(weights, structure: Structure) -> xr.DataArray:
     return out
 
 
-@dataclass(frozen=True)
-class Construction:
+@dataclass(frozen=True, repr=False)
+class Construction(ResultDisplay):
     """The data after every construction step that does not depend on the weights.
 
     Attributes
@@ -284,6 +289,55 @@ class Construction:
             for i in self.treatment.cells[j]:
                 out.append({"indicator": leaf, self.unit_dim: _py(self.units[i]), "method": self.treatment.method[j]})
         return out
+
+    def to_dataset(self) -> xr.Dataset:
+        """Every cell, dims (unit, ``indicator``): ``raw`` (after denomination), ``normalised``, ``present``,
+        ``imputed`` and ``treated`` flags, and per indicator ``top`` (the top of its normalised scale);
+        the spec in ``attrs``."""
+        from clustermodel import __version__
+
+        dim, leaves = self.unit_dim, list(self.structure.leaves)
+        pos = {(u, j): True for u, j, _ in self.imputed}
+        labels = [_py(u) for u in self.units]
+        imputed = np.array([[pos.get((u, j), False) for j in leaves] for u in labels], dtype=bool).reshape(len(labels), len(leaves))
+        treated = np.zeros_like(imputed)
+        for rec in self.treated_cells():
+            treated[labels.index(rec[dim]), leaves.index(rec["indicator"])] = True
+        cells = (dim, "indicator")
+        ds = xr.Dataset(
+            {
+                "raw": (cells, self.raw),
+                "normalised": (cells, self.normalised),
+                "present": (cells, self.present),
+                "imputed": (cells, imputed),
+                "treated": (cells, treated),
+                "top": ("indicator", self.top),
+            },
+            coords={dim: self.units, "indicator": leaves, **self.coords},
+        )
+        ds.attrs.update(self.spec.to_attrs())
+        ds.attrs["excluded"] = ", ".join(str(u) for u, _ in self.excluded)
+        ds.attrs["clustermodel_version"] = __version__
+        return ds
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """:meth:`to_dataset` as a tidy table, one row per (unit, indicator)."""
+        return self.to_dataset().to_dataframe()
+
+    def _display_(self) -> tuple[str, list]:
+        n, m = self.normalised.shape
+        head = f"{n} units x {m} indicators, {self.spec.normalisation} normalisation over the {self.spec.reference}"
+        rows: list = []
+        if self.excluded:
+            rows.append(("excluded by the screen", f"{len(self.excluded)}: {names([u for u, _ in self.excluded])}"))
+        rows.append(("missing cells", len(self.missing_cells)))
+        if self.imputed:
+            rows.append((f"imputed ({self.spec.missing})", len(self.imputed)))
+        if self.treatment is not None:
+            treated = [leaf for j, leaf in enumerate(self.structure.leaves) if self.treatment.method[j] != "none"]
+            rows.append(("treated indicators", names(treated) if treated else "none"))
+        rows.append(("log", "construction.log(): every excluded, imputed, missing and treated cell"))
+        return head, rows
 
     def log(self) -> dict:
         """JSON-ready record of what every step did."""

@@ -38,15 +38,22 @@ import json
 import math
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.optimize
 import scipy.stats
 import xarray as xr
 
+from clustermodel._display import ResultDisplay, fmt
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import as_rng, check_choice, check_positive_int, check_probability
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from clustermodel.data import Study
 
 __all__ = [
     "CORRELATIONS",
@@ -2535,8 +2542,8 @@ def _conclusion(primary: TestResult, eq: EquivalenceResult | None, alpha: float)
     return "association" if assoc else ("equivalence" if equiv else "inconclusive")
 
 
-@dataclass(frozen=True)
-class RelationshipResult:
+@dataclass(frozen=True, repr=False)
+class RelationshipResult(ResultDisplay):
     """Every test of the relationship and of the group effect, with the numbers that qualify them.
 
     Attributes
@@ -2617,6 +2624,24 @@ class RelationshipResult:
             f"no test {test!r} for source {source!r}; available: {sorted({t.test for t in self.tests})}"
         )
 
+    def _display_(self) -> tuple[str, list]:
+        head = f"{len(self.clusters)} units in {len(set(map(str, self.cluster_regions)))} higher-level units, {len(self.tests)} tests"
+        rows: list = []
+        for src in self.sources:
+            try:
+                t = self.get(self.primary, src)
+            except ClusterModelError:
+                continue
+            ci = f" [{fmt(t.ci_low)}, {fmt(t.ci_high)}]" if t.ci_low is not None and t.ci_high is not None else ""
+            rows.append(
+                (f"{src}: {self.primary}", f"r = {fmt(t.statistic)}{ci}, p = {fmt(t.pvalue)}, n = {t.n}: {self.conclusions.get(src, 'n/a')}")
+            )
+        rows.append(("resampling", f"{self.n_resamples} resamples, confidence level {self.confidence_level:g}, seed {self.seed}"))
+        if self.skipped:
+            rows.append(("skipped", len(self.skipped)))
+        rows.append(("tables", "to_frame(): one row per test; summary(): the report"))
+        return head, rows
+
     def to_records(self) -> list[dict]:
         """One dict per row: test, statistic, pvalue, ci_low, ci_high, n, unit, method, source, role, …"""
         return [t.to_dict() for t in self.tests]
@@ -2650,7 +2675,8 @@ class RelationshipResult:
     def to_json(self, **kwargs) -> str:
         return json.dumps(self.to_dict(), indent=kwargs.pop("indent", 2), ensure_ascii=False, **kwargs)
 
-    def to_dataframe(self):
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per test (:meth:`to_records`)."""
         import pandas as pd
 
         return pd.DataFrame(self.to_records())

@@ -19,6 +19,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike
 
+from clustermodel._display import ResultDisplay, names
 from clustermodel._errors import ClusterModelError
 from clustermodel.aggregate import effective_weights
 from clustermodel.index import compute_index, group_codes
@@ -176,8 +177,8 @@ def feasible_thresholds(
     return found
 
 
-@dataclass(frozen=True)
-class ReproductionResult:
+@dataclass(frozen=True, repr=False)
+class ReproductionResult(ResultDisplay):
     """Row-by-row comparison of the recomputed and the published index.
 
     Attributes
@@ -222,6 +223,19 @@ class ReproductionResult:
             "clusters": sum(r["reproduced"] for r in self.clusters),
             "regions": sum(r["reproduced"] for r in self.regions),
         }
+
+    def _display_(self) -> tuple[str, list]:
+        n = self.n_reproduced
+        head = f"{n['clusters']} of {len(self.clusters)} unit rows and {n['regions']} of {len(self.regions)} higher-level rows reproduce"
+        rows: list = [("spec", f"reference={self.spec.reference}, negative={self.spec.negative}, aggregation={self.spec.aggregation}")]
+        rows.append(("tolerance", ", ".join(f"{k} {v:g}" for k, v in self.tolerance.items())))
+        for table, key in (("clusters", "no"), ("regions", "region")):
+            bad = [r[key] for r in getattr(self, table) if not r["reproduced"]]
+            if bad:
+                rows.append((f"{table} not reproduced", names(bad)))
+        rows.append(("scenario counts", ", ".join(f"{s} {c}" for s, c in self.scenario_counts.items())))
+        rows.append(("tables", "to_frame('clusters' or 'regions'): one row per published row; summary(): the report"))
+        return head, rows
 
     def to_dict(self) -> dict[str, Any]:
         return {

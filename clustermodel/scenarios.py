@@ -17,15 +17,20 @@ of the attainable maximum.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 
+from clustermodel._display import ResultDisplay, fmt
 from clustermodel._errors import ClusterModelError
 from clustermodel.aggregate import aggregate_tree
 from clustermodel.index import TOP_UNIT, as_weights, compute_index, construct, index_maximum, rank
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
 from clustermodel.structure import Structure
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Evaluation", "StudyModel", "evaluate", "classify", "pearson", "region_spec", "region_index", "SCENARIOS"]
 
@@ -183,8 +188,8 @@ class StudyModel:
         return out
 
 
-@dataclass(frozen=True)
-class Evaluation:
+@dataclass(frozen=True, repr=False)
+class Evaluation(ResultDisplay):
     """Every output of the study model for one spec and a batch of weights.
 
     Attributes
@@ -220,13 +225,57 @@ class Evaluation:
         return np.asarray(SCENARIOS, dtype=object)[self.scenario.values]
 
     def to_dataset(self) -> xr.Dataset:
+        """Every output as an :class:`xarray.Dataset`; the spec, thresholds and scenario codes in ``attrs``.
+
+        The unit's scenario code is ``cluster_scenario`` and its region ``cluster_region`` (the names
+        ``scenario`` and ``region`` are the dimensions of the scenario counts and of the regional index).
+        """
+        from clustermodel import __version__
+
         fields = ["cluster_index", "cluster_rank", "attainable_maximum", "region_index", "region_index_of_cluster",
                   "cluster_threshold", "region_threshold", "scenario", "scenario_counts", "correlation"]
-        ds = xr.Dataset({k: getattr(self, k) for k in fields if getattr(self, k) is not None})
+        data = {}
+        for k in fields:
+            v = getattr(self, k)
+            if v is None:
+                continue
+            if "region" in v.coords and "cluster" in v.dims and "region" not in v.dims:
+                v = v.rename({"region": "cluster_region"})
+            data["cluster_scenario" if k == "scenario" else k] = v
+        ds = xr.Dataset(data)
         ds.attrs.update(self.spec.to_attrs())
         ds.attrs.update({f"threshold_{k}": v for k, v in self.thresholds.to_dict().items()})
         ds.attrs["scenario_codes"] = ", ".join(f"{i}={s}" for i, s in enumerate(SCENARIOS))
+        ds.attrs["clustermodel_version"] = __version__
         return ds
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per unit (and weight vector): index, rank, the region's index and the scenario by name."""
+        ds = self.to_dataset()
+        keep = [k for k in ("cluster_index", "cluster_rank", "region_index_of_cluster", "cluster_scenario") if k in ds]
+        df = ds[keep].to_dataframe()
+        if "cluster_scenario" in df:
+            df["cluster_scenario"] = np.asarray(SCENARIOS, dtype=object)[df["cluster_scenario"].to_numpy(dtype=int)]
+        return df.rename(columns={"cluster_index": "index", "cluster_rank": "rank", "cluster_scenario": "scenario"})
+
+    def _display_(self) -> tuple[str, list]:
+        ci = self.cluster_index
+        unit = ci.dims[-1]
+        batch = [d for d in ci.dims if d != unit]
+        n_vectors = int(np.prod([ci.sizes[d] for d in batch])) if batch else 1
+        head = f"{ci.sizes[unit]} units, {n_vectors} weight vector{'s' if n_vectors != 1 else ''}, aggregation {self.spec.aggregation!r}"
+        rows: list = [("index", f"{fmt(float(ci.min()))} to {fmt(float(ci.max()))} (attainable maximum {fmt(float(self.attainable_maximum.max()))})")]
+        if not batch:
+            top = ci.sortby(self.cluster_rank).isel({unit: slice(0, 3)})
+            label = top["name"].values if "name" in top.coords else top[unit].values
+            rows.append(("highest", ", ".join(f"{lab} ({fmt(float(v))})" for lab, v in zip(label, top.values))))
+        if self.scenario_counts is not None:
+            if batch:
+                rows.append(("scenario counts", f"per weight vector: {', '.join(SCENARIOS)}"))
+            else:
+                rows.append(("scenario counts", ", ".join(f"{s} {int(c)}" for s, c in zip(SCENARIOS, self.scenario_counts.values))))
+                rows.append(("correlation with the region index", fmt(float(self.correlation))))
+        return head, rows
 
 
 def evaluate(study, spec: IndexSpec | None = None, *, weights=None, thresholds: ScenarioThresholds | None = None) -> Evaluation:

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.stats
 import xarray as xr
 
+from clustermodel._display import ResultDisplay, fmt
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import as_rng, check_positive_int, check_probability
 from clustermodel.scenarios import pearson
@@ -469,8 +470,8 @@ def _weight_sensitivity_iv(study, spec, distribution, concentration, delta, trig
     return spec, thresholds, concentration, delta, triggers, dropped
 
 
-@dataclass(frozen=True)
-class SobolResult:
+@dataclass(frozen=True, repr=False)
+class SobolResult(ResultDisplay):
     """Sobol' sensitivity of a study's scores, ranks and conclusions to the weights (and spec choices).
 
     Attributes
@@ -487,7 +488,7 @@ class SobolResult:
         Indicator -> published weight.
     importance : list of dict
         Per indicator: nominal weight, effective weight share under the
-        spec's placement, the linear first-order importance of the indicator
+        spec's aggregation, the linear first-order importance of the indicator
         in the nominal index across clusters (Paruolo et al. 2013), and the
         weight factor's mean S1/ST over the cluster indices and its S1/ST on
         the mean rank shift.
@@ -526,13 +527,23 @@ class SobolResult:
     notes: tuple = ()
     nouns: object = None
 
-    def __repr__(self) -> str:
+    def _display_(self) -> tuple[str, list]:
         ix = self.indices
-        return (
-            f"<SobolResult: {len(ix.outputs)} outputs x {len(ix.factors)} factors ({', '.join(ix.factors)}), "
-            f"aggregation {self.spec.aggregation!r}, method={ix.method!r}, N={ix.n} x {ix.replicates} design(s), "
-            f"{ix.model_runs} model runs>"
-        )
+        head = f"{len(ix.outputs)} outputs x {len(ix.factors)} factors, aggregation {self.spec.aggregation!r}"
+        rows: list = [("design", f"method {ix.method!r}, N={ix.n}, replicates={ix.replicates}, {ix.model_runs} model runs")]
+        rows.append(("weights", f"{self.distribution['name']}" + "".join(f", {k} {v:g}" for k, v in self.distribution.items() if k in ("concentration", "delta"))))
+        if self.triggers:
+            rows.append(("triggers", ", ".join(self.triggers)))
+        imp = sorted(self.importance, key=lambda r: -r["mean_index_ST"])[:3]
+        if imp:
+            rows.append(("mean ST on the index", ", ".join(f"{r['indicator']} {fmt(r['mean_index_ST'])}" for r in imp)))
+        if "mean_rank_shift" in ix.outputs:
+            k = ix.outputs.index("mean_rank_shift")
+            j = int(np.argmax(ix.ST[k]))
+            rows.append(("ST on the mean rank shift", f"largest: {ix.factors[j]} {fmt(ix.ST[k, j])}"))
+        rows.append(("constant outputs", f"{int(ix.constant.sum())} of {len(ix.outputs)}"))
+        rows.append(("tables", "to_frame(): S1, ST and their intervals per (output, factor); summary(): the report"))
+        return head, rows
 
     @property
     def outputs(self) -> tuple:

@@ -45,6 +45,7 @@ import scipy.stats
 import xarray as xr
 
 from clustermodel._dask import client_iv, workers as dask_workers
+from clustermodel._display import ResultDisplay, fmt, names
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import as_rng, check_choice, check_positive_int, check_probability
 
@@ -98,8 +99,8 @@ _QUANTILE_ROWS = 2048
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SobolIndicesResult:
+@dataclass(frozen=True, repr=False)
+class SobolIndicesResult(ResultDisplay):
     """First-order and total Sobol' indices of every output with respect to every factor.
 
     Attributes
@@ -226,13 +227,23 @@ class SobolIndicesResult:
 
         return tuple(index_notes(self))
 
-    def __repr__(self) -> str:
+    def _display_(self) -> tuple[str, list]:
         k, d = self.S1.shape
-        return (
-            f"<SobolIndicesResult: {k} output(s) x {d} factor(s), method={self.method!r}, N={self.n}, "
-            f"replicates={self.replicates}, model runs={self.model_runs}, {int(self.constant.sum())} constant, "
-            f"{int(self.rare.sum())} rare>"
-        )
+        head = f"{k} output{'s' if k != 1 else ''} x {d} factor{'s' if d != 1 else ''}, method {self.method!r}"
+        rows: list = [
+            ("design", f"N={self.n}, replicates={self.replicates}, {self.model_runs} model runs"),
+            ("factors", names(self.factors)),
+        ]
+        varying = ~self.constant
+        if varying.any() and d:
+            mean_st = self.ST[varying].mean(axis=0)
+            order = np.argsort(-mean_st, kind="stable")[:3]
+            rows.append(("largest mean ST", ", ".join(f"{self.factors[j]} {fmt(mean_st[j])}" for j in order)))
+        rows.append(("constant outputs", int(self.constant.sum())))
+        if self.rare.any():
+            rows.append(("rare 0/1 outputs", int(self.rare.sum())))
+        rows.append(("tables", "to_frame(): S1, ST and their intervals per (output, factor)"))
+        return head, rows
 
     def to_dataset(self) -> xr.Dataset:
         """Indices as an xarray Dataset with dims ``(output, factor)`` (and ``replicate``, ``resample``)."""

@@ -28,11 +28,16 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 
+from clustermodel._display import ResultDisplay, names
 from clustermodel._errors import ClusterModelError, InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Structure", "load_structure", "STRUCTURE_COLUMNS", "ROOT"]
 
@@ -58,8 +63,8 @@ def _nan_tuple(values, n):
     return tuple(float("nan") if v is None else float(v) for v in (values if values is not None else [None] * n))
 
 
-@dataclass(frozen=True, eq=False)
-class Structure:
+@dataclass(frozen=True, eq=False, repr=False)
+class Structure(ResultDisplay):
     """A tree of nodes with relative weights; indicators are the leaves.
 
     Parameters
@@ -367,7 +372,7 @@ class Structure:
         dirs = [1] + [int((directions or {}).get(v, 1)) for v in names]
         return cls([root, *names], [None] + [root] * len(names), [float("nan"), *values], directions=dirs, source=None if source is None else str(source))
 
-    def to_frame(self):
+    def to_frame(self) -> pd.DataFrame:
         """One row per node: the structure file's columns plus ``level`` and ``effective_weight``."""
         import pandas as pd
 
@@ -429,11 +434,30 @@ class Structure:
                     "denominator",
                 )
 
-    def __repr__(self) -> str:
-        return (
-            f"<Structure: {len(self.leaves)} indicators, {len(self.aggregates)} aggregates, {self.n_levels} levels, "
-            f"root {self._root!r}>"
-        )
+    def to_dataframe(self) -> pd.DataFrame:
+        """The same as :meth:`to_frame`."""
+        return self.to_frame()
+
+    def to_dataset(self) -> xr.Dataset:
+        """:meth:`to_frame` as an :class:`xarray.Dataset` along ``node``, with the root and source in ``attrs``."""
+        df = self.to_frame()
+        for col in ("parent", "denominator", "unit"):  # text columns: '' where empty, so that NetCDF can hold them
+            df[col] = ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in df[col]]
+        ds = xr.Dataset.from_dataframe(df)
+        ds = ds.assign_coords(node=[str(v) for v in ds["node"].values])
+        ds.attrs.update({"root": self._root, "levels": self.n_levels, "source": self.source or ""})
+        return ds
+
+    def _display_(self) -> tuple[str, list]:
+        k = len(self.aggregates)
+        head = f"{len(self.leaves)} indicators, {k} aggregate{'s' if k != 1 else ''}, {self.n_levels} levels, root {self._root!r}"
+        rows = []
+        for lv in range(self.n_levels, 0, -1):
+            at = [v for v in self.nodes if self._level[v] == lv]
+            rows.append((f"level {lv}", names(at, 6)))
+        if self.source:
+            rows.append(("source", self.source))
+        return head, rows
 
 
 def load_structure(path) -> Structure:
