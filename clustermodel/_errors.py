@@ -7,6 +7,8 @@ the file, the line and the column so the CLI can print them in one line.
 
 from __future__ import annotations
 
+import os
+
 __all__ = ["ClusterModelError", "InputError", "ClusterModelWarning"]
 
 
@@ -26,7 +28,7 @@ class InputError(ClusterModelError):
         editor shows it (the header is line 1).
     """
 
-    def __init__(self, problem: str, *, file=None, line=None, column=None):
+    def __init__(self, problem: str, *, file: str | os.PathLike[str] | None = None, line: int | None = None, column: str | None = None) -> None:
         self.problem = problem
         self.file = None if file is None else str(file)
         self.line = line

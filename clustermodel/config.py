@@ -14,10 +14,14 @@ from __future__ import annotations
 import copy
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import SEED_MAX, check_number
 from clustermodel.spec import IndexSpec
+
+if TYPE_CHECKING:
+    from clustermodel._typing import PathLike
 
 __all__ = ["DEFAULTS", "STAGES", "validate_config", "load_config", "merged", "paper_config_path"]
 
@@ -206,7 +210,7 @@ def merged(config: dict) -> dict:
     return out
 
 
-def load_config(path) -> dict:
+def load_config(path: PathLike) -> dict[str, Any]:
     """Read and validate a TOML config file; errors name the file."""
     path = Path(path)
     try:

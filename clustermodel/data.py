@@ -19,6 +19,7 @@ import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,9 @@ from clustermodel._validation import SQUARE_RATIO_LIMIT
 from clustermodel.spec import IndexSpec
 from clustermodel.structure import Structure, load_structure
 from clustermodel._io import PathLike
+
+if TYPE_CHECKING:
+    from clustermodel.reporting.nouns import Nouns
 
 __all__ = [
     "Study",
@@ -591,9 +595,10 @@ class Study(Display):
     regions: xr.Dataset | None = None
     region_weights: xr.DataArray | None = None
     sources: dict = field(default_factory=dict)
-    structure: Structure | None = None
-    spec: IndexSpec | None = None
-    nouns: object = None
+    # None in the constructor means the default named above; after construction each is always set.
+    structure: Structure = None  # type: ignore[assignment]
+    spec: IndexSpec = None  # type: ignore[assignment]
+    nouns: Nouns = None  # type: ignore[assignment]
     paper: bool = False
 
     def __post_init__(self):
@@ -631,7 +636,7 @@ class Study(Display):
         pos = {r: i for i, r in enumerate(self.regions["region"].values)}
         return np.array([pos[r] for r in self.cluster_regions()], dtype=np.intp)
 
-    def replace(self, **changes: object) -> "Study":
+    def replace(self, **changes: Any) -> Study:
         """Copy with some fields changed (e.g. ``spec=``)."""
         return dataclasses.replace(self, **changes)
 

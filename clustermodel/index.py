@@ -19,7 +19,7 @@ the unit dimension defines the groups of ``reference='group'``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -36,10 +36,12 @@ from clustermodel.impute import coverage, impute_array
 from clustermodel.normalise import normalise_array, scale_top
 from clustermodel.spec import IndexSpec
 from clustermodel.structure import Structure
-from clustermodel.treat import treat_array, treatment_log
+from clustermodel.treat import TreatmentLog, treat_array, treatment_log
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from clustermodel._typing import DataLike, WeightsLike
 
 __all__ = [
     "Construction",
@@ -277,7 +279,7 @@ class Construction(ResultDisplay):
     top: np.ndarray
     imputed: tuple = ()
     missing_cells: tuple = ()
-    treatment: object = None
+    treatment: TreatmentLog | None = None
     coords: dict = field(default_factory=dict)
 
     def treated_cells(self) -> list:
@@ -425,7 +427,14 @@ def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=N
     return {"raw": raw, "x": x, "normalised": normalised, "present": present, "top": top, "imputed": imputed, "treatment": info, "before_treatment": before_treatment}
 
 
-def construct(data, spec: IndexSpec | None = None, *, structure: Structure | None = None, weights=None, warn: bool = True) -> Construction:
+def construct(
+    data: DataLike,
+    spec: IndexSpec | None = None,
+    *,
+    structure: Structure | None = None,
+    weights: WeightsLike = None,
+    warn: bool = True,
+) -> Construction:
     """Apply the weight-independent construction steps of ``spec`` to ``data``.
 
     Parameters
@@ -541,12 +550,12 @@ def _chunks(n_rows, bytes_per_row, budget):
 
 
 def compute_scores(
-    data,
-    weights=None,
+    data: DataLike,
+    weights: WeightsLike = None,
     spec: IndexSpec | None = None,
     *,
     structure: Structure | None = None,
-    nodes=None,
+    nodes: str | int | Sequence[str] | None = None,
     construction: Construction | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
 ) -> xr.DataArray:
@@ -637,7 +646,14 @@ def _select_nodes(structure, nodes):
     return [structure._node(v) for v in nodes]
 
 
-def compute_index(data, weights=None, spec: IndexSpec | None = None, *, structure: Structure | None = None, construction=None) -> xr.DataArray:
+def compute_index(
+    data: DataLike,
+    weights: WeightsLike = None,
+    spec: IndexSpec | None = None,
+    *,
+    structure: Structure | None = None,
+    construction: Construction | None = None,
+) -> xr.DataArray:
     """The index (the structure's root) of every unit, for one or a batch of weight vectors.
 
     Parameters

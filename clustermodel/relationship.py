@@ -38,7 +38,8 @@ import json
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import scipy.optimize
@@ -53,7 +54,9 @@ from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
 if TYPE_CHECKING:
     import pandas as pd
 
+    from clustermodel._typing import ArrayLike, RNGLike
     from clustermodel.data import Study
+    from clustermodel.reporting.nouns import Nouns
 
 __all__ = [
     "CORRELATIONS",
@@ -2672,7 +2675,7 @@ class RelationshipResult(ResultDisplay):
             "notes": list(self.notes),
         }
 
-    def to_json(self, **kwargs) -> str:
+    def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), indent=kwargs.pop("indent", 2), ensure_ascii=False, **kwargs)
 
     def to_dataframe(self) -> pd.DataFrame:
@@ -2681,7 +2684,7 @@ class RelationshipResult(ResultDisplay):
 
         return pd.DataFrame(self.to_records())
 
-    def summary(self, *, nouns=None) -> str:
+    def summary(self, *, nouns: Nouns | None = None) -> str:
         """Markdown, from :func:`clustermodel.reporting.relationship.markdown` (the paper's nouns by default)."""
         from clustermodel.reporting.nouns import PAPER_NOUNS
         from clustermodel.reporting.relationship import markdown
@@ -2808,7 +2811,7 @@ def _alternatives(alternatives, n):
 
 
 def relationship_analysis(
-    study,
+    study: Study,
     spec: IndexSpec | None = None,
     *,
     source: str = "both",
@@ -2817,10 +2820,10 @@ def relationship_analysis(
     confidence_level: float = 0.95,
     equivalence_bound: float = 0.3,
     wild_weights: str = "auto",
-    alternatives=None,
-    rounding="auto",
+    alternatives: Mapping[str, ArrayLike | tuple[ArrayLike, ArrayLike]] | None = None,
+    rounding: Literal["auto"] | tuple[int, int] | None = "auto",
     keep_draws: bool = False,
-    rng=None,
+    rng: RNGLike = None,
 ) -> RelationshipResult:
     """Every test of the relationship between the unit index and the higher-level index, and of the group effect.
 

@@ -24,11 +24,17 @@ import json
 from pathlib import Path
 
 from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from clustermodel import __version__
 from clustermodel._errors import ClusterModelError
 from clustermodel._io import json_text, write_text
 from clustermodel._transaction import locked, recover, transaction
+
+if TYPE_CHECKING:
+    from clustermodel._typing import PathLike
+    from clustermodel.data import Study
 
 __all__ = ["run_study", "write_report", "write_manifest", "RunSummary"]
 
@@ -216,15 +222,15 @@ def _refuse_inputs_inside(study, out: Path) -> None:
 
 
 def run_study(
-    study,
-    config: dict,
-    out,
+    study: Study,
+    config: dict[str, Any],
+    out: PathLike,
     *,
-    stages=None,
+    stages: Sequence[str] | None = None,
     title: str | None = None,
     preamble: str = "",
-    progress=print,
-    config_source=None,
+    progress: Callable[[str], object] | None = print,
+    config_source: PathLike | None = None,
     root: Path | None = None,
 ) -> RunSummary:
     """Run every stage on ``study`` as one transaction on ``out``, then write the report and the manifest.

@@ -32,6 +32,9 @@ from clustermodel.structure import Structure
 if TYPE_CHECKING:
     import pandas as pd
 
+    from clustermodel._typing import WeightsLike
+    from clustermodel.data import Study
+
 __all__ = ["Evaluation", "StudyModel", "evaluate", "classify", "pearson", "region_spec", "region_index", "SCENARIOS"]
 
 
@@ -278,7 +281,13 @@ class Evaluation(ResultDisplay):
         return head, rows
 
 
-def evaluate(study, spec: IndexSpec | None = None, *, weights=None, thresholds: ScenarioThresholds | None = None) -> Evaluation:
+def evaluate(
+    study: Study,
+    spec: IndexSpec | None = None,
+    *,
+    weights: WeightsLike = None,
+    thresholds: ScenarioThresholds | None = None,
+) -> Evaluation:
     """Score a study under ``spec`` for one or a batch of weight vectors.
 
     Parameters

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.stats
@@ -41,6 +43,14 @@ from clustermodel.sobol import (
     sobol_indices,
     sobol_sample,
 )
+if TYPE_CHECKING:
+    import pandas as pd
+    from distributed import Client
+
+    from clustermodel._typing import RNGLike
+    from clustermodel.data import Study
+    from clustermodel.reporting.nouns import Nouns
+
 from clustermodel.spec import (
     AGGREGATIONS,
     MISSING_POLICIES,
@@ -525,7 +535,7 @@ class SobolResult(ResultDisplay):
     cluster_names: dict = field(default_factory=dict)
     nominal_scenario: dict = field(default_factory=dict)
     notes: tuple = ()
-    nouns: object = None
+    nouns: Nouns | None = None
 
     def _display_(self) -> tuple[str, list]:
         ix = self.indices
@@ -657,10 +667,10 @@ class SobolResult(ResultDisplay):
             "notes": list(self.notes),
         }
 
-    def to_json(self, **kwargs) -> str:
+    def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), indent=kwargs.pop("indent", 2), ensure_ascii=False, **kwargs)
 
-    def to_dataframe(self):
+    def to_dataframe(self) -> pd.DataFrame:
         """The records as a pandas DataFrame indexed by (output, factor)."""
         import pandas as pd
 
@@ -691,7 +701,7 @@ class SobolResult(ResultDisplay):
         ds.attrs["cluster_coord"] = "cluster label of the output, -1 for study-level outputs"
         return ds
 
-    def summary(self, *, nouns=None) -> str:
+    def summary(self, *, nouns: Nouns | None = None) -> str:
         """Markdown report (:func:`clustermodel.reporting.sobol.markdown`) with the study's nouns."""
         from clustermodel.reporting.nouns import PAPER_NOUNS
         from clustermodel.reporting.sobol import markdown
@@ -700,25 +710,25 @@ class SobolResult(ResultDisplay):
 
 
 def weight_sensitivity(
-    study,
+    study: Study,
     spec: IndexSpec | None = None,
     *,
     n: int = 1024,
     replicates: int | None = None,
     method: str = "replicate",
-    rng=None,
-    seed=None,
+    rng: RNGLike = None,
+    seed: RNGLike = None,
     distribution: str = "dirichlet",
     concentration: float = 50.0,
     delta: float = 0.25,
-    triggers=(),
+    triggers: Sequence[str] | Mapping[str, Sequence[Any]] = (),
     thresholds: ScenarioThresholds | None = None,
     n_resamples: int = 100,
     confidence_level: float = 0.95,
     convergence_levels: int = 1,
     chunk_size: int | None = None,
-    memory_limit=None,
-    client=None,
+    memory_limit: int | str | None = None,
+    client: Client | str | None = None,
     progress: bool = True,
 ) -> SobolResult:
     """Sobol' sensitivity of every score, rank and conclusion to the expert weights.

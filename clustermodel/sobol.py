@@ -38,7 +38,9 @@ import threading
 import tracemalloc
 import uuid
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.stats
@@ -48,6 +50,13 @@ from clustermodel._dask import client_iv, workers as dask_workers
 from clustermodel._display import ResultDisplay, fmt, names
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import as_rng, check_choice, check_positive_int, check_probability
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from distributed import Client
+    from numpy.typing import ArrayLike
+
+    from clustermodel._typing import RNGLike
 
 __all__ = [
     "SobolIndicesResult",
@@ -295,7 +304,7 @@ class SobolIndicesResult(ResultDisplay):
                 out.append(rec)
         return out
 
-    def to_dataframe(self):
+    def to_dataframe(self) -> pd.DataFrame:
         """The records as a pandas DataFrame indexed by (output, factor)."""
         import pandas as pd
 
@@ -986,21 +995,21 @@ def _run_graph(groups, chunk_key, n_chunks, client, progress):
 
 
 def sobol_indices(
-    model,
-    problem,
+    model: Callable[[np.ndarray], ArrayLike],
+    problem: Mapping[str, Any],
     *,
     n: int = 1024,
     replicates: int | None = None,
     method: str = "replicate",
     n_resamples: int = 100,
     confidence_level: float = 0.95,
-    rng=None,
-    seed=None,
-    output_names=None,
+    rng: RNGLike = None,
+    seed: RNGLike = None,
+    output_names: Sequence[str] | None = None,
     convergence_levels: int = 1,
     chunk_size: int | None = None,
-    memory_limit=None,
-    client=None,
+    memory_limit: int | str | None = None,
+    client: Client | str | None = None,
     progress: bool = True,
 ) -> SobolIndicesResult:
     """First-order and total Sobol' indices of every output of a vectorised model, streamed in chunks.

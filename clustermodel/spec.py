@@ -22,6 +22,7 @@ import dataclasses
 import math
 import numbers
 from dataclasses import dataclass
+from typing import Any
 
 from clustermodel._errors import ClusterModelError
 
@@ -211,7 +212,7 @@ class IndexSpec:
     def top_aggregation(self) -> str:
         return self.aggregation if isinstance(self.aggregation, str) else self.aggregation[-1]
 
-    def replace(self, **changes) -> "IndexSpec":
+    def replace(self, **changes: Any) -> IndexSpec:
         """Return a copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 

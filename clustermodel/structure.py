@@ -28,6 +28,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,6 +39,8 @@ from clustermodel._errors import ClusterModelError, InputError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from clustermodel._typing import ArrayLike, PathLike
 
 __all__ = ["Structure", "load_structure", "STRUCTURE_COLUMNS", "ROOT"]
 
@@ -92,16 +95,17 @@ class Structure(ResultDisplay):
     [0.125, 0.375, 0.5]
     """
 
-    nodes: tuple
-    parents: tuple
-    weights: tuple
-    directions: tuple = ()
-    denominators: tuple = ()
-    units: tuple = ()
-    targets: tuple = ()
-    goalpost_lower: tuple = ()
-    goalpost_upper: tuple = ()
-    labels: tuple = ()
+    # Any sequences are accepted; __post_init__ stores tuples.
+    nodes: Sequence[str]
+    parents: Sequence[str | None]
+    weights: Sequence[float]
+    directions: Sequence[int] = ()
+    denominators: Sequence[str | None] = ()
+    units: Sequence[str | None] = ()
+    targets: Sequence[float] = ()
+    goalpost_lower: Sequence[float] = ()
+    goalpost_upper: Sequence[float] = ()
+    labels: Sequence[str | None] = ()
     source: str | None = None
 
     #: SHA-256 of the bytes of the structure file (None when built in memory).
@@ -251,7 +255,7 @@ class Structure(ResultDisplay):
             raise ClusterModelError(f"{node!r} is not a node of the structure; nodes are {', '.join(self.nodes)}")
         return node
 
-    def attribute(self, name: str, nodes=None) -> tuple:
+    def attribute(self, name: str, nodes: Sequence[str] | None = None) -> tuple:
         """A per-node column (``'directions'``, ``'targets'`` …) for ``nodes`` (default: the leaves)."""
         nodes = self.leaves if nodes is None else nodes
         col = getattr(self, name)
@@ -288,7 +292,7 @@ class Structure(ResultDisplay):
         pos = {v: k for k, v in enumerate(self.aggregates)}
         return np.array([pos[self.parent(v)] for v in self.weighted], dtype=np.intp)
 
-    def normalise_weights(self, weights) -> np.ndarray:
+    def normalise_weights(self, weights: ArrayLike) -> np.ndarray:
         """Weights (..., K) over :attr:`weighted`, rescaled to sum to one within each parent.
 
         Raises
@@ -318,7 +322,7 @@ class Structure(ResultDisplay):
             raise ClusterModelError(f"`weights` contains a negative weight ({float(w.min())!r}); weights must be >= 0")
         return w
 
-    def effective_weights(self, weights=None) -> np.ndarray:
+    def effective_weights(self, weights: ArrayLike | None = None) -> np.ndarray:
         """Weight of every indicator in the index: the product of normalised weights along its path, shape (..., m).
 
         This is the share of the index an indicator carries under a linear
@@ -337,7 +341,7 @@ class Structure(ResultDisplay):
             out.append(e)
         return np.stack(out, axis=-1)
 
-    def with_weights(self, weights) -> "Structure":
+    def with_weights(self, weights: Mapping[str, float] | ArrayLike) -> Structure:
         """Copy with new weights over :attr:`weighted` (a mapping node -> weight or a vector)."""
         if isinstance(weights, dict):
             unknown = [k for k in weights if k not in self.weighted]
@@ -359,7 +363,14 @@ class Structure(ResultDisplay):
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def flat(cls, weights, *, root: str = ROOT, directions=None, source=None) -> "Structure":
+    def flat(
+        cls,
+        weights: xr.DataArray | Mapping[str, float],
+        *,
+        root: str = ROOT,
+        directions: Mapping[str, int] | None = None,
+        source: PathLike | None = None,
+    ) -> Structure:
         """One-level structure from indicator weights (a DataArray with dim ``indicator`` or a mapping)."""
         if isinstance(weights, xr.DataArray):
             names = [str(v) for v in weights["indicator"].values]
@@ -413,7 +424,7 @@ class Structure(ResultDisplay):
             rows.append(row)
         return {"root": self._root, "levels": self.n_levels, "nodes": rows}
 
-    def check_columns(self, columns, table_path=None) -> None:
+    def check_columns(self, columns: Iterable[str], table_path: PathLike | None = None) -> None:
         """Every indicator and denominator must be a column of the unit table."""
         columns = list(columns)
         for v in self.leaves:
@@ -460,7 +471,7 @@ class Structure(ResultDisplay):
         return head, rows
 
 
-def load_structure(path) -> Structure:
+def load_structure(path: PathLike) -> Structure:
     """Read a structure file (CSV or Excel), one row per node; see the module docstring and ``docs/structure.md``.
 
     Raises
