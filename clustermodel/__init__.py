@@ -12,6 +12,7 @@ Robustness                  ``weight_sensitivity`` (Sobol' over weights and spec
                             (the generic estimator), ``weight_bootstrap``, ``cluster_bootstrap``
 Relationship                ``relationship_analysis``
 Everything at once          ``run_report`` (every analysis into one report folder), ``load_config``
+Constants and errors        ``SCENARIOS``, ``ClusterModelError``, ``InputError``, ``ClusterModelWarning``
 ==========================  ==================================================================================
 
 Every result has a short ``repr``, an HTML summary in a notebook, ``to_xarray()`` and ``to_frame()``.
