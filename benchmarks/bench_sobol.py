@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: clustermodel's streamed Sobol' analysis against SALib, fair and row-wise.
 
-On the paper's data (placement 'quadratic', Dirichlet weights, 82 outputs, 4 factors), one identical
+On the paper's data (aggregation 'quadratic', Dirichlet weights, 82 outputs, 4 factors), one identical
 Saltelli design of N = 2**14 rows (98 304 model runs) and 100 bootstrap resamples:
 
 - **fair SALib workflow**: ``SALib.sample.sobol.sample`` (the same generator, so the same design),
