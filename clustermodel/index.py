@@ -299,12 +299,14 @@ class Construction(ResultDisplay):
         from clustermodel import __version__
 
         dim, leaves = self.unit_dim, list(self.structure.leaves)
-        pos = {(u, j): True for u, j, _ in self.imputed}
-        labels = [_py(u) for u in self.units]
-        imputed = np.array([[pos.get((u, j), False) for j in leaves] for u in labels], dtype=bool).reshape(len(labels), len(leaves))
+        row = {_py(u): i for i, u in enumerate(self.units)}
+        col = {v: j for j, v in enumerate(leaves)}
+        imputed = np.zeros(self.normalised.shape, dtype=bool)
+        for u, v, _ in self.imputed:
+            imputed[row[u], col[v]] = True
         treated = np.zeros_like(imputed)
         for rec in self.treated_cells():
-            treated[labels.index(rec[dim]), leaves.index(rec["indicator"])] = True
+            treated[row[rec[dim]], col[rec["indicator"]]] = True
         cells = (dim, "indicator")
         ds = xr.Dataset(
             {
