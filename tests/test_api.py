@@ -137,14 +137,14 @@ def _api_callables():
     return seen
 
 
-#: bootstrap.py is being rewritten on its own branch; its signatures are annotated there. Remove these entries
-#: when that branch is merged (the strict xfail then fails as a reminder).
+#: bootstrap.py belongs to the bootstrap developer and is not annotated yet (experts, nodes, memory_limit, client,
+#: rng, study). Remove these entries when it is: the strict xfail then fails as a reminder.
 _PENDING = {"weight_bootstrap", "cluster_bootstrap"}
 
 
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="bootstrap.py is rewritten on branch bootstrap")) if n in _PENDING else n for n in _api_callables()],
+    [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="bootstrap.py signatures not annotated yet")) if n in _PENDING else n for n in _api_callables()],
 )
 def test_every_public_signature_is_annotated(name):
     assert _unannotated(_api_callables()[name]) == []
