@@ -421,8 +421,8 @@ def test_triggers_switch_the_spec(paper):
     Y = model(u)
     W = weights_from_unit(u[:, :4], paper.weights.values)
     assert model.trigger_options["aggregation"] == ("equation1", "quadratic", "arithmetic")  # geometric/harmonic cannot take Table 6's deficits
-    for row, placement in enumerate(model.trigger_options["aggregation"]):
-        ev = evaluate(paper, QUADRATIC.replace(aggregation=placement), weights=W[row])
+    for row, aggregation in enumerate(model.trigger_options["aggregation"]):
+        ev = evaluate(paper, QUADRATIC.replace(aggregation=aggregation), weights=W[row])
         np.testing.assert_allclose(Y[row, :25], ev.cluster_index.values, rtol=1e-13)
 
 
