@@ -53,6 +53,7 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.stats
@@ -60,11 +61,16 @@ import xarray as xr
 
 from clustermodel import __version__
 from clustermodel._dask import client_iv, workers as dask_workers
+from clustermodel._display import ResultDisplay, names
+from clustermodel._typing import PathLike, RNGLike
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
 from clustermodel._validation import as_rng, check_choice, check_positive_int, check_probability
 from clustermodel.aggregate import AGGREGATORS, aggregate_tree
 from clustermodel.scenarios import classify, pearson
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
+
+if TYPE_CHECKING:
+    from clustermodel.data import Study
 
 __all__ = [
     "MODES",
@@ -1442,8 +1448,8 @@ def _unit_coords(construction) -> dict:
 # --------------------------------------------------------------------------- weight bootstrap
 
 
-@dataclass(frozen=True)
-class WeightBootstrapResult:
+@dataclass(frozen=True, repr=False)
+class WeightBootstrapResult(ResultDisplay):
     """Distribution of every unit's scores, ranks and scenario over expert panels, as running summaries.
 
     Attributes
@@ -1515,13 +1521,18 @@ class WeightBootstrapResult:
     has_regions: bool
     streaming: dict = field(default_factory=dict)
 
-    def __repr__(self) -> str:
-        return (
-            f"WeightBootstrapResult({self.mode_description}; {self.n_resamples} panels; {self.summary.sizes['cluster']} "
-            f"units x {len(self.nodes)} node(s); zero_spread={self.zero_spread}, weights_cancel={self.weights_cancel}"
-            + (", draws kept" if self.draws is not None else "")
-            + ")"
-        )
+    def _display_(self) -> tuple[str, list]:
+        head = f"Expert-panel bootstrap: {self.n_resamples} panels, {self.summary.sizes['cluster']} units x {len(self.nodes)} node(s)"
+        rows = [
+            ("panels", self.mode_description),
+            ("spec", f"aggregation={self.spec.aggregation}, normalisation={self.spec.normalisation}"),
+            ("nodes", names(self.nodes)),
+            ("weights cancel", self.weights_cancel),
+            ("zero spread", self.zero_spread),
+            ("draws", "kept (to_xarray())" if self.draws is not None else "summaries only"),
+            ("tables", "to_frame(node): one row per unit; to_xarray(): every summary"),
+        ]
+        return head, rows
 
     @property
     def nodes(self) -> list:
@@ -1749,26 +1760,26 @@ def _weight_chunk(task: _WeightTask, lo: int, hi: int) -> dict:
 
 
 def weight_bootstrap(
-    study,
+    study: Study,
     spec: IndexSpec | None = None,
     *,
     mode: str | None = None,
-    experts=None,
+    experts: PathLike | xr.DataArray | None = None,
     panel_size: int | None = None,
     concentration: float = DEFAULT_CONCENTRATION,
     n_resamples: int = 10_000,
     thresholds: ScenarioThresholds | None = None,
     confidence_level: float = 0.90,
-    nodes=None,
+    nodes: list[str] | None = None,
     reference_counts: dict | None = None,
     keep_draws: bool = False,
     quantiles: str = "auto",
     bins: int | None = None,
     chunk_size: int | None = None,
-    memory_limit=None,
-    client=None,
+    memory_limit: int | str | None = None,
+    client: object = None,
     progress: bool = True,
-    rng=None,
+    rng: RNGLike = None,
 ) -> WeightBootstrapResult:
     """Bootstrap the expert panel behind the weights of every level: score, rank and scenario uncertainty.
 
@@ -2030,8 +2041,8 @@ def _weight_draws(running, outputs, ds, structure) -> xr.Dataset:
 # --------------------------------------------------------------------------- cluster bootstrap
 
 
-@dataclass(frozen=True)
-class ClusterBootstrapResult:
+@dataclass(frozen=True, repr=False)
+class ClusterBootstrapResult(ResultDisplay):
     """Distribution of sample-dependent study statistics over unit resamples, as running summaries.
 
     Attributes
@@ -2068,11 +2079,20 @@ class ClusterBootstrapResult:
     has_regions: bool
     streaming: dict = field(default_factory=dict)
 
-    def __repr__(self) -> str:
-        return (
-            f"ClusterBootstrapResult({self.n_resamples} resamples of {self.n_units} units, maxima={self.maxima!r}; "
-            f"{len(self.nodes)} node(s)" + (", draws kept" if self.draws is not None else "") + ")"
-        )
+    def _display_(self) -> tuple[str, list]:
+        head = f"Unit (data) bootstrap: {self.n_resamples} resamples of {self.n_units} units"
+        rows = [
+            ("maxima", self.maxima),
+            ("spec", f"aggregation={self.spec.aggregation}, normalisation={self.spec.normalisation}"),
+            ("nodes", names(self.nodes)),
+            ("draws", "kept (to_xarray())" if self.draws is not None else "summaries only"),
+            ("tables", "to_frame(): one row per summary statistic; to_xarray(): every summary"),
+        ]
+        return head, rows
+
+    def to_dataframe(self):
+        """The summaries as a table: one row per (node, statistic) where they have those dimensions, else one row."""
+        return self.summary.to_dataframe() if self.summary.dims else self.summary.to_pandas().to_frame().T
 
     @property
     def nodes(self) -> list:
@@ -2234,23 +2254,23 @@ def _cluster_chunk(task: _ClusterTask, lo: int, hi: int) -> dict:
 
 
 def cluster_bootstrap(
-    study,
+    study: Study,
     spec: IndexSpec | None = None,
     *,
     n_resamples: int = 10_000,
     thresholds: ScenarioThresholds | None = None,
     confidence_level: float = 0.90,
     maxima: str = "resample",
-    nodes=None,
+    nodes: list[str] | None = None,
     reference_counts: dict | None = None,
     keep_draws: bool = False,
     quantiles: str = "auto",
     bins: int | None = None,
     chunk_size: int | None = None,
-    memory_limit=None,
-    client=None,
+    memory_limit: int | str | None = None,
+    client: object = None,
     progress: bool = True,
-    rng=None,
+    rng: RNGLike = None,
     batch_size: int | None = None,
 ) -> ClusterBootstrapResult:
     """Resample the units with replacement and recompute the sample-dependent study statistics.

@@ -43,7 +43,7 @@ def skew_kurtosis(x):
     >>> import numpy as np
     >>> g1, g2 = skew_kurtosis(np.array([[1.0], [2.0], [3.0], [10.0]]))
     >>> round(float(g1[0]), 4), round(float(g2[0]), 4)
-    (1.8367, 3.4568)
+    (1.7636, 3.228)
     """
     x = np.asarray(x, dtype=float)
     valid = ~np.isnan(x)

@@ -139,7 +139,7 @@ def _api_callables():
 
 #: bootstrap.py belongs to the bootstrap developer and is not annotated yet (experts, nodes, memory_limit, client,
 #: rng, study). Remove these entries when it is: the strict xfail then fails as a reminder.
-_PENDING = {"weight_bootstrap", "cluster_bootstrap"}
+_PENDING: set = set()
 
 
 @pytest.mark.parametrize(
@@ -220,10 +220,13 @@ def results(paper, hostile_study):
         "SobolIndicesResult": sobol.indices,
         "RelationshipResult": cm.relationship_analysis(hostile_study, source="computed", n_resamples=99, rng=2),
         "ReproductionResult": cm.reproduce(paper),
+        "WeightBootstrapResult": cm.weight_bootstrap(hostile_study, n_resamples=50, rng=3, progress=False),
+        "ClusterBootstrapResult": cm.cluster_bootstrap(hostile_study, n_resamples=50, rng=4, progress=False),
     }
 
 
-RESULTS = ["Study", "Structure", "Construction", "Evaluation", "SobolResult", "SobolIndicesResult", "RelationshipResult", "ReproductionResult"]
+RESULTS = ["Study", "Structure", "Construction", "Evaluation", "SobolResult", "SobolIndicesResult", "RelationshipResult", "ReproductionResult",
+           "WeightBootstrapResult", "ClusterBootstrapResult"]
 EXPORTING = [r for r in RESULTS if r != "Study"]
 
 

@@ -26,7 +26,8 @@ from clustermodel._resources import RESOURCE_DIR
 #: The repository files the wheel must ship (setup.py's SHIPPED globs, spelled out).
 SHIPPED = sorted(
     p.relative_to(ROOT).as_posix()
-    for pattern in ("data/*.csv", "data/*.toml", "data/*.md", "data/examples/*.csv", "data/examples/*.md", "analyses/config.toml")
+    for pattern in ("data/*.csv", "data/*.toml", "data/*.md", "data/examples/*.csv", "data/examples/*.md",
+                    "data/examples/hierarchy/*.csv", "data/examples/hierarchy/*.toml", "analyses/config.toml")
     for p in ROOT.glob(pattern)
 )
 
@@ -115,7 +116,7 @@ def test_installed_wheel_runs_from_another_folder(venv, tmp_path):
     assert manifest["checkout"] is None  # an installed package: its version identifies the code
     assert "23 of 25 cluster rows" in (report / "report.md").read_text()
 
-    default = _run([python, "-c", "from clustermodel.commands.report import DEFAULT_CONFIG; from clustermodel._resources import resource; print(resource(DEFAULT_CONFIG))"], cwd=where, env=env)
+    default = _run([python, "-c", "from clustermodel.config import paper_config_path; print(paper_config_path())"], cwd=where, env=env)
     shipped_config = Path(default.stdout.strip())
     assert shipped_config.is_relative_to(bindir.parent)
     assert shipped_config.read_bytes() == (ROOT / "analyses" / "config.toml").read_bytes()
