@@ -389,17 +389,21 @@ class Structure(ResultDisplay):
 
         eff = dict(zip(self.leaves, self.effective_weights()))
         norm = dict(zip(self.weighted, self.normalise_weights(self.weight_vector().values)))
+
+        def text(values):  # a missing name is NaN, as pandas shows missing text under every version
+            return [np.nan if v is None else v for v in values]
+
         return pd.DataFrame(
             {
                 "node": self.nodes,
-                "parent": self.parents,
+                "parent": text(self.parents),
                 "level": [self._level[v] for v in self.nodes],
                 "weight": self.weights,
                 "weight_in_parent": [norm.get(v, np.nan) for v in self.nodes],
                 "effective_weight": [eff.get(v, np.nan) for v in self.nodes],
                 "direction": self.directions,
-                "denominator": self.denominators,
-                "unit": self.units,
+                "denominator": text(self.denominators),
+                "unit": text(self.units),
                 "target": self.targets,
                 "goalpost_lower": self.goalpost_lower,
                 "goalpost_upper": self.goalpost_upper,
