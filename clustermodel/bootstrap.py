@@ -1322,10 +1322,13 @@ def _stat(ds: xr.Dataset, prefix: str, nominal=None, sel=None) -> dict:
     }
 
 
-def _put(ds: xr.Dataset, prefix: str, summary: dict, dims: list, keys=("mean", "sd", "min", "max", "median", "low", "high", "error")):
-    for k in keys:
-        if k in summary:
-            ds[f"{prefix}_{k}"] = (dims, np.asarray(summary[k]))
+_SUMMARY_KEYS = ("mean", "sd", "min", "max", "median", "low", "high", "error")
+
+
+def _entries(prefix: str, summary: dict, dims: list, keys=_SUMMARY_KEYS) -> dict:
+    """The summary's variables ``<prefix>_<key>``, to add to a dataset in one ``update``."""
+    return {f"{prefix}_{k}": (dims, np.asarray(summary[k])) for k in keys if k in summary}
+
 
 
 def _count_tables(summary, n_units: int):
@@ -1572,14 +1575,13 @@ class WeightBootstrapResult(ResultDisplay):
             raise ClusterModelError(f"`node` {node!r} is not an output node; output nodes are {', '.join(self.nodes)}")
         s = self.summary.sel(node=node, drop=True)
         out = xr.Dataset(coords={k: v for k, v in s.coords.items() if v.dims == ("cluster",)})
-        for q in ("nominal", "median", "low", "high", "mean", "sd", "min", "max", "error"):
-            out[f"index_{q}"] = s[f"score_{q}"]
-        out["index_spread"] = s["score_max"] - s["score_min"]
-        for q in ("nominal", "median", "low", "high", "mean", "sd", "min", "max"):
-            out[f"rank_{q}"] = s[f"rank_{q}"]
+        new = {f"index_{q}": s[f"score_{q}"] for q in ("nominal", "median", "low", "high", "mean", "sd", "min", "max", "error")}
+        new["index_spread"] = s["score_max"] - s["score_min"]
+        new.update({f"rank_{q}": s[f"rank_{q}"] for q in ("nominal", "median", "low", "high", "mean", "sd", "min", "max")})
         if self.has_regions and node == self.index_node:
-            out["scenario_nominal"] = self.summary["scenario_nominal"]
-            out["scenario_probability"] = self.summary["scenario_probability"]
+            new["scenario_nominal"] = self.summary["scenario_nominal"]
+            new["scenario_probability"] = self.summary["scenario_probability"]
+        out.update(new)  # one merge, not one per variable
         return out
 
     def cluster_table(self) -> xr.Dataset:
@@ -1949,43 +1951,46 @@ def weight_bootstrap(
     # ---- assemble the summaries
     node_coords = {"node": [structure.root, *out_nodes], "level": ("node", [structure.level(v) for v in [structure.root, *out_nodes]])}
     ucoords = _unit_coords(c)
+    # (variables added in batches: each single assignment to a Dataset is a merge of the whole dataset)
     ds = xr.Dataset(coords={**ucoords, **node_coords})
     sc = running.summary("score", cl)
-    ds["score_nominal"] = (("cluster", "node"), nominal_scores)
-    _put(ds, "score", sc, ["cluster", "node"])
-    ds["score_n_undefined"] = (("cluster", "node"), n_resamples - sc["count"])
     rk = running.summary("rank", cl)
-    ds["rank_nominal"] = (("cluster", "node"), nominal_ranks)
-    _put(ds, "rank", rk, ["cluster", "node"])
-    ds["rank_min"] = ds["rank_min"].astype(np.int32)
-    ds["rank_max"] = ds["rank_max"].astype(np.int32)
-    ds["rank_exact"] = ("node", (rk["error"] == 0).all(axis=0))
-    shift = running.summary("mean_rank_shift", cl)
-    _put(ds, "mean_rank_shift", shift, ["node"])
+    new = {"score_nominal": (("cluster", "node"), nominal_scores), **_entries("score", sc, ["cluster", "node"])}
+    new["score_n_undefined"] = (("cluster", "node"), n_resamples - sc["count"])
+    new["rank_nominal"] = (("cluster", "node"), nominal_ranks)
+    new.update(_entries("rank", rk, ["cluster", "node"]))
+    for k in ("rank_min", "rank_max"):
+        new[k] = (new[k][0], new[k][1].astype(np.int32))
+    new["rank_exact"] = ("node", (rk["error"] == 0).all(axis=0))
+    new.update(_entries("mean_rank_shift", running.summary("mean_rank_shift", cl), ["node"]))
+    ds.update(new)
     wt = running.summary("weights", cl)
     ds = ds.assign_coords(weight_node=list(structure.weighted), parent=("weight_node", [structure.parent(v) for v in structure.weighted]))
-    ds["weight_centre"] = ("weight_node", design.centre)
-    ds["weight_study"] = ("weight_node", _nominal_shares(structure))
-    _put(ds, "weight", wt, ["weight_node"])
-    ds["p_zero_weight"] = float(running.summary("zero_weight", cl)["probability"])
+    new = {"weight_centre": ("weight_node", design.centre), "weight_study": ("weight_node", _nominal_shares(structure))}
+    new.update(_entries("weight", wt, ["weight_node"]))
+    new["p_zero_weight"] = float(running.summary("zero_weight", cl)["probability"])
+    ds.update(new)
     if regions:
         ds = ds.assign_coords(scenario=list(SCENARIOS))
-        ds["scenario_nominal"] = ("cluster", nominal["scenario"][0].astype(np.int8))
-        ds["scenario_probability"] = (("cluster", "scenario"), running.summary("scenario", cl)["probability"])
+        new = {
+            "scenario_nominal": ("cluster", nominal["scenario"][0].astype(np.int8)),
+            "scenario_probability": (("cluster", "scenario"), running.summary("scenario", cl)["probability"]),
+        }
         cs = running.summary("scenario_count", cl)
-        ds["scenario_count_nominal"] = ("scenario", nominal_counts)
-        _put(ds, "scenario_count", cs, ["scenario"])
+        new["scenario_count_nominal"] = ("scenario", nominal_counts)
+        new.update(_entries("scenario_count", cs, ["scenario"]))
         dist, joint = _count_tables(cs, n)
-        ds["scenario_count_distribution"] = (("scenario", "count"), dist)
+        new["scenario_count_distribution"] = (("scenario", "count"), dist)
         ds.attrs["joint_counts"] = json.dumps(_joint_records(joint, n_resamples))
         co = running.summary("correlation", cl)
-        ds["correlation_nominal"] = float(nominal["correlation"][0])
-        _put(ds, "correlation", co, [])
-        ds["correlation_n_undefined"] = n_resamples - int(co["count"])
-        ds["p_nominal_counts"] = float(running.summary("counts_kept", cl)["probability"])
+        new["correlation_nominal"] = float(nominal["correlation"][0])
+        new.update(_entries("correlation", co, []))
+        new["correlation_n_undefined"] = n_resamples - int(co["count"])
+        new["p_nominal_counts"] = float(running.summary("counts_kept", cl)["probability"])
         if reference is not None:
-            ds["reference_counts"] = ("scenario", reference)
-            ds["p_reference_counts"] = float(running.summary("reference_kept", cl)["probability"])
+            new["reference_counts"] = ("scenario", reference)
+            new["p_reference_counts"] = float(running.summary("reference_kept", cl)["probability"])
+        ds.update(new)
 
     # zero to rounding: batched matrix products may differ in the last bit between batch shapes
     top, bottom = ds["score_max"].isel(node=0).values, ds["score_min"].isel(node=0).values
@@ -2401,33 +2406,33 @@ def cluster_bootstrap(
     record["bins"] = chosen_bins
     record["quantiles"] = {o.name: "exact" if o.exact else "histogram" for o in outputs if o.kind == "real"}
 
+    # (variables added in batches: each single assignment to a Dataset is a merge of the whole dataset)
     ds = xr.Dataset(coords={"node": [study.structure.root, *out_nodes]})
     ms = running.summary("mean_score", cl)
-    ds["mean_score_nominal"] = ("node", nominal["mean_score"][0])
-    _put(ds, "mean_score", ms, ["node"])
-    ds["mean_score_n_undefined"] = ("node", n_resamples - ms["count"])
-    mc = running.summary("maxima_changed", cl)
-    ds["maxima_changed_nominal"] = 0.0
-    _put(ds, "maxima_changed", mc, [])
-    ds["p_maxima_changed"] = float(running.summary("maxima_changed_any", cl)["probability"])
+    new = {"mean_score_nominal": ("node", nominal["mean_score"][0]), **_entries("mean_score", ms, ["node"])}
+    new["mean_score_n_undefined"] = ("node", n_resamples - ms["count"])
+    new["maxima_changed_nominal"] = 0.0
+    new.update(_entries("maxima_changed", running.summary("maxima_changed", cl), []))
+    new["p_maxima_changed"] = float(running.summary("maxima_changed_any", cl)["probability"])
+    ds.update(new)
     if regions:
         ds = ds.assign_coords(scenario=list(SCENARIOS))
         cs = running.summary("scenario_count", cl)
-        ds["scenario_count_nominal"] = ("scenario", nominal_counts)
-        _put(ds, "scenario_count", cs, ["scenario"])
-        for q in ("nominal", "median", "low", "high", "mean"):
-            ds[f"scenario_share_{q}"] = ds[f"scenario_count_{q}"] / n
+        new = {"scenario_count_nominal": ("scenario", nominal_counts), **_entries("scenario_count", cs, ["scenario"])}
+        ds.update(new)
+        ds.update({f"scenario_share_{q}": ds[f"scenario_count_{q}"] / n for q in ("nominal", "median", "low", "high", "mean")})
         dist, joint = _count_tables(cs, n)
-        ds["scenario_count_distribution"] = (("scenario", "count"), dist)
+        new = {"scenario_count_distribution": (("scenario", "count"), dist)}
         ds.attrs["joint_counts"] = json.dumps(_joint_records(joint, n_resamples))
         co = running.summary("correlation", cl)
-        ds["correlation_nominal"] = float(nominal["correlation"][0])
-        _put(ds, "correlation", co, [])
-        ds["correlation_n_undefined"] = n_resamples - int(co["count"])
-        ds["p_nominal_counts"] = float(running.summary("counts_kept", cl)["probability"])
+        new["correlation_nominal"] = float(nominal["correlation"][0])
+        new.update(_entries("correlation", co, []))
+        new["correlation_n_undefined"] = n_resamples - int(co["count"])
+        new["p_nominal_counts"] = float(running.summary("counts_kept", cl)["probability"])
         if reference is not None:
-            ds["reference_counts"] = ("scenario", reference)
-            ds["p_reference_counts"] = float(running.summary("reference_kept", cl)["probability"])
+            new["reference_counts"] = ("scenario", reference)
+            new["p_reference_counts"] = float(running.summary("reference_kept", cl)["probability"])
+        ds.update(new)
     draws = None
     if keep_draws:
         dims = {"mean_score": ["resample", "node"], "maxima_changed": ["resample"], "maxima_changed_any": ["resample"],
