@@ -28,8 +28,8 @@ def _note_weight_spec(found: list, study, config) -> list:
     if used == spec or not found:
         return found
     note = (
-        f" (the study's aggregation `{spec.aggregation}` cancels every positive weight, so the weights' influence is "
-        f"measured under `{used.aggregation}`, everything else as in the study's spec)"
+        f" — measured under `{used.aggregation}` because the study's aggregation `{spec.aggregation}` cancels every "
+        f"positive weight; everything else as in the study's spec —"
     )
     head, sep, rest = found[0].partition("**")
     title, sep2, tail = rest.partition("**")
