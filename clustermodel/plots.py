@@ -41,6 +41,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullLocator
 
@@ -158,10 +159,18 @@ def save(fig, path, dpi: int = DPI):
     """Save ``fig`` as PNG atomically with deterministic metadata; never more than MAX_PIXELS a side."""
     w, h = fig.get_size_inches()
     dpi = min(dpi, MAX_PIXELS / max(w, h, 1e-9))
+    engine = fig.get_layout_engine()
     with atomic_path(path) as tmp, warnings.catch_warnings():
         # a unit name in a script the font lacks is drawn as boxes; that is no reason to warn in a report run
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
-        fig.savefig(tmp, dpi=dpi, format="png", metadata=PNG_METADATA)
+        if _lay_out(fig, dpi):  # savefig would draw every artist once without rendering just to run the layout
+            fig.set_layout_engine("none")
+            try:
+                fig.savefig(tmp, dpi=dpi, format="png", metadata=PNG_METADATA)
+            finally:
+                fig.set_layout_engine(engine)
+        else:
+            fig.savefig(tmp, dpi=dpi, format="png", metadata=PNG_METADATA)
     if hasattr(fig, "canvas") and getattr(fig.canvas, "manager", None) is not None:  # a pyplot figure: release it
         import matplotlib.pyplot as plt
 
@@ -169,11 +178,32 @@ def save(fig, path, dpi: int = DPI):
     return path
 
 
+def _lay_out(fig, dpi=None) -> bool:
+    """Run the figure's layout engine once, at ``dpi`` (default the figure's), and return whether it has one.
+
+    This is what a draw does first; matplotlib's ``savefig`` and ``draw_without_rendering`` then draw every
+    artist (without rendering) as well, which for a figure of many texts costs as much as rendering it, and
+    which positions nothing: the layout engine alone places the axes, colour bars and titles.
+    """
+    engine = fig.get_layout_engine()
+    if engine is None or not fig.axes or isinstance(engine, PlaceHolderLayoutEngine):
+        return False
+    old = fig.dpi
+    if dpi is not None and dpi != old:
+        fig.dpi = dpi
+    try:
+        engine.execute(fig)
+    finally:
+        if fig.dpi != old:
+            fig.dpi = old
+    return True
+
+
 def _freeze_layout(fig, *, draw: bool = True):
     """Run the constrained layout once (unless ``draw`` is False: it has just run) and keep it: artists added
     afterwards inside the axes move nothing, and saving draws the figure once instead of twice."""
     if draw:
-        fig.draw_without_rendering()
+        _lay_out(fig)
     fig.set_layout_engine(None)
 
 
@@ -242,7 +272,7 @@ def _label_points(
     """
     fig = ax.figure
     if not drawn:
-        fig.draw_without_rendering()  # final axes position and limits
+        _lay_out(fig)  # final axes positions (the limits follow from the data when transData is read)
     box = ax.get_window_extent()
     k = fig.dpi / 72.0
     x = np.asarray(x, float)
@@ -846,6 +876,49 @@ def _robust_limit(values) -> float:
     return hi if hi > 0 else 1.0
 
 
+def _cell_values(ax, data, light, *, fontsize: float):
+    """Write each finite cell's value (two decimals) at its centre: black on light cells, white on dark ones.
+
+    The values are one collection of glyph outlines (:class:`~matplotlib.textpath.TextPath`, one per distinct
+    string, centred on the cell), not one Text artist per cell: a heatmap of 25 units x 8 factors x 3 panels has
+    600 values, and matplotlib lays out and rasterises every Text on its own (about 2 ms each), which made this
+    one figure take seconds. The outlines are the font's, at the same size.
+    """
+    from matplotlib.collections import PathCollection
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+    from matplotlib.transforms import Affine2D
+
+    prop = FontProperties(size=fontsize)
+    shapes, paths, offsets, colours = {}, [], [], []
+    for (i, j), v in np.ndenumerate(data):
+        if not np.isfinite(v):
+            continue
+        text = f"{v:.2f}"
+        if text not in shapes:
+            tp = TextPath((0, 0), text, size=fontsize, prop=prop)
+            lo, hi = tp.vertices.min(axis=0), tp.vertices.max(axis=0)  # control points: a cheap, close box
+            shapes[text] = tp.transformed(Affine2D().translate(*(-(lo + hi) / 2)))
+        paths.append(shapes[text])
+        offsets.append((j, i))
+        colours.append("k" if light[i, j] else "w")
+    if not paths:
+        return None
+    fig = ax.get_figure(root=True)
+    values = PathCollection(
+        paths,
+        offsets=offsets,
+        offset_transform=ax.transData,
+        facecolors=colours,
+        edgecolors="none",
+        linewidths=0,
+        zorder=3,
+    )
+    values.set_transform(Affine2D().scale(1 / 72) + fig.dpi_scale_trans)  # outlines in points, at any dpi
+    ax.add_collection(values, autolim=False)
+    return values
+
+
 def sobol_heatmap(result, path=None, *, quantities=("index", "rank", "scenario_kept"), title: str | None = None, nouns: Nouns | None = None, top: int = TOP_FACTORS):
     """Total Sobol' indices, units x factors, one panel per per-unit output.
 
@@ -917,9 +990,7 @@ def sobol_heatmap(result, path=None, *, quantities=("index", "rank", "scenario_k
         if cells:  # the values in the cells, once the layout is fixed (so that they are drawn once, not twice)
             _freeze_layout(fig)
             for ax, data, light in cells:
-                for (i, j), v in np.ndenumerate(data):
-                    if np.isfinite(v):
-                        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6.5, color="k" if light[i, j] else "w")
+                _cell_values(ax, data, light, fontsize=6.5)
         return _finish(fig, path)
 
 
