@@ -904,7 +904,9 @@ def _cell_values(ax, data, light, *, fontsize: float):
         colours.append("k" if light[i, j] else "w")
     if not paths:
         return None
-    fig = ax.get_figure(root=True)
+    fig = ax.figure
+    while getattr(fig, "figure", fig) is not fig:  # a subfigure: its parent figure holds the dpi
+        fig = fig.figure
     values = PathCollection(
         paths,
         offsets=offsets,
