@@ -3,8 +3,8 @@
 
 Each run is the real command line (``python -m clustermodel report … --out <tmp>``) in a child process; the
 parent reads the child's progress lines (one per stage, ``[clustermodel] <stage> …``) as they arrive and times
-the gaps between them, so a stage's time is from its line to the next one, and ``write`` is the report,
-HTML and manifest written after the last stage. Peak resident memory is the child's own ``ru_maxrss``
+the gaps between them, so a stage's time is from its line to the next one (the last stage's includes writing
+report.md, report.html and the manifest, and ``start-up`` is the imports and reading the data). Peak resident memory is the child's own ``ru_maxrss``
 (``os.wait4``).
 
 Studies:
@@ -64,7 +64,7 @@ def run_report(args: list[str], out: Path) -> dict:
     stages = {}
     bounds = marks + [("write", None)]
     for (name, t0), (_, t1) in zip(marks, bounds[1:]):
-        stages[name] = (t1 if t1 is not None else end) - t0
+        stages[name if t1 is not None else f"{name} + report"] = (t1 if t1 is not None else end) - t0
     if marks:  # the start-up (imports, reading the data) before the first stage
         stages = {"start-up": marks[0][1] - start, **stages}
     files = list(out.rglob("*"))
