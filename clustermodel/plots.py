@@ -589,8 +589,8 @@ def rank_uncertainty(result, path=None, *, title: str | None = None, nouns: Noun
             priority = list(dict.fromkeys([*range(min(3, n)), *(int(i) for i in np.argsort(-width, kind="stable"))]))
             placed = _label_points(axx, hi, y.astype(float), _table_labels(t, order, 34), priority, limit=MAX_LABELS, fontsize=7, over_data=True)
             _headings(fig, axx, head, _panel_text(result) + note.format(placed, n, nouns.units), ax is None)
-            if ax is None:
-                _freeze_layout(fig, draw=False)
+            if ax is None:  # once more: setting the heading again put it back where the layout had moved it from
+                _freeze_layout(fig)
         return _finish(fig, path, given_ax=ax)
 
 
