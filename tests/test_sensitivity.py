@@ -559,6 +559,25 @@ def test_summary_speaks_the_studys_nouns(paper):
     assert "| cluster | name |" in paper_md  # the paper's study keeps its words
 
 
+def test_the_weights_finding_names_the_factors_furthest_from_their_weight(tmp_path):
+    # 12 indicators: listing every one would bury the finding; the six furthest from their nominal weight are named.
+    from clustermodel.data import load_study
+    from clustermodel.reporting.sobol import LIST_FACTORS, findings
+
+    rng = np.random.default_rng(5)
+    names = [f"x{j}" for j in range(12)]
+    rows = "".join(f"u{i}," + ",".join(f"{v:.3f}" for v in rng.gamma(2.0, 1.0, 12)) + "\n" for i in range(15))
+    (tmp_path / "u.csv").write_text("id," + ",".join(names) + "\n" + rows)
+    (tmp_path / "w.csv").write_text("indicator,weight\n" + "".join(f"{n},{(1 + j % 3) / 24!r}\n" for j, n in enumerate(names)))
+    study = load_study(tmp_path / "u.csv", tmp_path / "w.csv", id_column="id")
+    res = weight_sensitivity(study, n=16, replicates=2, rng=1, progress=False)
+    text = findings(res, nouns=Nouns())[0]
+    listed = [n for n in names if f"{n} " in text]
+    assert len(listed) == LIST_FACTORS and f"the {LIST_FACTORS} of 12 factors furthest" in text
+    gap = {w["indicator"]: abs(w["linear_importance_share"] - w["nominal_weight"]) for w in res.importance}
+    assert min(gap[n] for n in listed) >= max(gap[n] for n in names if n not in listed)
+
+
 def test_estimator_modules_hold_no_prose():
     # Estimator modules return numbers; sentences and Markdown live in clustermodel.reporting.sobol.
     import inspect

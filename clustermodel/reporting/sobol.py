@@ -118,6 +118,8 @@ def indices_markdown(ix) -> str:
 
 #: Units listed one by one in the Markdown tables; beyond this the least stable are shown.
 MAX_UNITS_LISTED = 40
+#: Factors named in the key finding on weights vs importance; beyond it, those furthest from their nominal weight.
+LIST_FACTORS = 6
 
 
 def _cap(word: str) -> str:
@@ -302,10 +304,16 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
     design = (
         f"{ix.replicates} designs × N = {ix.n}" if ix.method == "replicate" else f"N = {ix.n}, bootstrap"
     )
+    shown, which = wvi, ""
+    if len(wvi) > LIST_FACTORS:  # a long list says nothing: the factors whose importance departs most from their weight
+        gap = [abs(w["linear_importance_share"] - w["nominal_weight"]) for w in wvi]
+        keep = sorted(np.argsort(gap, kind="stable")[::-1][:LIST_FACTORS])
+        shown = [wvi[i] for i in keep]
+        which = f" (the {LIST_FACTORS} of {len(wvi)} factors furthest from their nominal weight; every factor in [{stem}]({stem}.md))"
     text = (
         f"**Sobol' sensitivity to the weights** (aggregation `{_aggregation(result.spec)}`, {_distribution(result)}, "
-        f"{design}, {ix.model_runs} model runs): nominal weight vs share of measured importance — "
-        + "; ".join(f"{w['indicator']} {w['nominal_weight']:.2f} vs {w['linear_importance_share']:.2f}" for w in wvi)
+        f"{design}, {ix.model_runs} model runs): nominal weight vs share of measured importance{which} — "
+        + "; ".join(f"{w['indicator']} {w['nominal_weight']:.2f} vs {w['linear_importance_share']:.2f}" for w in shown)
         + "."
     )
     if shift is not None:
