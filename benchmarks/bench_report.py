@@ -95,7 +95,7 @@ def show(name: str, res: dict) -> None:
     print(f"{name}: {res['seconds']:.1f} s, peak RSS {res['peak_rss_bytes'] / 2**20:.0f} MiB, "
           f"{res['files']} files ({res['bytes_written'] / 2**20:.1f} MiB)")
     for stage, sec in res["stages"].items():
-        print(f"  {stage:<14} {sec:7.1f} s")
+        print(f"  {stage:<22} {sec:7.1f} s")
     for line in res["skipped"]:
         print(f"  ({line})")
 

@@ -144,6 +144,8 @@ def _gamma_quantiles(U, shape):
     U = np.asarray(U, dtype=float)
     shape = np.broadcast_to(np.asarray(shape, dtype=float), U.shape[-1:])
     flat = U.reshape(-1, U.shape[-1])
+    if flat.shape[0] < 64:  # a few rows (one weight vector at a time): sorting out the repeats costs more than it saves
+        return scipy.stats.gamma.ppf(U, shape)
     out = np.empty_like(flat)
     for j in range(flat.shape[1]):
         values, inverse = np.unique(flat[:, j], return_inverse=True)
