@@ -785,12 +785,23 @@ def _percentile(draws, level):
     return np.nanpercentile(draws, 100 * a, axis=0), np.nanpercentile(draws, 100 * (1 - a), axis=0)
 
 
+def _t_interval(values, level):
+    """Mean over the rows of ``values`` (independent replicates) +- the t quantile times its standard error."""
+    import scipy.stats
+
+    r = np.sum(np.isfinite(values), axis=0)
+    mean = np.nanmean(values, axis=0)
+    half = scipy.stats.t.ppf(0.5 + level / 2, np.maximum(r - 1, 1)) * np.nanstd(values, axis=0, ddof=1) / np.sqrt(np.maximum(r, 1))
+    return mean - half, mean + half
+
+
 def sobol_bars(result, path=None, *, quantity: str = "index", title: str | None = None, nouns: Nouns | None = None, top: int = TOP_FACTORS):
     """First-order and total Sobol' indices of every unit's ``quantity``, factors ranked, the rest summarised.
 
     One row per factor (the ``top`` factors by mean total index ST over the
     units, then one row "other k factors" with their summed indices): the mean
-    S1 and ST over the units as bars with the bootstrap interval of that mean,
+    S1 and ST over the units as bars with the interval of that mean (the spread over the
+    designs of the replicate method, or the bootstrap's percentiles),
     and every unit's ST as a dot, so the spread over units shows at any number
     of units.
 
@@ -821,11 +832,16 @@ def sobol_bars(result, path=None, *, quantity: str = "index", title: str | None 
 
     s1c, stc = collapse(s1), collapse(st)
     mean1, meant = np.nanmean(s1c, axis=0), np.nanmean(stc, axis=0)
-    ci = {}
+    ci, how = {}, ""
     for key in ("S1", "ST"):
         draws = getattr(ix, f"{key}_resamples", None)
-        if draws is not None and np.ndim(draws) == 3:
+        reps = getattr(ix, f"{key}_replicates", None)
+        if draws is not None and np.ndim(draws) == 3:  # SALib's bootstrap: percentiles of the resampled means
             ci[key] = _percentile(collapse(np.nanmean(np.asarray(draws)[:, rows, :], axis=1)), ix.confidence_level)
+            how = "bootstrap intervals of the mean"
+        elif reps is not None and np.ndim(reps) == 3 and len(reps) >= 2:  # the spread of the mean over designs
+            ci[key] = _t_interval(collapse(np.nanmean(np.asarray(reps)[:, rows, :], axis=1)), ix.confidence_level)
+            how = f"intervals of the mean from its spread over {len(reps)} designs"
     m = len(names)
     y = np.arange(m)
     n = len(units)
@@ -859,7 +875,7 @@ def sobol_bars(result, path=None, *, quantity: str = "index", title: str | None 
         ax.set_title(
             title
             or f"Sobol' indices of the {quantity} of {nouns.count(n, 'unit')}: {sub}\n"
-            f"({pct} bootstrap intervals of the mean; N = {ix.n}; aggregation {result.spec.aggregation})"
+            f"({pct + ' ' + how + '; ' if how else ''}N = {ix.n}; aggregation {result.spec.aggregation})"
         )
         fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3)
         return _finish(fig, path)
@@ -1044,5 +1060,6 @@ def sobol_convergence(result, path=None, *, outputs=("mean_rank_shift", "correla
         fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4))
         pct = f"{ix.confidence_level:.0%}"
         sub = f"; the {len(shown)} of {len(factors)} factors with the largest ST in colour" if rest else ""
-        fig.suptitle(_fit(title or f"Convergence of the Sobol' indices ({pct} bootstrap intervals shaded{sub})", fig.get_figwidth(), 11))
+        how = "bootstrap intervals" if ix.method == "bootstrap" else f"intervals from the spread over {ix.replicates} designs"
+        fig.suptitle(_fit(title or f"Convergence of the Sobol' indices ({pct} {how} shaded{sub})", fig.get_figwidth(), 11))
         return _finish(fig, path)

@@ -83,6 +83,8 @@ def fake_sobol(n_units, n_factors, *, quantities=("index", "rank", "scenario_kep
         n=128,
         confidence_level=0.95,
         convergence=conv,
+        method="bootstrap",
+        replicates=1,
     )
     return SimpleNamespace(
         indices=ix,
@@ -331,6 +333,12 @@ def test_every_figure_from_the_papers_results(paper):
     ]
     for fig in figs:
         assert isinstance(fig, Figure) and max(fig.get_size_inches() * plots.DPI) <= plots.MAX_PIXELS
+    # the replicate method (the default) has no bootstrap resamples: the bars' intervals come from the designs,
+    # and the titles say so instead of promising bootstrap intervals
+    bars = figs[3]
+    assert any("spread over 10 designs" in t for t in texts(bars)) and not any("bootstrap" in t for t in texts(bars))
+    assert len(bars.axes[0].containers) == 4  # two bar containers and two error bars (S1, ST)
+    assert not any("bootstrap" in t for t in texts(figs[5]))
     fig = plots.figure13(reproduce(paper), nouns=PAPER_NOUNS)
     labels = [a.get_text() for a in fig.findobj(Annotation)]
     assert sorted(labels, key=int) == [str(i) for i in range(1, 26)]  # all 25 clusters labelled, as in the paper
