@@ -1330,7 +1330,6 @@ def _entries(prefix: str, summary: dict, dims: list, keys=_SUMMARY_KEYS) -> dict
     return {f"{prefix}_{k}": (dims, np.asarray(summary[k])) for k in keys if k in summary}
 
 
-
 def _count_tables(summary, n_units: int):
     """(distribution over counts 0..n per scenario (scenario, count), most common joint vectors) from an int output."""
     o, k, counts = summary["hist"]
