@@ -118,8 +118,8 @@ def write_report(out, stages, *, skipped=None, title: str = "clustermodel report
     if skipped:
         lines += ["", "## Analyses not run", ""]
         lines += [f"- **{TITLES.get(n, n) if n in TITLES else n}**: {reason}" for n, reason in skipped.items()]
-    lines += ["", "## Contents", ""]
-    lines += [f"- [{TITLES.get(n, n)}](#{n})" for n in present]
+    at = len(lines)  # the Markdown's contents list goes here; the HTML page has its own in the side bar
+    contents = ["", "## Contents", "", *[f"- [{TITLES.get(n, n)}](#{n})" for n in present]]
     for name in present:
         md = out / f"{name}.md"
         lines += ["", f'<a id="{name}"></a>', "", f"## {TITLES.get(name, name)}", ""]
@@ -129,9 +129,8 @@ def write_report(out, stages, *, skipped=None, title: str = "clustermodel report
         for png in pngs:
             if (out / png).exists():
                 lines += ["", f"![{png}]({png})"]
-    text = "\n".join(lines) + "\n"
-    write_text(out / "report.md", text)
-    write_text(out / "report.html", markdown_to_html(text, base=out, title=title))
+    write_text(out / "report.md", "\n".join(lines[:at] + contents + lines[at:]) + "\n")
+    write_text(out / "report.html", markdown_to_html("\n".join(lines) + "\n", base=out, title=title))
     return out / "report.md"
 
 

@@ -124,3 +124,5 @@ def test_write_report_writes_the_self_contained_page(tmp_path):
     assert "<title>T &lt;i&gt;</title>" in page
     md = (tmp_path / "report.md").read_text()
     assert md.startswith("# T &lt;i&gt;\n")
+    # one contents list each: the Markdown's own section, the page's side bar (not both)
+    assert "## Contents" in md and page.count(">Contents<") == 1
