@@ -573,9 +573,27 @@ def test_the_weights_finding_names_the_factors_furthest_from_their_weight(tmp_pa
     res = weight_sensitivity(study, n=16, replicates=2, rng=1, progress=False)
     text = findings(res, nouns=Nouns())[0]
     listed = [n for n in names if f"{n} " in text]
-    assert len(listed) == LIST_FACTORS and f"the {LIST_FACTORS} of 12 factors furthest" in text
-    gap = {w["indicator"]: abs(w["linear_importance_share"] - w["nominal_weight"]) for w in res.importance}
+    assert len(listed) == LIST_FACTORS and f"the {LIST_FACTORS} of 12 indicators furthest from their nominal weight" in text
+    gap = {w["indicator"]: abs(w["linear_importance_share"] - w["effective_weight"]) for w in res.importance}
     assert min(gap[n] for n in listed) >= max(gap[n] for n in names if n not in listed)
+
+
+def test_in_a_hierarchy_importance_is_compared_with_the_effective_weight(tmp_path):
+    # an importance share is a share of the whole index, so a nested indicator's comparison is with the product of
+    # the weights down its path (0.75 x 0.5 = 0.375 for a), not with its weight within its pillar (0.5)
+    from clustermodel.data import load_study
+    from clustermodel.reporting.sobol import findings
+
+    rng = np.random.default_rng(6)
+    rows = "".join(f"u{i}," + ",".join(f"{v:.3f}" for v in rng.gamma(2.0, 1.0, 4)) + "\n" for i in range(12))
+    (tmp_path / "u.csv").write_text("id,a,b,c,d\n" + rows)
+    (tmp_path / "s.csv").write_text("node,parent,weight\nindex,,\np1,index,3\np2,index,1\na,p1,1\nb,p1,1\nc,p2,1\nd,p2,1\n")
+    study = load_study(tmp_path / "u.csv", structure=tmp_path / "s.csv", id_column="id")
+    res = weight_sensitivity(study, n=16, replicates=2, rng=1, progress=False)
+    text = findings(res, nouns=Nouns())[0]
+    assert "effective weight vs share of measured importance" in text
+    share = {w["indicator"]: w["linear_importance_share"] for w in res.importance}
+    assert f"a 0.38 vs {share['a']:.2f}" in text and f"c 0.12 vs {share['c']:.2f}" in text
 
 
 def test_estimator_modules_hold_no_prose():

@@ -304,16 +304,20 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
     design = (
         f"{ix.replicates} designs × N = {ix.n}" if ix.method == "replicate" else f"N = {ix.n}, bootstrap"
     )
+    # An importance share is a share of the whole index: it compares with the indicator's effective weight (the
+    # product of the normalised weights down the tree), which is its nominal weight in a one-level structure.
+    nested = any(abs(w["effective_weight"] - w["nominal_weight"]) > 1e-12 for w in wvi)
+    weight = "effective weight" if nested else "nominal weight"
     shown, which = wvi, ""
     if len(wvi) > LIST_FACTORS:  # a long list says nothing: the factors whose importance departs most from their weight
-        gap = [abs(w["linear_importance_share"] - w["nominal_weight"]) for w in wvi]
+        gap = [abs(w["linear_importance_share"] - w["effective_weight"]) for w in wvi]
         keep = sorted(np.argsort(gap, kind="stable")[::-1][:LIST_FACTORS])
         shown = [wvi[i] for i in keep]
-        which = f" (the {LIST_FACTORS} of {len(wvi)} factors furthest from their nominal weight; every factor in [{stem}]({stem}.md))"
+        which = f" (the {LIST_FACTORS} of {len(wvi)} indicators furthest from their {weight}; every one in [{stem}]({stem}.md))"
     text = (
         f"**Sobol' sensitivity to the weights** (aggregation `{_aggregation(result.spec)}`, {_distribution(result)}, "
-        f"{design}, {ix.model_runs} model runs): nominal weight vs share of measured importance{which} — "
-        + "; ".join(f"{w['indicator']} {w['nominal_weight']:.2f} vs {w['linear_importance_share']:.2f}" for w in shown)
+        f"{design}, {ix.model_runs} model runs): {weight} vs share of measured importance{which} — "
+        + "; ".join(f"{w['indicator']} {w['effective_weight']:.2f} vs {w['linear_importance_share']:.2f}" for w in shown)
         + "."
     )
     if shift is not None:
