@@ -875,7 +875,7 @@ def sobol_bars(result, path=None, *, quantity: str = "index", title: str | None 
         ax.set_title(
             title
             or f"Sobol' indices of the {quantity} of {nouns.count(n, 'unit')}: {sub}\n"
-            f"({pct + ' ' + how + '; ' if how else ''}N = {ix.n}; aggregation {result.spec.aggregation})"
+            f"({pct + ' ' + how + '; ' if how else ''}N = {ix.n}; aggregation {result.spec.aggregation_label})"
         )
         fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3)
         return _finish(fig, path)
@@ -1004,7 +1004,7 @@ def sobol_heatmap(result, path=None, *, quantities=("index", "rank", "scenario_k
             _rank_ticks(axes[0], n, "y")
             axes[0].set_ylabel(f"{nouns.units} by nominal index (rank, 1 = highest)")
         sub = f"the {len(shown)} of {len(factors)} factors with the largest mean ST" if rest else f"{len(factors)} factors by mean ST"
-        fig.suptitle(_fit(title or f"Total Sobol' indices of {nouns.count(n, 'unit')} × {sub} (N = {ix.n}, aggregation {result.spec.aggregation})", fig.get_figwidth(), 11))
+        fig.suptitle(_fit(title or f"Total Sobol' indices of {nouns.count(n, 'unit')} × {sub} (N = {ix.n}, aggregation {result.spec.aggregation_label})", fig.get_figwidth(), 11))
         if cells:  # the values in the cells, once the layout is fixed (so that they are drawn once, not twice)
             _freeze_layout(fig)
             for ax, data, light in cells:

@@ -212,6 +212,15 @@ class IndexSpec:
     def top_aggregation(self) -> str:
         return self.aggregation if isinstance(self.aggregation, str) else self.aggregation[-1]
 
+    @property
+    def aggregation_label(self) -> str:
+        """The aggregation in words: one name, or one per level from the indicators' parents up, joined by ' / '.
+
+        >>> IndexSpec(aggregation=("arithmetic", "geometric")).aggregation_label
+        'arithmetic / geometric'
+        """
+        return self.aggregation if isinstance(self.aggregation, str) else " / ".join(self.aggregation)
+
     def replace(self, **changes: Any) -> IndexSpec:
         """Return a copy with some fields changed."""
         return dataclasses.replace(self, **changes)
@@ -235,7 +244,7 @@ class IndexSpec:
 
     def describe(self) -> str:
         """One line per choice, in words."""
-        agg = self.aggregation if isinstance(self.aggregation, str) else " / ".join(self.aggregation)
+        agg = self.aggregation_label
         aggs = [self.aggregation] if isinstance(self.aggregation, str) else list(dict.fromkeys(self.aggregation))
         lines = [
             f"denomination: {'by the structure' if self.denominate else 'none'}",

@@ -85,7 +85,7 @@ def run_scores(study, config: dict, out) -> dict:
     for agg in variants:
         model = StudyModel(study, spec.replace(aggregation=agg), thresholds=thresholds)
         idx = model.outputs(draws)["index"]
-        key = agg if isinstance(agg, str) else " / ".join(agg)
+        key = model.spec.aggregation_label
         spreads[key] = float(np.nanmax(idx.max(axis=0) - idx.min(axis=0)))
     aggregates = sorted((v for v in tree.aggregates if v != tree.root), key=lambda v: (-tree.level(v), tree.nodes.index(v)))
     scores = compute_scores(study, spec=spec, nodes=[tree.root, *aggregates], construction=c)

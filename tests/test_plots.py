@@ -21,7 +21,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 from matplotlib.text import Annotation, Text
 
-from clustermodel import plots
+from clustermodel import IndexSpec, plots
 from clustermodel.reporting.nouns import PAPER_NOUNS, Nouns
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +90,7 @@ def fake_sobol(n_units, n_factors, *, quantities=("index", "rank", "scenario_kep
         indices=ix,
         cluster_names=dict(zip(units, _names(n_units))),
         nominal=rng.random(k),
-        spec=SimpleNamespace(aggregation="arithmetic"),
+        spec=IndexSpec(aggregation="arithmetic"),
     )
 
 

@@ -127,8 +127,8 @@ def mode_text(result, nouns: Nouns | None = None) -> str:
 def figure_titles(result, nouns: Nouns) -> dict:
     """Titles of the rank-uncertainty and scenario-stability figures of a weight bootstrap."""
     return {
-        "ranks": f"Rank uncertainty of the {nouns.units} over {result.n_resamples} expert panels (aggregation {_aggregation(result.spec)})",
-        "scenarios": f"Scenario stability of the {nouns.units} over {result.n_resamples} expert panels (aggregation {_aggregation(result.spec)})",
+        "ranks": f"Rank uncertainty of the {nouns.units} over {result.n_resamples} expert panels (aggregation {result.spec.aggregation_label})",
+        "scenarios": f"Scenario stability of the {nouns.units} over {result.n_resamples} expert panels (aggregation {result.spec.aggregation_label})",
     }
 
 
@@ -140,11 +140,6 @@ def _spec_fields(spec) -> str:
     return ", ".join(changed) if changed else "the defaults"
 
 
-def _aggregation(spec) -> str:
-    a = spec.aggregation
-    return a if isinstance(a, str) else " / ".join(a)
-
-
 # --------------------------------------------------------------------------- notes (what the flags mean)
 def weight_notes(result, *, nouns: Nouns, reference_label: str | None = None) -> list[str]:
     """Sentences explaining the weight bootstrap's flags, most important first."""
@@ -153,14 +148,14 @@ def weight_notes(result, *, nouns: Nouns, reference_label: str | None = None) ->
     notes = []
     if result.weights_cancel and result.zero_spread:
         notes.append(
-            f"Zero spread: under the aggregation `{_aggregation(result.spec)}` (Equation 1 as printed) every positive weight "
+            f"Zero spread: under the aggregation `{result.spec.aggregation_label}` (Equation 1 as printed) every positive weight "
             f"cancels — each weight multiplies both a value and the maximum it is divided by — so every panel gives the same "
             f"index, rank and scenario for every {nouns.unit}; the experts' weights cannot matter. An aggregation that uses "
             "the weights (e.g. `quadratic`, weights after normalisation) shows their effect."
         )
     elif result.weights_cancel:
         notes.append(
-            f"Under `{_aggregation(result.spec)}` positive weights cancel; the spread seen here comes only from the "
+            f"Under `{result.spec.aggregation_label}` positive weights cancel; the spread seen here comes only from the "
             f"{100 * float(s['p_zero_weight']):.1f} % of panels in which some node's weight is exactly zero, so that node is dropped."
         )
     elif result.zero_spread:
@@ -322,7 +317,7 @@ def weight_markdown(result, *, nouns: Nouns, reference_label: str | None = None,
         f"## {title or 'Weight bootstrap: expert panels (data fixed)'}",
         "",
         f"- Mode: **{mode_text(result, nouns)}**.",
-        f"- {result.n_resamples} panels, seed {result.seed}; aggregation `{_aggregation(result.spec)}`, spec {_spec_fields(result.spec)}"
+        f"- {result.n_resamples} panels, seed {result.seed}; aggregation `{result.spec.aggregation_label}`, spec {_spec_fields(result.spec)}"
         + (f"; thresholds {result.thresholds.cluster:g} / {result.thresholds.region:g} of the attainable maximum" if result.has_regions else "")
         + ".",
         f"- Intervals: equal-tailed {lo_p}–{hi_p} % percentile intervals (numpy's linear method).",
@@ -373,7 +368,7 @@ def cluster_markdown(result, *, nouns: Nouns, reference_label: str | None = None
         "",
         f"- {result.n_resamples} resamples of {nouns.count(result.n_units)} with replacement"
         + (f" ({nouns.highers} intact)" if result.has_regions else "")
-        + f", seed {result.seed}; aggregation `{_aggregation(result.spec)}`, spec {_spec_fields(result.spec)}; reference statistics: "
+        + f", seed {result.seed}; aggregation `{result.spec.aggregation_label}`, spec {_spec_fields(result.spec)}; reference statistics: "
         + ("**recomputed in every resample**" if result.maxima == "resample" else "**kept at the full sample's**")
         + ".",
     ]
@@ -492,7 +487,7 @@ def markdown(results, *, nouns: Nouns, reference_label: str | None = None) -> st
         st = eq1.study_summary()
         rank_spread = int(np.nanmax((eq1.summary["rank_max"] - eq1.summary["rank_min"]).isel(node=0).values))
         text = (
-            f"Under aggregation `{_aggregation(eq1.spec)}` the largest spread (max − min over {eq1.n_resamples} panels) of any "
+            f"Under aggregation `{eq1.spec.aggregation_label}` the largest spread (max − min over {eq1.n_resamples} panels) of any "
             f"{nouns.unit}'s index is {_g(st['max_index_spread'])} and of any rank {rank_spread}: "
             + ("**zero**. " if eq1.zero_spread else "not zero. ")
             + weight_notes(eq1, nouns=nouns, reference_label=reference_label)[0]
@@ -506,7 +501,7 @@ def markdown(results, *, nouns: Nouns, reference_label: str | None = None) -> st
         md += ["## Equation 1 as printed: the weights cancel", "", text, ""]
         if main is not None and main.spec.aggregation != eq1.spec.aggregation:
             md += [
-                f"The weight bootstrap below therefore uses the aggregation `{_aggregation(main.spec)}` (weights after normalisation), "
+                f"The weight bootstrap below therefore uses the aggregation `{main.spec.aggregation_label}` (weights after normalisation), "
                 "so that the weights have something to move.",
                 "",
             ]
@@ -550,7 +545,7 @@ def _weight_sentence(r, nouns: Nouns, reference_label, equation1=None) -> str:
     lo_p, hi_p = _pct(r.confidence_level)
     st = r.study_summary()
     text = (
-        f"**Expert-panel bootstrap** ({mode_text(r, nouns)}; {r.n_resamples} panels; aggregation `{_aggregation(r.spec)}`): the "
+        f"**Expert-panel bootstrap** ({mode_text(r, nouns)}; {r.n_resamples} panels; aggregation `{r.spec.aggregation_label}`): the "
         f"{lo_p}–{hi_p} % rank interval of the index is {np.nanmean(width):.2f} places wide on average (widest {_g(np.nanmax(width))} of "
         f"{nouns.count(t.sizes['cluster'])}); ranks move by {_f(st['mean_rank_shift'][r.index_node]['mean'], 2)} places on average"
     )

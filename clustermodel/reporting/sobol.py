@@ -126,12 +126,6 @@ def _cap(word: str) -> str:
     return word[:1].upper() + word[1:]
 
 
-def _aggregation(spec) -> str:
-    """The spec's aggregation: one name, or one per level bottom-up joined by ' / '."""
-    value = spec.aggregation
-    return value if isinstance(value, str) else " / ".join(value)
-
-
 def _distribution(result) -> str:
     dist = result.distribution
     par = ", ".join(f"{k} = {v}" for k, v in dist.items() if k not in ("name", "description"))
@@ -315,7 +309,7 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
         shown = [wvi[i] for i in keep]
         which = f" (the {LIST_FACTORS} of {len(wvi)} indicators furthest from their {weight}; every one in [{stem}]({stem}.md))"
     text = (
-        f"**Sobol' sensitivity to the weights** (aggregation `{_aggregation(result.spec)}`, {_distribution(result)}, "
+        f"**Sobol' sensitivity to the weights** (aggregation `{result.spec.aggregation_label}`, {_distribution(result)}, "
         f"{design}, {ix.model_runs} model runs): {weight} vs share of measured importance{which} — "
         + "; ".join(f"{w['indicator']} {w['effective_weight']:.2f} vs {w['linear_importance_share']:.2f}" for w in shown)
         + "."
@@ -328,7 +322,7 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
     if equation1 is not None:
         zero = bool(np.all(equation1.indices.S1 == 0) and np.all(equation1.indices.ST == 0))
         out.append(
-            f"**Aggregation `{_aggregation(equation1.spec)}`** (the formula as printed): every weight's Sobol' index is "
+            f"**Aggregation `{equation1.spec.aggregation_label}`** (the formula as printed): every weight's Sobol' index is "
             f"{'exactly 0' if zero else 'NOT zero'}"
             + (" (the outputs do not depend on the weights, which cancel)" if zero else "")
             + f". [{stem}_equation1]({stem}_equation1.md)"
@@ -350,7 +344,7 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
     if rare:
         units = [o for o, q, r in zip(ix.outputs, result.quantity, ix.rare) if r]
         out.append(
-            f"**Rare events** ({stem}, aggregation `{_aggregation(result.spec)}`): {rare} 0/1 output(s) change in fewer than "
+            f"**Rare events** ({stem}, aggregation `{result.spec.aggregation_label}`): {rare} 0/1 output(s) change in fewer than "
             f"{ix.events_needed} of the {2 * ix.n * ix.replicates} A and B runs ({_listing(units, 5)}); their indices "
             f"and intervals are not reliable at this N (the notes give the N each would need). [{stem}]({stem}.md)"
         )
@@ -358,7 +352,7 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
         share = seed_check["S1"]["share_of_second_estimates_inside_first_intervals"]
         share_t = seed_check["ST"]["share_of_second_estimates_inside_first_intervals"]
         out.append(
-            f"**Seed check** ({stem}, aggregation `{_aggregation(result.spec)}`): a second seed's S1 and ST estimates fall inside "
+            f"**Seed check** ({stem}, aggregation `{result.spec.aggregation_label}`): a second seed's S1 and ST estimates fall inside "
             f"the first run's {ix.confidence_level:.0%} intervals for {share:.0%} and {share_t:.0%} of the "
             f"non-constant indices (two independent estimates, each with its error: about 83 % is expected of "
             f"calibrated intervals). [{stem}_seed_check]({stem}_seed_check.json)"
