@@ -1220,19 +1220,8 @@ def _run(model, names, d, lower, upper, *, n, method, replicates, n_resamples, c
         conv = {"n": sizes}
         for key in ("S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"):
             conv[key] = np.stack([run[key] for run in runs])
-    return SobolIndicesResult(
-        S1=main["S1"],
-        S1_low=main["S1_low"],
-        S1_high=main["S1_high"],
-        S1_conf=main["S1_conf"],
-        ST=main["ST"],
-        ST_low=main["ST_low"],
-        ST_high=main["ST_high"],
-        ST_conf=main["ST_conf"],
-        S1_replicates=main["S1_replicates"],
-        ST_replicates=main["ST_replicates"],
-        S1_resamples=main.get("S1_resamples"),
-        ST_resamples=main.get("ST_resamples"),
+    return _result(
+        main,
         factors=tuple(names),
         outputs=tuple(outputs),
         method=method,
@@ -1243,14 +1232,23 @@ def _run(model, names, d, lower, upper, *, n, method, replicates, n_resamples, c
         seed=user_seed,
         entropy=entropy,
         constant=constant,
-        flat_ab=main["flat_ab"],
-        informative=main["informative"],
-        events_needed=EVENTS_NEEDED,
         quantile_rows=min(n, q_rows),
         convergence=conv,
         chunk_size=chunk,
         memory_estimate=int(estimate),
         **diag,
+    )
+
+
+def _result(main: dict, **fields) -> SobolIndicesResult:
+    """The result from one run's estimates (``_finalise``) and the run's description."""
+    keys = ("S1", "S1_low", "S1_high", "S1_conf", "ST", "ST_low", "ST_high", "ST_conf", "S1_replicates", "ST_replicates", "flat_ab", "informative")
+    return SobolIndicesResult(
+        **{k: main[k] for k in keys},
+        S1_resamples=main.get("S1_resamples"),
+        ST_resamples=main.get("ST_resamples"),
+        events_needed=EVENTS_NEEDED,
+        **fields,
     )
 
 
@@ -1364,19 +1362,8 @@ def sobol_analyze(
     runs, total, constant = _finalise([per_design], shift, d, method, confidence_level, CONSTANT_RTOL)
     diag = _diagnostics(total, constant, n, len(mats), d, shift)
     main = runs[0]
-    return SobolIndicesResult(
-        S1=main["S1"],
-        S1_low=main["S1_low"],
-        S1_high=main["S1_high"],
-        S1_conf=main["S1_conf"],
-        ST=main["ST"],
-        ST_low=main["ST_low"],
-        ST_high=main["ST_high"],
-        ST_conf=main["ST_conf"],
-        S1_replicates=main["S1_replicates"],
-        ST_replicates=main["ST_replicates"],
-        S1_resamples=main.get("S1_resamples"),
-        ST_resamples=main.get("ST_resamples"),
+    return _result(
+        main,
         factors=tuple(names),
         outputs=tuple(outputs),
         method=method,
@@ -1387,9 +1374,6 @@ def sobol_analyze(
         seed=user_seed,
         entropy=_entropy(gen),
         constant=constant,
-        flat_ab=main["flat_ab"],
-        informative=main["informative"],
-        events_needed=EVENTS_NEEDED,
         quantile_rows=q_rows,
         chunk_size=n,
         **diag,
