@@ -833,15 +833,17 @@ def sobol_bars(result, path=None, *, quantity: str = "index", title: str | None 
     s1c, stc = collapse(s1), collapse(st)
     mean1, meant = np.nanmean(s1c, axis=0), np.nanmean(stc, axis=0)
     ci, how = {}, ""
-    for key in ("S1", "ST"):
-        draws = getattr(ix, f"{key}_resamples", None)
-        reps = getattr(ix, f"{key}_replicates", None)
-        if draws is not None and np.ndim(draws) == 3:  # SALib's bootstrap: percentiles of the resampled means
-            ci[key] = _percentile(collapse(np.nanmean(np.asarray(draws)[:, rows, :], axis=1)), ix.confidence_level)
-            how = "bootstrap intervals of the mean"
-        elif reps is not None and np.ndim(reps) == 3 and len(reps) >= 2:  # the spread of the mean over designs
-            ci[key] = _t_interval(collapse(np.nanmean(np.asarray(reps)[:, rows, :], axis=1)), ix.confidence_level)
-            how = f"intervals of the mean from its spread over {len(reps)} designs"
+    with warnings.catch_warnings():  # a resample or design where no unit's output was informative has no mean: NaN
+        warnings.filterwarnings("ignore", message="(Mean of empty slice|Degrees of freedom <= 0)", category=RuntimeWarning)
+        for key in ("S1", "ST"):
+            draws = getattr(ix, f"{key}_resamples", None)
+            reps = getattr(ix, f"{key}_replicates", None)
+            if draws is not None and np.ndim(draws) == 3:  # SALib's bootstrap: percentiles of the resampled means
+                ci[key] = _percentile(collapse(np.nanmean(np.asarray(draws)[:, rows, :], axis=1)), ix.confidence_level)
+                how = "bootstrap intervals of the mean"
+            elif reps is not None and np.ndim(reps) == 3 and len(reps) >= 2:  # the spread of the mean over designs
+                ci[key] = _t_interval(collapse(np.nanmean(np.asarray(reps)[:, rows, :], axis=1)), ix.confidence_level)
+                how = f"intervals of the mean from its spread over {len(reps)} designs"
     m = len(names)
     y = np.arange(m)
     n = len(units)

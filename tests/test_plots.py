@@ -312,6 +312,19 @@ def test_rc_context_restores_the_callers_rcparams():
         assert matplotlib.rcParams["font.size"] == 17
 
 
+def test_bars_of_a_design_without_any_informative_unit_draw_without_warnings():
+    # replicate method: in one design no unit's output varied (NaN for every unit); the interval uses the others
+    sob = fake_sobol(6, 3)
+    ix = sob.indices
+    reps = np.stack([ix.S1 + d for d in (0.0, 0.01, -0.01)])
+    reps[0] = np.nan
+    ix.S1_resamples = ix.ST_resamples = None
+    ix.S1_replicates, ix.ST_replicates = reps, reps.copy()
+    ix.method, ix.replicates = "replicate", 3
+    fig = plots.sobol_bars(sob)
+    assert any("spread over 3 designs" in t for t in texts(fig))
+
+
 def test_every_figure_from_the_papers_results(paper):
     """The real result objects of the paper (small samples), with the paper's nouns."""
     from clustermodel.bootstrap import weight_bootstrap
