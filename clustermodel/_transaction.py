@@ -111,6 +111,29 @@ def recover(folder: Path) -> list[str]:
     return done
 
 
+#: The interrupt the command line's signal handlers (SIGINT, SIGTERM) received, recorded before they raise it. An
+#: exception raised by a signal handler is lost when it lands in code that swallows it (a ``__del__`` or a weakref
+#: callback that happens to run at that moment), and the run would go on and publish; a transaction checks this
+#: record before it publishes, so an interrupted run never does.
+_interrupted: list[type[BaseException]] = []
+
+
+def record_interrupt(kind: type[BaseException]) -> None:
+    """Note that the process was asked to stop with ``kind`` (called from a signal handler)."""
+    _interrupted.append(kind)
+
+
+def clear_interrupts() -> None:
+    """Forget earlier interrupts (at the start of a command)."""
+    _interrupted.clear()
+
+
+def raise_if_interrupted() -> None:
+    """Raise the recorded interrupt, if any (between stages, and before publishing)."""
+    if _interrupted:
+        raise _interrupted[0]()
+
+
 @contextlib.contextmanager
 def transaction(folder: Path):
     """Yield a staging folder; publish its whole content into ``folder`` at the end, or nothing at all."""
@@ -128,6 +151,11 @@ def transaction(folder: Path):
             name = folder / Path(name).relative_to(stage)  # the file as it would have been published
         fix = "free some space or choose another --out" if exc.errno == errno.ENOSPC else "choose another --out"
         raise ClusterModelError(f"cannot write {name or folder}: {exc.strerror or exc}; {fix}; {folder} is as it was") from None
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    try:  # a signal arrived and its exception was swallowed somewhere: still publish nothing
+        raise_if_interrupted()
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise

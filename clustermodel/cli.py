@@ -80,7 +80,17 @@ class _Terminated(BaseException):
 
 
 def _on_sigterm(signum, frame):
+    from clustermodel._transaction import record_interrupt
+
+    record_interrupt(_Terminated)
     raise _Terminated()
+
+
+def _on_sigint(signum, frame):
+    from clustermodel._transaction import record_interrupt
+
+    record_interrupt(KeyboardInterrupt)
+    raise KeyboardInterrupt()
 
 
 def run_guarded(func) -> int:
@@ -93,9 +103,14 @@ def run_guarded(func) -> int:
     import signal
     import threading
 
-    old_term = None
+    from clustermodel._transaction import clear_interrupts
+
+    clear_interrupts()
+    old_term = old_int = None
     if threading.current_thread() is threading.main_thread():
         old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where the shell ignores Ctrl-C
+            old_int = signal.signal(signal.SIGINT, _on_sigint)
     try:
         with warnings.catch_warnings():  # restores the filters and showwarning afterwards
             warnings.simplefilter("default", ClusterModelWarning)
@@ -104,6 +119,8 @@ def run_guarded(func) -> int:
     finally:
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
+        if old_int is not None:
+            signal.signal(signal.SIGINT, old_int)
 
 
 def _run_guarded(func) -> int:

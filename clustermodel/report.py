@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from clustermodel import __version__
 from clustermodel._errors import ClusterModelError
 from clustermodel._io import json_text, write_text
-from clustermodel._transaction import locked, recover, transaction
+from clustermodel._transaction import locked, raise_if_interrupted, recover, transaction
 
 if TYPE_CHECKING:
     from clustermodel._typing import PathLike
@@ -279,6 +279,7 @@ def run_study(
         with transaction(out) as stage:
             done, skipped, partial = [], {}, {}
             for name in names:
+                raise_if_interrupted()
                 say(f"[clustermodel] {name} …")
                 result = STAGES[name](study, config, stage)
                 reason = result.get("skipped") if isinstance(result, dict) else ("not applicable to this study" if result is None else None)

@@ -159,6 +159,29 @@ def test_an_interrupted_run_leaves_the_folder_as_it_was(previous, tmp_path, sig,
     assert not list(previous.glob(".clustermodel-*"))
 
 
+@pytest.mark.parametrize("kind, code", [("KeyboardInterrupt", 130), ("_Terminated", 143)])
+def test_an_interrupt_whose_exception_was_swallowed_still_publishes_nothing(previous, monkeypatch, kind, code):
+    # A signal handler's exception is lost when it lands in code that swallows it (a __del__, a weakref callback);
+    # the handler records the interrupt first, and the run stops at the next stage or before publishing.
+    from clustermodel import cli, workflow
+    from clustermodel._transaction import record_interrupt
+
+    before = snapshot(previous)
+    scores = workflow.STAGES["scores"]
+
+    def swallowed(*args, **kwargs):
+        out = scores(*args, **kwargs)
+        record_interrupt(KeyboardInterrupt if kind == "KeyboardInterrupt" else cli._Terminated)  # ... and no raise
+        return out
+
+    monkeypatch.setitem(workflow.STAGES, "scores", swallowed)
+    cfg = previous.parent / "s.toml"
+    cfg.write_text('order = ["scores", "reproduction"]\n[scores]\nn_draws = 20\n')
+    assert main(["report", "--config", str(cfg), "--out", str(previous)]) == code
+    assert snapshot(previous) == before
+    assert not list(previous.glob(".clustermodel-*"))
+
+
 def test_a_killed_run_is_cleaned_up_by_the_next_run(previous, tmp_path):
     from clustermodel._transaction import locked, recover
 
