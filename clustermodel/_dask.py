@@ -3,14 +3,42 @@ client, and how many chunks can be in memory at once."""
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
+
+import numpy as np
 
 from clustermodel._errors import ClusterModelError
 
-__all__ = ["workers", "client_iv", "CONNECT_TIMEOUT"]
+__all__ = ["workers", "client_iv", "memory_limit_iv", "CONNECT_TIMEOUT"]
 
 #: How long to wait for a scheduler named by its address.
 CONNECT_TIMEOUT = "10s"
+
+
+def memory_limit_iv(memory_limit, default: int) -> int:
+    """A memory budget in bytes from a number or a size string such as '512MiB' (``default`` where None)."""
+    if memory_limit is None:
+        return default
+    if isinstance(memory_limit, str):
+        from dask.utils import parse_bytes
+
+        try:
+            value = parse_bytes(memory_limit)
+        except (ValueError, TypeError):
+            raise ClusterModelError(
+                f"`memory_limit` must be a number of bytes or a size such as '512MiB' or '2GiB', got {memory_limit!r}"
+            ) from None
+    elif isinstance(memory_limit, numbers.Real) and not isinstance(memory_limit, (bool, np.bool_)):
+        value = memory_limit
+    else:
+        raise ClusterModelError(
+            f"`memory_limit` must be a number of bytes or a size such as '512MiB', got {type(memory_limit).__name__}"
+        )
+    if not (math.isfinite(value) and value > 0):
+        raise ClusterModelError(f"`memory_limit` must be positive, got {memory_limit!r}")
+    return int(value)
 
 
 def workers(client) -> int:

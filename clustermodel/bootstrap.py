@@ -60,7 +60,7 @@ import scipy.stats
 import xarray as xr
 
 from clustermodel import __version__
-from clustermodel._dask import client_iv, workers as dask_workers
+from clustermodel._dask import client_iv, memory_limit_iv, workers as dask_workers
 from clustermodel._display import ResultDisplay, names
 from clustermodel._typing import PathLike, RNGLike
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
@@ -1035,29 +1035,6 @@ def _exact_percentiles(values: np.ndarray, percents) -> np.ndarray:
 # --------------------------------------------------------------------------- chunks, memory and scheduling
 
 
-def _memory_iv(memory_limit) -> int:
-    if memory_limit is None:
-        return DEFAULT_MEMORY_LIMIT
-    if isinstance(memory_limit, str):
-        from dask.utils import parse_bytes
-
-        try:
-            value = parse_bytes(memory_limit)
-        except (ValueError, TypeError):
-            raise ClusterModelError(
-                f"`memory_limit` must be a number of bytes or a size such as '512MiB' or '2GB', got {memory_limit!r}"
-            ) from None
-    elif isinstance(memory_limit, numbers.Real) and not isinstance(memory_limit, (bool, np.bool_)):
-        value = memory_limit
-    else:
-        raise ClusterModelError(
-            f"`memory_limit` must be a number of bytes or a size such as '512MiB', got {type(memory_limit).__name__}"
-        )
-    if not (math.isfinite(value) and value > 0):
-        raise ClusterModelError(f"`memory_limit` must be positive, got {memory_limit!r}")
-    return int(value)
-
-
 def _size(b: float) -> str:
     from dask.utils import format_bytes
 
@@ -1179,7 +1156,7 @@ def _ranges(n: int, b: int) -> list:
 
 def _stream(fn, ctx, outputs, *, what, n_resamples, memory_limit, chunk_size, client, progress, parts_fix):
     """Plan, run and fold every chunk; returns (running statistics, streaming record)."""
-    limit = _memory_iv(memory_limit)
+    limit = memory_limit_iv(memory_limit, DEFAULT_MEMORY_LIMIT)
     client, owned = client_iv(client)
     try:
         workers = dask_workers(client)
@@ -1901,7 +1878,7 @@ def weight_bootstrap(
     seed = _seed_of(rng)
     gen = as_rng(rng)
     design = _panel_design(structure, mode=mode, experts=experts, panel_size=panel_size, concentration=concentration, root=_root_seed(gen))
-    limit = _memory_iv(memory_limit)
+    limit = memory_limit_iv(memory_limit, DEFAULT_MEMORY_LIMIT)
 
     model = StudyModel(study, spec, thresholds=thresholds, nodes=out_nodes)
     c = model.construction
@@ -2365,7 +2342,7 @@ def cluster_bootstrap(
     out_nodes = _output_nodes(study.structure, nodes)
     seed = _seed_of(rng)
     gen = as_rng(rng)
-    limit = _memory_iv(memory_limit)
+    limit = memory_limit_iv(memory_limit, DEFAULT_MEMORY_LIMIT)
     model = StudyModel(study, spec, thresholds=thresholds)
     n = len(model.units)
     if n < 2:

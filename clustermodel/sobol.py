@@ -46,7 +46,7 @@ import numpy as np
 import scipy.stats
 import xarray as xr
 
-from clustermodel._dask import client_iv, workers as dask_workers
+from clustermodel._dask import client_iv, memory_limit_iv, workers as dask_workers
 from clustermodel._display import ResultDisplay, fmt, names
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import as_rng, check_choice, check_positive_int, check_probability
@@ -416,29 +416,6 @@ def _method_iv(method, replicates, n_resamples):
             "(leave `replicates` unset, or use method='replicate')"
         )
     return method, 1, check_positive_int(n_resamples, "n_resamples", minimum=2)
-
-
-def _memory_iv(memory_limit) -> int:
-    if memory_limit is None:
-        return DEFAULT_MEMORY_LIMIT
-    if isinstance(memory_limit, str):
-        from dask.utils import parse_bytes
-
-        try:
-            value = parse_bytes(memory_limit)
-        except (ValueError, TypeError):
-            raise ClusterModelError(
-                f"`memory_limit` must be a number of bytes or a size such as '2GiB' or '500MB', got {memory_limit!r}"
-            ) from None
-    elif isinstance(memory_limit, numbers.Real) and not isinstance(memory_limit, bool):
-        value = memory_limit
-    else:
-        raise ClusterModelError(
-            f"`memory_limit` must be a number of bytes or a size such as '2GiB', got {type(memory_limit).__name__}"
-        )
-    if not (math.isfinite(value) and value > 0):
-        raise ClusterModelError(f"`memory_limit` must be positive, got {memory_limit!r}")
-    return int(value)
 
 
 def _bytes(b: float) -> str:
@@ -1133,7 +1110,7 @@ def sobol_indices(
         )
     if chunk_size is not None:
         chunk_size = check_positive_int(chunk_size, "chunk_size")
-    limit = _memory_iv(memory_limit)
+    limit = memory_limit_iv(memory_limit, DEFAULT_MEMORY_LIMIT)
     if not callable(model):
         raise ClusterModelError(f"`model` must be callable as model(X), got {type(model).__name__}")
     gen, user_seed = _rng_iv(rng, seed)
