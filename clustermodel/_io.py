@@ -20,7 +20,7 @@ import errno
 import json
 import math
 import os
-import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -242,11 +242,12 @@ def write_netcdf(path: PathLike, ds: xr.Dataset, *, compress: bool = False) -> P
 def staged_outputs(folder: PathLike) -> Iterator[Path]:
     """Stage every output of one run; publish them into ``folder`` only if the run succeeds.
 
-    Yields a private folder inside ``folder``. On normal exit every file
-    written into it is moved into ``folder`` (same relative path, replacing
-    older versions); on an exception the staging folder is deleted, so
-    ``folder`` holds exactly what it held before (a folder this call created
-    is removed again).
+    The single commands' name for the one transaction every command uses
+    (:func:`clustermodel._transaction.published`, with ``replace_previous=False``): the folder is locked for the
+    run, what an earlier killed run left is finished or removed first, and every file written into the yielded
+    staging folder is moved into ``folder`` (same relative path, replacing older versions) only on success; on an
+    exception or an interrupt ``folder`` holds exactly what it held before (a folder this call created is removed
+    again). Nothing in ``folder`` is ever deleted.
 
     Examples
     --------
@@ -257,26 +258,7 @@ def staged_outputs(folder: PathLike) -> Iterator[Path]:
     >>> sorted(p.name for p in out.iterdir())
     ['table.md']
     """
-    folder = Path(folder)
-    created = not folder.exists()
-    folder = ensure_dir(folder)
-    try:
-        stage = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=folder))
-    except OSError as exc:
-        raise ClusterModelError(f"cannot write into {folder}: {exc.strerror}; choose a writable --out") from None
-    try:
+    from clustermodel._transaction import published
+
+    with published(Path(folder), replace_previous=False, say=lambda line: print(line, file=sys.stderr)) as stage:
         yield stage
-        files = sorted(p for p in stage.rglob("*") if p.is_file())
-        for p in files:
-            target = folder / p.relative_to(stage)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.replace(p, target)
-            except OSError as exc:
-                raise ClusterModelError(f"cannot write {target}: {exc.strerror}; choose another output folder") from None
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        if created and not any(folder.iterdir()):
-            folder.rmdir()
-        raise
-    shutil.rmtree(stage, ignore_errors=True)

@@ -72,7 +72,16 @@ def main(argv=None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
-    return run_guarded(lambda: args._run(args))
+    return run_guarded(lambda: _run(args))
+
+
+def _run(args):
+    out = getattr(args, "out", None)
+    if out:  # finish what a killed run left in the output folder before anything else (docs/bad_inputs.md)
+        from clustermodel._transaction import finish_interrupted
+
+        finish_interrupted(out, say=lambda line: print(line, file=sys.stderr))
+    return args._run(args)
 
 
 class _Terminated(BaseException):

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from clustermodel import __version__
 from clustermodel._errors import ClusterModelError
 from clustermodel._io import json_text, write_text
-from clustermodel._transaction import locked, raise_if_interrupted, recover, transaction
+from clustermodel._transaction import published, raise_if_interrupted
 
 if TYPE_CHECKING:
     from clustermodel._typing import PathLike
@@ -273,29 +273,26 @@ def run_study(
         raise ClusterModelError("an empty output folder; name one, e.g. --out reports")
     _refuse_inputs_inside(study, out)
     say = progress or (lambda *_: None)
-    with locked(out):
-        for line in recover(out):
-            say(f"[clustermodel] {line}")
-        with transaction(out) as stage:
-            done, skipped, partial = [], {}, {}
-            for name in names:
-                raise_if_interrupted()
-                say(f"[clustermodel] {name} …")
-                result = STAGES[name](study, config, stage)
-                reason = result.get("skipped") if isinstance(result, dict) else ("not applicable to this study" if result is None else None)
-                if not isinstance(reason, (str, dict)):  # a stage's own record of what it left out (its report names it)
-                    reason = None
-                if isinstance(reason, dict):  # the stage ran; some of its parts could not
-                    done.append(name)
-                    for part, why in reason.items():
-                        partial[f"{name}: {part}"] = why
-                        say(f"[clustermodel] {name}: {part} skipped: {why}")
-                elif reason:
-                    skipped[name] = reason
-                    say(f"[clustermodel] {name} skipped: {reason}")
-                else:
-                    done.append(name)
-            config.pop("_given_study", None)
-            write_report(stage, done, skipped={**skipped, **partial}, title=title, preamble=preamble, nouns=nouns, paper=bool(getattr(study, "paper", False)))
-            write_manifest(stage, study=study, config=config, stages=done, skipped=skipped, partial=partial, root=root)
+    with published(out, replace_previous=True, say=say) as stage:
+        done, skipped, partial = [], {}, {}
+        for name in names:
+            raise_if_interrupted()
+            say(f"[clustermodel] {name} …")
+            result = STAGES[name](study, config, stage)
+            reason = result.get("skipped") if isinstance(result, dict) else ("not applicable to this study" if result is None else None)
+            if not isinstance(reason, (str, dict)):  # a stage's own record of what it left out (its report names it)
+                reason = None
+            if isinstance(reason, dict):  # the stage ran; some of its parts could not
+                done.append(name)
+                for part, why in reason.items():
+                    partial[f"{name}: {part}"] = why
+                    say(f"[clustermodel] {name}: {part} skipped: {why}")
+            elif reason:
+                skipped[name] = reason
+                say(f"[clustermodel] {name} skipped: {reason}")
+            else:
+                done.append(name)
+        config.pop("_given_study", None)
+        write_report(stage, done, skipped={**skipped, **partial}, title=title, preamble=preamble, nouns=nouns, paper=bool(getattr(study, "paper", False)))
+        write_manifest(stage, study=study, config=config, stages=done, skipped=skipped, partial=partial, root=root)
     return RunSummary(done=tuple(done), skipped=skipped, out=out)
