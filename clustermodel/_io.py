@@ -42,6 +42,8 @@ __all__ = [
     "round_numbers",
     "staged_outputs",
     "write_csv",
+    "neutral_cell",
+    "FORMULA_START",
     "write_json",
     "write_netcdf",
     "write_text",
@@ -205,6 +207,49 @@ def write_json(path: PathLike, obj: Any) -> Path:
     return write_text(path, json_text(obj))
 
 
+#: The first characters with which a spreadsheet program reads a cell as a formula (or, for tab and carriage
+#: return, may shift it into one): OWASP's list for CSV injection.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutral_cell(value: Any) -> Any:
+    """``value`` as a spreadsheet shows it as text: a string beginning with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return gets a leading apostrophe (OWASP's recommendation against CSV injection), unless the string is
+    a number (``-0.5``, ``+3``, ``-1e-3``), which stays as it is. Anything that is not a string is returned
+    unchanged, so numbers stay numbers.
+
+    Examples
+    --------
+    >>> print(neutral_cell('=HYPERLINK("http://x.example","click")'))
+    '=HYPERLINK("http://x.example","click")
+    >>> neutral_cell("+1+1"), neutral_cell("@SUM(A1)"), neutral_cell("-0.25"), neutral_cell(-3.0), neutral_cell("Moscow")
+    ("'+1+1", "'@SUM(A1)", '-0.25', -3.0, 'Moscow')
+    """
+    if not isinstance(value, str) or not value.startswith(FORMULA_START):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
+
+
+def _neutral_labels(df: pd.DataFrame) -> pd.DataFrame:
+    """Column and index labels (unit or indicator codes, when a table is wide) through :func:`neutral_cell`."""
+    import pandas as pd
+
+    def fix(index):
+        if isinstance(index, pd.MultiIndex):
+            return index.set_levels([fix(level) for level in index.levels])
+        if index.dtype == object and any(isinstance(v, str) and v.startswith(FORMULA_START) for v in index):
+            return index.map(neutral_cell)
+        return index
+
+    df.columns = fix(df.columns)
+    df.index = fix(df.index)
+    return df
+
+
 def write_csv(path: PathLike, df: pd.DataFrame, *, index: bool | None = None) -> Path:
     """A table as CSV with numbers at the stated precision, written atomically.
 
@@ -216,6 +261,8 @@ def write_csv(path: PathLike, df: pd.DataFrame, *, index: bool | None = None) ->
         Write the index as the first column(s). By default only when it is
         named (a plain row counter is left out).
     """
+    import pandas as pd
+
     if index is None:
         index = any(n is not None for n in df.index.names)
     out = df.copy()
@@ -223,6 +270,9 @@ def write_csv(path: PathLike, df: pd.DataFrame, *, index: bool | None = None) ->
         values = out[column]
         if values.dtype.kind == "f" or values.dtype == object:
             out[column] = values.map(round_numbers).astype(values.dtype)
+        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            out[column] = out[column].map(neutral_cell).astype(values.dtype)
+    out = _neutral_labels(out)
     with atomic_path(path) as tmp:
         out.to_csv(tmp, index=index)
     return Path(path)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clustermodel.reporting._text import md_escape as E
 from clustermodel.reporting.nouns import Nouns
 from clustermodel.spec import SCENARIOS
 
@@ -273,7 +274,7 @@ def _units_table(result, nouns: Nouns, lo_p, hi_p, max_rows: int) -> list[str]:
         "|---:|---|---:|---|---|" + ("---|" + "---:|" * len(SCENARIOS) if scen else ""),
     ]
     for i in order:
-        label = str(t["cluster"].values[i]) + (f" {t['name'].values[i]}" if has_names else "")
+        label = E(str(t["cluster"].values[i]) + (f" {t['name'].values[i]}" if has_names else ""))
         row = (
             f"| {int(t['rank_nominal'].values[i])} | {label} | {_f(t['index_nominal'].values[i])} | "
             f"{_f(t['index_median'].values[i])} [{_f(t['index_low'].values[i])}, {_f(t['index_high'].values[i])}] | "
@@ -302,7 +303,7 @@ def _nodes_table(result, nouns: Nouns, lo_p, hi_p) -> list[str]:
         width = (sel["rank_high"] - sel["rank_low"]).values
         spread = (sel["score_max"] - sel["score_min"]).values
         lines.append(
-            f"| {v} | {int(sel['level'])} | {_f(sel['mean_rank_shift_median'], 2)} [{_f(sel['mean_rank_shift_low'], 2)}, "
+            f"| {E(v)} | {int(sel['level'])} | {_f(sel['mean_rank_shift_median'], 2)} [{_f(sel['mean_rank_shift_low'], 2)}, "
             f"{_f(sel['mean_rank_shift_high'], 2)}] | {_f(np.nanmean(width), 2)} | {_g(np.nanmax(width))} | {_g(np.nanmax(spread))} |"
         )
     return lines
@@ -340,7 +341,7 @@ def weight_markdown(result, *, nouns: Nouns, reference_label: str | None = None,
         lines.append(f"- No scenarios: {skip_reason('no_higher_level', nouns)}.")
     lines += ["", f"| Node | Parent | Nominal | Panel mean | Panel sd | {lo_p} % | {hi_p} % |", "|---|---|---:|---:|---:|---:|---:|"]
     for k, v in d.items():
-        lines.append(f"| {k} | {v['parent']} | {v['centre']:.3f} | {_f(v['mean'])} | {_f(v['sd'])} | {_f(v['low'])} | {_f(v['high'])} |")
+        lines.append(f"| {E(k)} | {E(v['parent'])} | {v['centre']:.3f} | {_f(v['mean'])} | {_f(v['sd'])} | {_f(v['low'])} | {_f(v['high'])} |")
     if result.has_regions:
         sc = st["scenario_counts"]
         lines += ["", "Scenario counts over panels:", "", f"| Scenario | Nominal | Median | {lo_p} % | {hi_p} % | Mean share |", "|---|---:|---:|---:|---:|---:|"]
@@ -400,7 +401,7 @@ def cluster_markdown(result, *, nouns: Nouns, reference_label: str | None = None
     if len(result.nodes) > 1:
         lines += ["", f"| Node | Nominal mean score | Median | {lo_p} % | {hi_p} % | Bias |", "|---|---:|---:|---:|---:|---:|"]
         for v, st in d["mean_score"].items():
-            lines.append(f"| {v} | {_f(st['nominal'])} | {_f(st['median'])} | {_f(st['low'])} | {_f(st['high'])} | {_f(st['bias'])} |")
+            lines.append(f"| {E(v)} | {_f(st['nominal'])} | {_f(st['median'])} | {_f(st['low'])} | {_f(st['high'])} | {_f(st['bias'])} |")
     if result.has_regions:
         sc = d["scenario_counts"]
         lines += ["", f"| Scenario | Nominal share | Median share | {lo_p} % | {hi_p} % | Count median [{lo_p}, {hi_p}] |", "|---|---:|---:|---:|---:|---|"]

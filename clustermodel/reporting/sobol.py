@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from clustermodel.reporting._text import md_escape as E
 from clustermodel.reporting.nouns import PAPER_NOUNS, Nouns
 
 __all__ = ["index_notes", "indices_markdown", "method_sentence", "markdown", "findings", "write_outputs"]
@@ -103,7 +104,7 @@ def indices_markdown(ix) -> str:
     ]
     for r in ix.to_records():
         lines.append(
-            f"| {r['output']} | {r['factor']} | {r['S1']:.3f} | [{r['S1_low']:.3f}, {r['S1_high']:.3f}] | "
+            f"| {E(r['output'])} | {E(r['factor'])} | {r['S1']:.3f} | [{r['S1_low']:.3f}, {r['S1_high']:.3f}] | "
             f"{r['ST']:.3f} | [{r['ST_low']:.3f}, {r['ST_high']:.3f}] |"
         )
     notes = index_notes(ix)
@@ -174,7 +175,7 @@ def markdown(result, *, nouns: Nouns = PAPER_NOUNS) -> str:
     ]
     for r in result.importance:
         lines.append(
-            f"| {r['indicator']} | {r['nominal_weight']:.3f} | {r['effective_weight']:.3f} | {r['linear_importance']:.3f} | "
+            f"| {E(r['indicator'])} | {r['nominal_weight']:.3f} | {r['effective_weight']:.3f} | {r['linear_importance']:.3f} | "
             f"{r['linear_importance_share']:.3f} | {r['mean_index_S1']:.3f} | {r['mean_index_ST']:.3f} | "
             f"{r['rank_shift_S1']:.3f} | {r['rank_shift_ST']:.3f} |"
         )
@@ -213,8 +214,8 @@ def markdown(result, *, nouns: Nouns = PAPER_NOUNS) -> str:
             kept = out.get(f"scenario_kept[{u}]")
             p_kept = "" if kept is None else f"{kept['mean']:.1%}"
             lines.append(
-                f"| {u} | {result.cluster_names[u]} | {int(rk['nominal'])} | {rk['q05']:.0f}–{rk['q95']:.0f} | "
-                f"{result.nominal_scenario.get(u, '?')} | {p_kept} |"
+                f"| {E(u)} | {E(result.cluster_names[u])} | {int(rk['nominal'])} | {rk['q05']:.0f}–{rk['q95']:.0f} | "
+                f"{E(result.nominal_scenario.get(u, '?'))} | {p_kept} |"
             )
         if left_out:
             lines += ["", left_out]
@@ -228,20 +229,20 @@ def markdown(result, *, nouns: Nouns = PAPER_NOUNS) -> str:
     for k in [k for k, c in enumerate(result.cluster) if c is None]:
         for j, f in enumerate(ix.factors):
             lines.append(
-                f"| {ix.outputs[k]} | {f} | {ix.S1[k, j]:.3f} | [{ix.S1_low[k, j]:.3f}, {ix.S1_high[k, j]:.3f}] | "
+                f"| {E(ix.outputs[k])} | {E(f)} | {ix.S1[k, j]:.3f} | [{ix.S1_low[k, j]:.3f}, {ix.S1_high[k, j]:.3f}] | "
                 f"{ix.ST[k, j]:.3f} | [{ix.ST_low[k, j]:.3f}, {ix.ST_high[k, j]:.3f}] |"
             )
     per_unit = [q for q in ("index", "rank", "scenario_kept") if q in result.quantity]
     if shown and per_unit:
         lines += ["", f"### Total indices of each {nouns.unit}'s {', '.join(per_unit)} (ST per factor)", ""]
-        lines.append(f"| {nouns.unit} | output | " + " | ".join(ix.factors) + " |")
+        lines.append(f"| {nouns.unit} | output | " + " | ".join(E(f) for f in ix.factors) + " |")
         lines.append("|---:|---|" + "---:|" * len(ix.factors))
         for u in shown:
             for q in per_unit:
                 name = f"{q}[{u}]"
                 if name in ix.outputs:
                     k = ix.outputs.index(name)
-                    lines.append(f"| {u} | {q} | " + " | ".join(f"{v:.3f}" for v in ix.ST[k]) + " |")
+                    lines.append(f"| {E(u)} | {q} | " + " | ".join(f"{v:.3f}" for v in ix.ST[k]) + " |")
     conv = result.convergence_table()
     if conv:
         ns = [w["n"] for w in conv["median_interval_width"]]
@@ -263,7 +264,7 @@ def markdown(result, *, nouns: Nouns = PAPER_NOUNS) -> str:
                 continue
             for f in ix.factors:
                 cells = [by[(o, f, n)] for n in ns]
-                lines.append(f"| {o} | {f} | " + " | ".join(f"{r['ST']:.3f} [{r['ST_low']:.3f}, {r['ST_high']:.3f}]" for r in cells) + " |")
+                lines.append(f"| {E(o)} | {E(f)} | " + " | ".join(f"{r['ST']:.3f} [{r['ST_low']:.3f}, {r['ST_high']:.3f}]" for r in cells) + " |")
     if result.notes:
         lines += ["", "### Notes", "", *[f"- {t}" for t in result.notes]]
     return "\n".join(lines) + "\n"
