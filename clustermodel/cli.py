@@ -144,6 +144,14 @@ def _run_guarded(func) -> int:
     except OSError as exc:
         print(f"clustermodel: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
+    except MemoryError:
+        print(
+            "clustermodel: error: out of memory; give the run less to hold at once (a smaller --memory-limit, fewer "
+            "samples with --n / --n-resamples, or fewer units), or run it on a machine with more memory; "
+            "the output folder is as it was",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("clustermodel: interrupted; the output folder is as it was", file=sys.stderr)
         return 130

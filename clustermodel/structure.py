@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
@@ -187,6 +188,12 @@ class Structure(ResultDisplay):
         for v, kids in children.items():
             if kids and sum(self.weights[k] for k in kids) <= 0:
                 self._fail(f"the weights of the children of {v!r} sum to 0; give at least one of them a positive weight", seen[v], "weight")
+            if kids and not math.isfinite(sum(self.weights[k] for k in kids)):
+                big = max(kids, key=lambda k: self.weights[k])
+                self._fail(
+                    f"the weights of the children of {v!r} sum to more than the largest float ({sys.float_info.max:.3g}); "
+                    "only their ratios matter: divide them all by the same number (e.g. their largest)", big, "weight"
+                )
         for i, d in enumerate(self.directions):
             if d not in (1, -1):
                 self._fail(f"direction {d!r} of node {nodes[i]!r} must be 1 (more is better) or -1 (less is better)", i, "direction")
@@ -303,7 +310,14 @@ class Structure(ResultDisplay):
         w = self._check_weights(weights)
         codes = self.parent_codes()
         onehot = (codes[:, None] == np.arange(len(self.aggregates))).astype(float)  # (K, P)
-        totals = w @ onehot  # (..., P)
+        with np.errstate(over="ignore"):
+            totals = w @ onehot  # (..., P)
+        if not np.all(np.isfinite(totals)):
+            bad = self.aggregates[int(np.argwhere(~np.isfinite(totals))[0][-1])]
+            raise ClusterModelError(
+                f"`weights`: the weights of the children of {bad!r} sum to more than the largest float; only their ratios "
+                "matter: divide them all by the same number (e.g. their largest)"
+            )
         if np.any(totals <= 0):
             bad = self.aggregates[int(np.argwhere(totals <= 0)[0][-1])]
             raise ClusterModelError(f"`weights`: the children of {bad!r} all have weight 0 in at least one weight vector; give one a positive weight")
@@ -439,6 +453,16 @@ class Structure(ResultDisplay):
                     f"{aggregate_hint}; its columns are {', '.join(map(repr, columns))}",
                     self._index[v],
                     "node",
+                )
+        for v in self.aggregates:
+            if v != self.root and v in columns:
+                child = next(i for i, p in enumerate(self.parents) if p == v)
+                self._fail(
+                    f"node {v!r} is a column of the unit table{'' if table_path is None else f' {table_path}'} but has "
+                    f"children (this row names it as the parent of {self.nodes[child]!r}), so its data would leave the "
+                    f"index: an indicator cannot be a parent; fix this row's parent, or rename the aggregate",
+                    child,
+                    "parent",
                 )
         for v, d in zip(self.nodes, self.denominators):
             if d is not None and d not in columns:
