@@ -11,6 +11,7 @@ import importlib
 import pkgutil
 import sys
 import warnings
+from pathlib import Path
 
 from clustermodel import __version__
 from clustermodel._errors import ClusterModelError, ClusterModelWarning
@@ -81,7 +82,32 @@ def _run(args):
         from clustermodel._transaction import finish_interrupted
 
         finish_interrupted(out, say=lambda line: print(line, file=sys.stderr))
-    return args._run(args)
+    try:
+        return args._run(args)
+    except ClusterModelError as exc:
+        raise _located(exc, args) from None
+
+
+#: The options that name an input file, in the order a message lists them.
+_INPUT_OPTIONS = ("clusters", "weights", "structure", "spec", "regions", "region_weights", "config", "experts")
+
+
+def _located(exc: ClusterModelError, args) -> ClusterModelError:
+    """``exc``, or, when its message names no input file and no option (an error found while computing, e.g. a
+    geometric mean of a negative score naming only the node and the unit), the same message followed by the input
+    files this command was given, so the one line says where to look."""
+    text = str(exc)
+    if getattr(exc, "file", None) is not None or "--" in text:
+        return exc
+    given = [(name, getattr(args, name, None)) for name in _INPUT_OPTIONS]
+    given = [(name, str(v)) for name, v in given if v]
+    if any(v in text or Path(v).name in text for _, v in given):
+        return exc
+    where = ", ".join(f"--{name.replace('_', '-')} {v}" for name, v in given) or "the paper's data (data/)"
+    located = type(exc).__new__(type(exc))
+    located.__dict__.update(exc.__dict__)
+    located.args = (f"{text} (inputs: {where})",)
+    return located
 
 
 class _Terminated(BaseException):
