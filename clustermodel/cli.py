@@ -97,7 +97,7 @@ def _located(exc: ClusterModelError, args) -> ClusterModelError:
     geometric mean of a negative score naming only the node and the unit), the same message followed by the input
     files this command was given, so the one line says where to look."""
     text = str(exc)
-    if getattr(exc, "file", None) is not None or "--" in text:
+    if getattr(exc, "file", None) is not None or "--" in text or "`" in text:  # names a file, an option or an argument
         return exc
     given = [(name, getattr(args, name, None)) for name in _INPUT_OPTIONS]
     given = [(name, str(v)) for name, v in given if v]
