@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["ClusterModelError", "InputError", "ClusterModelWarning"]
+__all__ = ["ClusterModelError", "InputError", "CellError", "ClusterModelWarning"]
 
 
 class ClusterModelError(ValueError):
@@ -42,6 +42,17 @@ class InputError(ClusterModelError):
             where.append(f"column '{column}'")
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {problem}" if prefix else problem)
+
+
+class CellError(ClusterModelError):
+    """A bad cell found by a pure array function, located by its row ``position`` in the arrays it was given and
+    the table ``column``; the caller that knows the file turns it into an :class:`InputError` with the line."""
+
+    def __init__(self, problem: str, *, position: int, column: str | None = None) -> None:
+        self.problem = problem
+        self.position = int(position)
+        self.column = column
+        super().__init__(problem)
 
 
 class ClusterModelWarning(UserWarning):

@@ -255,6 +255,11 @@ def transaction(folder: Path, *, replace_previous: bool = True):
             name = folder / Path(name).relative_to(stage)  # the file as it would have been published
         fix = "free some space or choose another --out" if exc.errno == errno.ENOSPC else "choose another --out"
         raise ClusterModelError(f"cannot write {name or folder}: {exc.strerror or exc}; {fix}; {folder} is as it was") from None
+    except ClusterModelError as exc:  # a writer's own message (e.g. a full disk met by atomic_path): nothing published
+        shutil.rmtree(stage, ignore_errors=True)
+        if str(exc).startswith("cannot write"):
+            raise ClusterModelError(f"{exc}; {folder} is as it was") from None
+        raise
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
@@ -280,7 +285,9 @@ def transaction(folder: Path, *, replace_previous: bool = True):
     except OSError as exc:
         shutil.rmtree(stage, ignore_errors=True)
         tmp.unlink(missing_ok=True)
-        raise ClusterModelError(f"cannot write {folder / JOURNAL}: {exc.strerror}; free some space or choose another --out") from None
+        raise ClusterModelError(
+            f"cannot write {folder / JOURNAL}: {exc.strerror}; free some space or choose another --out; {folder} is as it was"
+        ) from None
     _apply(folder, journal)
 
 

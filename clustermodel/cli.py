@@ -60,7 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"clustermodel: warning: {message}", file=sys.stderr)
+    """Every warning as one line: ours as written; another library's (e.g. numpy's RuntimeWarning) with its
+    category and the module and line it came from, never the source line that Python prints beneath it."""
+    if issubclass(category, ClusterModelWarning):
+        print(f"clustermodel: warning: {message}", file=sys.stderr)
+        return
+    text = " ".join(str(message).split())
+    print(f"clustermodel: warning: {category.__name__}: {text} (at {Path(filename).name}:{lineno})", file=sys.stderr)
 
 
 def main(argv=None) -> int:

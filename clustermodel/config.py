@@ -119,10 +119,14 @@ def _check_value(value, check, name):
         if not isinstance(value, bool):
             raise ClusterModelError(f"{name} must be true or false, got {value!r}")
         return value
-    if check == "memory":
-        if isinstance(value, str) or isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-            return value
-        raise ClusterModelError(f"{name} must be a size such as \"1 GiB\" or a number of bytes, got {value!r}")
+    if check == "memory":  # parsed here as the estimators parse it, so "lots" fails before any stage runs
+        from clustermodel._dask import memory_limit_iv
+
+        try:
+            memory_limit_iv(value, 0)
+        except ClusterModelError:
+            raise ClusterModelError(f"{name} must be a size such as \"1 GiB\" or a positive number of bytes, got {value!r}") from None
+        return value
     if check == "numbers":
         if not isinstance(value, list):
             raise ClusterModelError(f"{name} must be a list of numbers, got {value!r}")

@@ -504,6 +504,15 @@ def _warn_degenerate(values, names, path, lines, unit):
         )
 
 
+def _sum_text(total: float) -> str:
+    """A weight sum with as many digits as it takes to differ from one ('1' for 0.9999999 reads as a contradiction)."""
+    for digits in range(6, 18):
+        text = f"{total:.{digits}g}"
+        if float(text) != 1.0:
+            return text
+    return repr(float(total))
+
+
 def _read_weights(path, *, name: str = "weights"):
     """:func:`load_weights`, plus what the study records: the SHA-256 of the bytes read and each weight's line."""
     path = Path(path)
@@ -522,14 +531,14 @@ def _read_weights(path, *, name: str = "weights"):
     # the relative slack keeps a typed sum of exactly 0.99 or 1.01 (0.010000000000000009 in binary) renormalised
     if abs(total - 1) > WEIGHT_SUM_TOLERANCE * (1 + 1e-9):
         raise InputError(
-            f"the weights sum to {total:.6g}, not 1; they are rejected (only a rounding difference of up to "
+            f"the weights sum to {_sum_text(total)}, not 1; they are rejected (only a rounding difference of up to "
             f"{WEIGHT_SUM_TOLERANCE} is renormalised): fix the weights so that they sum to one",
             file=path,
             column="weight",
         )
     if abs(total - 1) > WEIGHT_SUM_EXACT:
         warnings.warn(
-            f"{path}: column 'weight': weights sum to {total:.6g}; renormalised to sum to one",
+            f"{path}: column 'weight': weights sum to {_sum_text(total)}, not exactly one; renormalised to sum to one",
             ClusterModelWarning,
             stacklevel=3,
         )
@@ -733,6 +742,9 @@ def _unit_dataset(df, path, *, dim, id_column, indicators, meta_path, table, ext
     ds["indicator"].attrs["units"] = [units.get(i, "unknown") for i in indicators]
     ds["indicator"].attrs["long_names"] = [long_names.get(i, i) for i in indicators]
     ds["indicators"].attrs["description"] = f"{table} indicator values as read from {Path(path).name}; NaN = missing"
+    # where each unit's row is, so that an error found later in a cell (a negative value, a zero denominator) names
+    # the file, line and column; by label, so the record stays right for any selection of the units
+    ds["indicators"].attrs.update(source=str(path), line_labels=[str(v) for v in labels], lines=[int(n) for n in lines])
     return ds
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clustermodel._errors import ClusterModelError
+from clustermodel._errors import CellError, ClusterModelError
 
 __all__ = ["denominate_array"]
 
@@ -49,10 +49,12 @@ def denominate_array(x, denominators, which, *, unit_labels=None, indicator_labe
         unit = unit_labels[i] if unit_labels is not None else f"position {i}"
         ind = indicator_labels[j] if indicator_labels is not None else f"position {j}"
         den = denominator_labels[which[j]] if denominator_labels is not None else f"column {which[j]}"
-        raise ClusterModelError(
+        raise CellError(
             f"denominator {den!r} is {float(cols.reshape(-1, *cols.shape[-2:])[:, i, j].min())!r} for unit {unit!r} "
             f"(indicator {ind!r}); a denominator must be positive: fix the value, leave it empty (missing) or set "
-            "denominate=false"
+            "denominate=false",
+            position=int(i),
+            column=None if denominator_labels is None else str(den),
         )
     with np.errstate(invalid="ignore"):
         return np.where(used, x / np.where(used, cols, 1.0), x)

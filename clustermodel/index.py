@@ -28,7 +28,7 @@ import scipy.stats
 import xarray as xr
 
 from clustermodel._display import ResultDisplay, names
-from clustermodel._errors import ClusterModelError, ClusterModelWarning
+from clustermodel._errors import CellError, ClusterModelError, ClusterModelWarning, InputError
 from clustermodel._validation import check_squares_finite
 from clustermodel.aggregate import aggregate_tree
 from clustermodel.denominate import denominate_array
@@ -457,6 +457,17 @@ def construct(
     return _construct(ind, den, structure, spec, warn=warn)
 
 
+def _located_cell(exc, ind, labels) -> ClusterModelError:
+    """``exc`` (a :class:`CellError`) as an :class:`InputError` naming the file, line and column of the cell, when the
+    indicators record the table they were read from (``source``, and each unit's line by its label); else as is."""
+    source, lines = ind.attrs.get("source"), ind.attrs.get("lines")
+    by_label = dict(zip(ind.attrs.get("line_labels", ()), lines or ()))
+    line = by_label.get(str(_py(labels[exc.position])))
+    if source is None or line is None:
+        return exc
+    return InputError(exc.problem, file=source, line=int(line), column=exc.column)
+
+
 def _construct(ind, den, structure, spec, *, warn=False) -> Construction:
     dim = unit_dim(ind)
     leaves = list(structure.leaves)
@@ -497,21 +508,30 @@ def _construct(ind, den, structure, spec, *, warn=False) -> Construction:
     d = None if den is None else den.transpose(dim, ...)
     if spec.negative == "error" and np.any(x < 0):
         i, j = np.argwhere(x < 0)[0]
-        raise ClusterModelError(
-            f"`indicators` holds a negative value {float(x[i, j])!r} ({dim} {_py(labels[i])!r}, indicator "
-            f"{leaves[j]!r}) that negative='error' cannot score; fix the value or choose negative='zero' "
-            "(a deficit counts as zero) or negative='keep' (the formula as printed)"
+        raise _located_cell(
+            CellError(
+                f"`indicators` holds a negative value {float(x[i, j])!r} ({dim} {_py(labels[i])!r}, indicator "
+                f"{leaves[j]!r}) that negative='error' cannot score; fix the value or choose negative='zero' "
+                "(a deficit counts as zero) or negative='keep' (the formula as printed)",
+                position=int(i),
+                column=leaves[j],
+            ),
+            ind,
+            labels,
         )
     codes = group_codes(ind, spec)
-    arrs = construct_arrays(
-        x,
-        structure=structure,
-        spec=spec,
-        denominators=None if d is None else d.values,
-        denominator_names=() if d is None else [str(v) for v in d[d.dims[1]].values],
-        group_codes=codes,
-        unit_labels=[_py(v) for v in labels],
-    )
+    try:
+        arrs = construct_arrays(
+            x,
+            structure=structure,
+            spec=spec,
+            denominators=None if d is None else d.values,
+            denominator_names=() if d is None else [str(v) for v in d[d.dims[1]].values],
+            group_codes=codes,
+            unit_labels=[_py(v) for v in labels],
+        )
+    except CellError as exc:  # a bad cell found by an array function: name the file, line and column
+        raise _located_cell(exc, ind, labels) from None
     aggs = [spec.aggregation] if isinstance(spec.aggregation, str) else list(spec.aggregation)
     if any(a in ("equation1", "quadratic") for a in aggs):
         check_squares_finite(arrs["x"], arrs["normalised"], ind, dim)  # -1e200 under negative='keep' is an error, not inf

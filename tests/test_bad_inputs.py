@@ -192,7 +192,7 @@ def test_unknown_region(files, cli):
 
 def test_weights_off_by_rounding_are_renormalised_with_a_warning(files, cli):
     f = files(weights="indicator,weight\na,0.4\nb,0.59\n")
-    msg = f"{f['weights']}: column 'weight': weights sum to 0.99; renormalised to sum to one"
+    msg = f"{f['weights']}: column 'weight': weights sum to 0.99, not exactly one; renormalised to sum to one"
     with pytest.warns(ClusterModelWarning) as rec:
         study = load_study(f["clusters"], f["weights"])
     assert [str(r.message) for r in rec] == [msg]
@@ -304,10 +304,15 @@ def test_negative_value_under_negative_error(files, cli):
         "score; fix the value or choose negative='zero' (a deficit counts as zero) or negative='keep' "
         "(the formula as printed)"
     )
+    msg = f"{f['clusters']}, line 3, column 'b': {msg}"  # the cell: the table records each unit's line
     with pytest.raises(ClusterModelError) as e:
         compute_index(study.indicators, study.weights, PAPER_SPEC.replace(negative="error"))
     assert str(e.value) == msg
     assert_cli_error(cli, [*data_args(f), "--negative", "error"], msg)
+    # the record is by label, so a selection of the units keeps the right line
+    with pytest.raises(ClusterModelError) as e:
+        compute_index(study.indicators.isel(cluster=[1, 0]), study.weights, PAPER_SPEC.replace(negative="error"))
+    assert str(e.value) == msg
     # the suggested policies score it
     assert main([*map(str, data_args(f)), "--negative", "zero", "--json"]) == 0
 
@@ -943,7 +948,10 @@ def test_full_disk_names_the_file(tmp_path, cli, monkeypatch):
     code, err, before, after = cli("index", out=reports)
     assert code == 2 and after == before
     # the file is named where it would have been published, not inside the private staging folder
-    assert err == [f"clustermodel: error: cannot write {reports / 'index.md'}: No space left on device; free some space or choose another --out"]
+    assert err == [
+        f"clustermodel: error: cannot write {reports / 'index.md'}: No space left on device; free some space or choose "
+        f"another --out; {reports} is as it was"
+    ]
 
 
 # --- 37. degenerate studies ------------------------------------------------------------------------------------

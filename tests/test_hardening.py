@@ -107,3 +107,73 @@ def test_out_of_memory_is_one_line_and_leaves_out_as_it_was(tmp_path, monkeypatc
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("clustermodel: error: out of memory") and "as it was" in err[0]
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir()} == before
+
+
+# --- F: messages that name the right thing -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["report", "sobol", "bootstrap"])
+def test_a_bad_threshold_option_is_blamed_on_the_option_not_the_config(tmp_path, capsys, command):
+    code = main([command, "--cluster-threshold", "nan", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "argument --cluster-threshold" in err[0] and "'nan'" in err[0] and "config" not in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_memory_limit_that_is_no_size_fails_before_any_work(tmp_path, capsys):
+    assert main(["sobol", "--memory-limit", "lots", "--out", str(tmp_path / "o")]) == 2
+    assert "argument --memory-limit" in capsys.readouterr().err
+    config = tmp_path / "c.toml"
+    config.write_text('[sobol]\nmemory_limit = "lots"\n')
+    # before: accepted, and only a Sobol' stage (not run here) would have failed, naming neither file nor key
+    assert main(["report", "--config", str(config), "--only", "scores", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"clustermodel: error: {config}: [sobol] memory_limit must be a size such as \"1 GiB\" or a positive number of bytes, got 'lots'"]
+
+
+def test_a_renormalised_weight_sum_is_never_printed_as_one(tmp_path):
+    from clustermodel._errors import ClusterModelWarning
+    from clustermodel.data import load_weights
+
+    path = tmp_path / "w.csv"
+    path.write_text("indicator,weight\na,0.4999999\nb,0.5\n")
+    with pytest.warns(ClusterModelWarning) as rec:
+        w = load_weights(path)
+    assert [str(r.message) for r in rec] == [f"{path}: column 'weight': weights sum to 0.9999999, not exactly one; renormalised to sum to one"]
+    assert w.values.sum() == pytest.approx(1, abs=1e-15)
+
+
+def test_another_librarys_warning_is_one_line_with_its_origin(capsys):
+    import warnings
+
+    from clustermodel.cli import run_guarded
+
+    def noisy():
+        with np.errstate(over="warn"):
+            np.float64(1e308) * np.float64(10)
+        warnings.warn("a message\nover two lines", UserWarning)
+        return 0
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert run_guarded(noisy) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2
+    assert err[0].startswith("clustermodel: warning: RuntimeWarning: overflow encountered") and err[0].endswith(")")
+    assert err[1].startswith("clustermodel: warning: UserWarning: a message over two lines (at test_hardening.py:")
+
+
+def test_a_zero_denominator_names_the_file_line_and_column(tmp_path, capsys):
+    lines = (HIER / "cities.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[3].split(",")  # the third city, line 4 of the file
+    cells[header.index("population")] = "0"
+    lines[3] = ",".join(cells)
+    table = tmp_path / "cities.csv"
+    table.write_text("\n".join(lines) + "\n")
+    args = ["index", "--clusters", str(table), "--structure", str(HIER / "structure.csv"), "--spec", str(HIER / "spec.toml"), "--id-column", "city"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"clustermodel: error: {table}, line 4, column 'population': denominator 'population' is 0.0 for unit 'C03'")

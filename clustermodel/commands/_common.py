@@ -35,6 +35,8 @@ __all__ = [
     "add_threshold_arguments",
     "thresholds_from_args",
     "seed_option",
+    "memory_option",
+    "threshold_option",
     "output_folder",
     "input_file",
     "check_comparable",
@@ -135,12 +137,35 @@ def spec_from_args(args, study) -> IndexSpec:
     return IndexSpec.from_dict({**study.spec.to_dict(), **changes}, where="command-line spec options")
 
 
+def threshold_option(text: str) -> float:
+    """argparse type of ``--cluster-threshold`` / ``--region-threshold``: a number in (0, 1], checked when the
+    command line is read, so the message names the option (never a config file the value was merged into)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    if not (0 < value <= 1):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"a fraction of the attainable maximum in (0, 1] is needed, got {text!r}")
+    return value
+
+
+def memory_option(text: str) -> str:
+    """argparse type of ``--memory-limit``: a size such as 2GiB or a number of bytes, checked when read."""
+    from clustermodel._dask import memory_limit_iv
+
+    try:
+        memory_limit_iv(text, 0)
+    except ClusterModelError:
+        raise argparse.ArgumentTypeError(f"a size such as 512MiB or 2GiB, or a positive number of bytes, is needed; got {text!r}") from None
+    return text
+
+
 def add_threshold_arguments(parser, *, default=0.5):
     """--cluster-threshold / --region-threshold: 'high' from this fraction of the attainable maximum."""
     for axis in ("cluster", "region"):
         parser.add_argument(
             f"--{axis}-threshold",
-            type=float,
+            type=threshold_option,
             default=default,
             help=f"{axis} 'high' threshold as a fraction of the attainable maximum (default 0.5; see docs/method.md)",
         )
