@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
 from clustermodel.spec import PAPER_SPEC, SCENARIOS, IndexSpec, ScenarioThresholds
 
-__version__ = "0.1.0"
+from clustermodel._version import __version__
 
 #: Public name -> (module, attribute): imported on first access by :func:`__getattr__`.
 _LAZY = {

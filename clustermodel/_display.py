@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import xarray as xr
 
-__all__ = ["Display", "ResultDisplay", "fmt", "names", "MAX_VALUE"]
+__all__ = ["Display", "ResultDisplay", "fmt", "names", "narrate", "MAX_VALUE"]
 
 #: Longest value shown in a repr line or an HTML cell (longer ones end in an ellipsis).
 MAX_VALUE = 100
@@ -91,6 +91,17 @@ class Display:
             f'<table class="clustermodel-result"><caption style="text-align:left"><b>{esc(type(self).__name__)}</b>: '
             f"{esc(headline)}</caption><tbody>{body}</tbody></table>"
         )
+
+
+def narrate(result: Any, **kwargs: Any) -> str:
+    """``result.summary()``: the sentences of ``result`` from the reporting function its class names in
+    ``_narrator_`` (``"module:function"``), imported only when a summary is asked for. The estimator layer thus
+    never imports the reporting layer (tests/test_architecture.py forbids it), while a result still prints its own
+    summary, as a statsmodels result hands its ``summary()`` to ``iolib``."""
+    import importlib
+
+    module, _, function = type(result)._narrator_.partition(":")
+    return getattr(importlib.import_module(module), function)(result, **kwargs)  # type: ignore[no-any-return]
 
 
 class ResultDisplay(Display):

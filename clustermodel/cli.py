@@ -13,7 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from clustermodel import __version__
+from clustermodel._version import __version__
 from clustermodel._errors import ClusterModelError, ClusterModelWarning
 
 __all__ = ["main", "build_parser", "run_guarded"]

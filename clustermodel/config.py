@@ -23,7 +23,7 @@ from clustermodel.spec import IndexSpec
 if TYPE_CHECKING:
     from clustermodel._typing import PathLike
 
-__all__ = ["DEFAULTS", "STAGES", "validate_config", "load_config", "merged", "paper_config_path"]
+__all__ = ["DEFAULTS", "STAGES", "validate_config", "load_config", "merged", "section", "paper_config_path"]
 
 #: Analyses in the order a report runs them.
 STAGES = ("scores", "reproduction", "sobol", "bootstrap", "correlation")
@@ -57,7 +57,7 @@ SCHEMA = {
     "sobol": {
         "seed": (20261129, _SEED),
         "n": (1024, {"kind": "int", "minimum": 2}),
-        "replicates": (10, {"kind": "int", "minimum": 2}),
+        "replicates": (None, {"kind": "int", "minimum": 2}),  # None: 10 for method "replicate", 1 for "bootstrap"
         "method": ("replicate", ("replicate", "bootstrap")),
         "memory_limit": (None, "memory"),
         "chunk_size": (None, _COUNT),
@@ -75,7 +75,7 @@ SCHEMA = {
     "bootstrap": {
         "seed": (20261130, _SEED),
         "n_resamples": (10000, _COUNT),
-        "panel_size": (5, _COUNT),
+        "panel_size": (None, _COUNT),  # None: 5 experts a panel (parametric), every expert (nonparametric)
         "concentration": (20.0, _POSITIVE),
         "concentration_sensitivity": ([], "numbers"),
         "confidence_level": (0.90, _LEVEL),
@@ -201,6 +201,12 @@ def validate_config(config: dict, source=None) -> dict:
             f"{where}[sobol] {key} must be a power of two (Sobol' sequences lose their balance otherwise), got {out['sobol'][key]}"
         )
     return out
+
+
+def section(config: dict, table: str) -> dict:
+    """The settings of one table of ``config``, each falling back to its default here (a config read by
+    :func:`load_config` already holds every key; one built by hand in Python need not)."""
+    return {**DEFAULTS[table], **(config.get(table) or {})}
 
 
 def merged(config: dict) -> dict:

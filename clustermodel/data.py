@@ -30,11 +30,12 @@ from clustermodel._display import Display, names
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
 from clustermodel._validation import SQUARE_RATIO_LIMIT
 from clustermodel.spec import IndexSpec
+from clustermodel.paper import paper_data_dir
 from clustermodel.structure import Structure, load_structure
 from clustermodel._io import PathLike
 
 if TYPE_CHECKING:
-    from clustermodel.reporting.nouns import Nouns
+    from clustermodel.nouns import Nouns
 
 __all__ = [
     "Study",
@@ -56,27 +57,6 @@ WEIGHT_SUM_EXACT = 1e-9
 #: Weights whose sum is within this distance of one are renormalised with a
 #: warning (the rounding of a published table); further away they are rejected.
 WEIGHT_SUM_TOLERANCE = 0.01
-
-
-def paper_data_dir() -> Path:
-    """The folder holding the paper's tables: the repository's ``data/``, shipped inside the package.
-
-    An installed clustermodel reads it through :mod:`importlib.resources`; a checkout reads the repository's
-    own ``data/`` (see :mod:`clustermodel._resources`).
-
-    Raises
-    ------
-    ClusterModelError
-        If the installation lacks its data files.
-
-    Examples
-    --------
-    >>> sorted(p.name for p in paper_data_dir().glob("*.csv"))[:2]
-    ['clusters.csv', 'indicators.csv']
-    """
-    from clustermodel._resources import resource
-
-    return resource("data")
 
 
 def _sha256(path: Path) -> str:
@@ -611,7 +591,7 @@ class Study(Display):
     paper: bool = False
 
     def __post_init__(self):
-        from clustermodel.reporting.nouns import Nouns
+        from clustermodel.nouns import Nouns
 
         if self.structure is None:
             object.__setattr__(self, "structure", Structure.flat(self.weights))
@@ -950,7 +930,7 @@ def load_paper() -> Study:
     The structure (``data/structure.csv``) is Table 4's weights as a one-level
     tree; the spec (``data/spec.toml``) is :data:`clustermodel.spec.PAPER_SPEC`.
     """
-    from clustermodel.reporting.nouns import PAPER_NOUNS
+    from clustermodel.nouns import PAPER_NOUNS
 
     d = paper_data_dir()
     study = load_study(

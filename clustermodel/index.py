@@ -296,7 +296,7 @@ class Construction(ResultDisplay):
         """Every cell, dims (unit, ``indicator``): ``raw`` (after denomination), ``normalised``, ``present``,
         ``imputed`` and ``treated`` flags, and per indicator ``top`` (the top of its normalised scale);
         the spec in ``attrs``."""
-        from clustermodel import __version__
+        from clustermodel._version import __version__
 
         dim, leaves = self.unit_dim, list(self.structure.leaves)
         row = {_py(u): i for i, u in enumerate(self.units)}

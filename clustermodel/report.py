@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from clustermodel import __version__
+from clustermodel._version import __version__
 from clustermodel._errors import ClusterModelError
 from clustermodel._io import json_text, write_text
 from clustermodel._transaction import published, raise_if_interrupted
@@ -40,7 +40,7 @@ __all__ = ["run_study", "write_report", "write_manifest", "RunSummary"]
 
 def stage_titles(nouns=None, *, paper: bool = False) -> dict:
     """The report's section title of every stage, in the study's words."""
-    from clustermodel.reporting.nouns import Nouns
+    from clustermodel.nouns import Nouns
 
     n = nouns or Nouns()
     return {
@@ -189,7 +189,7 @@ class RunSummary:
 
 
 def _nouns_for(study, config: dict):
-    from clustermodel.reporting.nouns import Nouns
+    from clustermodel.nouns import Nouns
 
     given = {k: v for k, v in config.get("_given_study", {}).items()}
     base = getattr(study, "nouns", None) or Nouns()

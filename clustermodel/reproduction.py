@@ -19,11 +19,12 @@ import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike
 
-from clustermodel._display import ResultDisplay, names
+from clustermodel._display import ResultDisplay, names, narrate
 from clustermodel._errors import ClusterModelError
 from clustermodel.aggregate import effective_weights
 from clustermodel.index import compute_index, group_codes
 from clustermodel.normalise import normalise_array, reference_maxima
+from clustermodel.paper import PAPER_COUNTS, PAPER_SUPPORTED_REGIONS
 from clustermodel.scenarios import classify, evaluate
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
 
@@ -34,9 +35,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ReproductionResult", "reproduce", "published_tolerance", "feasible_thresholds", "PAPER_COUNTS"]
 
-#: Figure 13 as described in Section 4.2.2.
-PAPER_COUNTS = {"supported": 3, "lonely": 14, "potential": 8, "late": 0}
-PAPER_SUPPORTED_REGIONS = ("Kaluga region", "Moscow")
 
 
 def _decimals(x: float) -> int:
@@ -292,11 +290,13 @@ class ReproductionResult(ResultDisplay):
         rows = [{k: v for k, v in r.items() if k != "terms"} for r in getattr(self, table)]
         return pd.DataFrame(rows).set_index("no" if table == "clusters" else "region")
 
+    #: The narrator of :meth:`summary` (resolved by :mod:`clustermodel._display` when called: no estimator imports
+    #: the reporting layer).
+    _narrator_ = "clustermodel.reporting.reproduction:markdown"
+
     def summary(self) -> str:
         """Markdown narration (:func:`clustermodel.reporting.reproduction.markdown`)."""
-        from clustermodel.reporting.reproduction import markdown
-
-        return markdown(self)
+        return narrate(self)
 
 
 def reproduce(study: Study, spec: IndexSpec | None = None, *, thresholds: ScenarioThresholds | None = None) -> ReproductionResult:

@@ -233,7 +233,7 @@ class Evaluation(ResultDisplay):
         The unit's scenario code is ``cluster_scenario`` and its region ``cluster_region`` (the names
         ``scenario`` and ``region`` are the dimensions of the scenario counts and of the regional index).
         """
-        from clustermodel import __version__
+        from clustermodel._version import __version__
 
         fields = ["cluster_index", "cluster_rank", "attainable_maximum", "region_index", "region_index_of_cluster",
                   "cluster_threshold", "region_threshold", "scenario", "scenario_counts", "correlation"]

@@ -14,6 +14,7 @@ import dataclasses
 
 import numpy as np
 
+from clustermodel.config import section
 from clustermodel._io import ensure_dir, write_csv, write_json, write_netcdf, write_text
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds, weight_robustness_spec
 
@@ -47,8 +48,8 @@ def spec_from_config(study, config: dict) -> IndexSpec:
 
 
 def thresholds_from_config(config: dict) -> ScenarioThresholds:
-    cfg = config.get("scenarios", {})
-    return ScenarioThresholds(cluster=cfg.get("cluster_threshold", 0.5), region=cfg.get("region_threshold", 0.5))
+    cfg = section(config, "scenarios")
+    return ScenarioThresholds(cluster=cfg["cluster_threshold"], region=cfg["region_threshold"])
 
 
 def _fmt(x, digits=3):
@@ -60,8 +61,8 @@ def _weight_draws(study, cfg, rng):
     from clustermodel.sensitivity import weights_from_unit
 
     tree = study.structure
-    U = rng.random((int(cfg.get("n_draws", 2000)), len(tree.weighted)))
-    return weights_from_unit(U, tree.weight_array(), parents=tree.parent_codes(), concentration=float(cfg.get("concentration", 50.0)))
+    U = rng.random((int(cfg["n_draws"]), len(tree.weighted)))
+    return weights_from_unit(U, tree.weight_array(), parents=tree.parent_codes(), concentration=float(cfg["concentration"]))
 
 
 def run_scores(study, config: dict, out) -> dict:
@@ -71,13 +72,13 @@ def run_scores(study, config: dict, out) -> dict:
     from clustermodel.scenarios import StudyModel, evaluate
 
     out = ensure_dir(out)
-    cfg = config.get("scores", {})
+    cfg = section(config, "scores")
     thresholds = thresholds_from_config(config)
     spec = spec_from_config(study, config)
     nouns = study.nouns
     c = construct(study, spec)
     tree = study.structure
-    draws = _weight_draws(study, cfg, np.random.default_rng(cfg.get("seed", 0)))
+    draws = _weight_draws(study, cfg, np.random.default_rng(cfg["seed"]))
     variants = [spec.aggregation] if not isinstance(spec.aggregation, str) else [spec.aggregation]
     if spec.aggregation == "equation1":
         variants = ["equation1", "quadratic", "arithmetic"]
@@ -118,7 +119,7 @@ def run_scores(study, config: dict, out) -> dict:
         "nodes": aggregates,
         "units": rows,
         "scenario_counts": counts,
-        "weight_spread": {"n_draws": len(draws), "concentration": float(cfg.get("concentration", 50.0)), "max_abs_spread": spreads},
+        "weight_spread": {"n_draws": len(draws), "concentration": float(cfg["concentration"]), "max_abs_spread": spreads},
     }
     data["findings"] = findings(data, nouns=nouns)
     write_text(out / "scores.md", markdown(data, nouns=nouns, structure=tree))
@@ -135,7 +136,7 @@ def run_scores(study, config: dict, out) -> dict:
     write_netcdf(out / "scores.nc", ds)
     if ev is not None:
         from clustermodel.plots import scenario_plot
-        from clustermodel.reporting.nouns import PAPER_NOUNS
+        from clustermodel.nouns import PAPER_NOUNS
 
         scenario_plot(
             ev.cluster_index.values,
@@ -219,15 +220,15 @@ def run_bootstrap(study, config: dict, out) -> dict:
     """
     from clustermodel.bootstrap import cluster_bootstrap, weight_bootstrap
     from clustermodel.reporting.bootstrap import findings, markdown, reference_counts_for, skip_reason
-    from clustermodel.reporting.nouns import PAPER_NOUNS
+    from clustermodel.nouns import PAPER_NOUNS
     from clustermodel.scenarios import StudyModel
 
     nouns = study.nouns
-    cfg = config.get("bootstrap", {})
-    seed = int(cfg.get("seed", 0))
-    n = int(cfg.get("n_resamples", 10000))
-    cl = float(cfg.get("confidence_level", 0.90))
-    kappas = [float(k) for k in cfg.get("concentration_sensitivity", [])]
+    cfg = section(config, "bootstrap")
+    seed = int(cfg["seed"])
+    n = int(cfg["n_resamples"])
+    cl = float(cfg["confidence_level"])
+    kappas = [float(k) for k in cfg["concentration_sensitivity"]]
     study_spec = spec_from_config(study, config)
     spec = weight_robustness_spec(study_spec)
     thresholds = thresholds_from_config(config)
@@ -241,19 +242,19 @@ def run_bootstrap(study, config: dict, out) -> dict:
     # one independent stream per run, spawned in a fixed order from the config seed
     spawned = np.random.default_rng(seed).spawn(4 + len(kappas))
     streams = iter(spawned)
-    keep = bool(cfg.get("keep_draws", False))  # every draw in bootstrap.nc / bootstrap_data.nc (large for big studies)
+    keep = bool(cfg["keep_draws"])  # every draw in bootstrap.nc / bootstrap_data.nc (large for big studies)
     common = dict(
         n_resamples=n,
         confidence_level=cl,
         thresholds=thresholds,
         reference_counts=reference,
-        memory_limit=cfg.get("memory_limit"),
-        chunk_size=cfg.get("chunk_size"),
-        client=cfg.get("scheduler"),
-        progress=bool(cfg.get("progress", True)),
+        memory_limit=cfg["memory_limit"],
+        chunk_size=cfg["chunk_size"],
+        client=cfg["scheduler"],
+        progress=bool(cfg["progress"]),
     )
-    panels = dict(panel_size=int(cfg.get("panel_size", 5)), mode="parametric")
-    concentration = float(cfg.get("concentration", 20.0))
+    panels = dict(panel_size=cfg["panel_size"], mode="parametric")
+    concentration = float(cfg["concentration"])
     skipped = {}
     main_run = eq1 = None
     sensitivity = []
@@ -356,7 +357,7 @@ def run_correlation(study, config: dict, out) -> dict | None:
             f"{study.nouns.unit}'s {study.nouns.higher} (--region-column)"
         }
     out = ensure_dir(out)
-    cfg = config.get("correlation", {})
+    cfg = section(config, "correlation")
     has_published = "published_index" in study.clusters and "published_index" in study.regions
     spec = spec_from_config(study, config)
     # r under each one-at-a-time change of the index definition
@@ -384,14 +385,14 @@ def run_correlation(study, config: dict, out) -> dict | None:
     result = relationship_analysis(
         study,
         spec,
-        source=cfg.get("source", "both") if has_published else "computed",
+        source=cfg["source"] if has_published else "computed",
         thresholds=thresholds_from_config(config),
-        n_resamples=int(cfg.get("n_resamples", 9999)),
-        confidence_level=float(cfg.get("confidence_level", 0.95)),
-        equivalence_bound=float(cfg.get("equivalence_bound", 0.3)),
+        n_resamples=int(cfg["n_resamples"]),
+        confidence_level=float(cfg["confidence_level"]),
+        equivalence_bound=float(cfg["equivalence_bound"]),
         alternatives=alternatives,
-        keep_draws=bool(cfg.get("keep_draws", False)),
-        rng=int(cfg.get("seed", 0)),
+        keep_draws=bool(cfg["keep_draws"]),
+        rng=int(cfg["seed"]),
     )
     nouns = study.nouns
     data = result.to_dict()
@@ -429,16 +430,16 @@ def _seed_check(first, second) -> dict:
 def _sobol_options(cfg: dict) -> dict:
     """Estimator options of the [sobol] config section (N per design, replicates, method, scheduling)."""
     opts = {
-        "n": int(cfg.get("n", 1024)),
-        "method": cfg.get("method", "replicate"),
-        "n_resamples": int(cfg.get("n_resamples", 100)),
-        "confidence_level": float(cfg.get("confidence_level", 0.95)),
-        "memory_limit": cfg.get("memory_limit"),
-        "client": cfg.get("scheduler") or None,
+        "n": int(cfg["n"]),
+        "method": cfg["method"],
+        "n_resamples": int(cfg["n_resamples"]),
+        "confidence_level": float(cfg["confidence_level"]),
+        "memory_limit": cfg["memory_limit"],
+        "client": cfg["scheduler"] or None,
     }
-    if cfg.get("replicates") is not None:
+    if cfg["replicates"] is not None:
         opts["replicates"] = int(cfg["replicates"])
-    if cfg.get("chunk_size") is not None:
+    if cfg["chunk_size"] is not None:
         opts["chunk_size"] = int(cfg["chunk_size"])
     return opts
 
@@ -450,18 +451,18 @@ def run_sobol(study, config: dict, out) -> dict | None:
 
     out = ensure_dir(out)
     nouns = study.nouns
-    cfg = config.get("sobol", {})
+    cfg = section(config, "sobol")
     spec = weight_robustness_spec(spec_from_config(study, config))
-    seed = int(cfg.get("seed", 0))
+    seed = int(cfg["seed"])
     common = dict(
-        distribution=cfg.get("distribution", "dirichlet"),
-        concentration=float(cfg.get("concentration", 50.0)),
-        delta=float(cfg.get("delta", 0.25)),
+        distribution=cfg["distribution"],
+        concentration=float(cfg["concentration"]),
+        delta=float(cfg["delta"]),
         progress=False,
         **_sobol_options(cfg),
     )
-    triggers_list = cfg.get("triggers", [])
-    main_run = weight_sensitivity(study, spec, rng=seed, convergence_levels=int(cfg.get("convergence_levels", 1)), **common)
+    triggers_list = cfg["triggers"]
+    main_run = weight_sensitivity(study, spec, rng=seed, convergence_levels=int(cfg["convergence_levels"]), **common)
     triggers = None
     if triggers_list:
         triggers = weight_sensitivity(study, spec, rng=seed, triggers=triggers_list, **common)
@@ -469,10 +470,10 @@ def run_sobol(study, config: dict, out) -> dict | None:
     degenerate = None
     if spec_from_config(study, config).aggregation == "equation1":  # the study's own formula cancels its weights: show it
         degenerate = weight_sensitivity(
-            study, spec.replace(aggregation="equation1"), rng=seed, **{**common, "n": int(cfg.get("n_equation1", 256))}
+            study, spec.replace(aggregation="equation1"), rng=seed, **{**common, "n": int(cfg["n_equation1"])}
         )
         write_outputs(degenerate, out, stem="sobol_equation1", figures=False, nouns=nouns)
-    check_seed = cfg.get("check_seed")
+    check_seed = cfg["check_seed"]
     second = weight_sensitivity(study, spec, rng=int(seed + 1 if check_seed is None else check_seed), **common)
     check = _seed_check(main_run, second)
     write_json(out / "sobol_seed_check.json", check)

@@ -54,3 +54,48 @@ def test_command_line_spec_options_override_the_config(tmp_path):
     import json
 
     assert json.loads((out / "manifest.json").read_text())["specs"]["scores"]["aggregation"] == "arithmetic"
+
+
+# --- one default per setting: the schema, read alike by the CLI, the report and the API --------------------------
+
+#: Options whose name differs from their config key.
+_OPTION_KEY = {"convergence": "convergence_levels", "scheduler": "scheduler"}
+#: Settings the API takes as a generator (``rng``; numpy's convention: None draws fresh entropy) rather than a seed.
+_RNG = {"seed", "check_seed"}
+
+
+@pytest.mark.parametrize("command, table", [("sobol", "sobol"), ("bootstrap", "bootstrap"), ("correlate", "correlation")])
+def test_every_cli_default_is_the_schema_default(command, table):
+    from clustermodel.cli import build_parser
+    from clustermodel.config import DEFAULTS
+
+    args = build_parser().parse_args([command])
+    compared = 0
+    for dest, value in vars(args).items():
+        key = _OPTION_KEY.get(dest, dest)
+        if key in DEFAULTS[table]:
+            assert value == DEFAULTS[table][key], f"clustermodel {command} --{dest.replace('_', '-')}"
+            compared += 1
+    assert compared >= 4  # the seed among them: a single command is reproducible by default, like the report
+    assert args.seed == DEFAULTS[table]["seed"]
+    for axis in ("cluster", "region"):
+        assert getattr(args, f"{axis}_threshold") == DEFAULTS["scenarios"][f"{axis}_threshold"]
+
+
+@pytest.mark.parametrize(
+    "function, table",
+    [("weight_sensitivity", "sobol"), ("weight_bootstrap", "bootstrap"), ("cluster_bootstrap", "bootstrap"), ("relationship_analysis", "correlation")],
+)
+def test_every_api_default_is_the_schema_default(function, table):
+    import inspect
+
+    import clustermodel as cm
+    from clustermodel.config import DEFAULTS
+
+    params = inspect.signature(getattr(cm, function)).parameters
+    shared = [k for k in DEFAULTS[table] if k in params and k not in _RNG]
+    assert len(shared) >= 4
+    for key in shared:
+        default = params[key].default
+        expected = DEFAULTS[table][key]
+        assert (list(default) if isinstance(default, tuple) else default) == expected, f"{function}({key}=…)"

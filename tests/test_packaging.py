@@ -162,3 +162,14 @@ def test_public_functions_are_fully_annotated(module):
             if sig.return_annotation is inspect.Signature.empty:
                 missing.append(f"{qual} -> ?")
     assert not missing, missing
+
+
+def test_the_one_version_agrees_with_pyproject():
+    import tomllib
+
+    import clustermodel
+    from clustermodel._version import __version__
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    assert clustermodel.__version__ is __version__
+    assert __version__ == project["version"]

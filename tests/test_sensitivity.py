@@ -751,7 +751,7 @@ def test_cli_triggers_and_out(tmp_path, capsys):
         (["--concentration", "-1"], "`concentration` must be a positive"),
         (["--replicates", "1"], "`replicates` must be at least 2"),
         (["--n", "64", "--memory-limit", "1MB"], "`memory_limit` is"),
-        (["--n", "64", "--memory-limit", "big"], "`memory_limit` must be a number of bytes"),
+        (["--n", "64", "--memory-limit", "big"], "argument --memory-limit: a size such as 512MiB"),  # read with the command line
     ],
 )
 def test_cli_bad_values_exit_2(argv, message, capsys):

@@ -30,7 +30,11 @@ from clustermodel.commands._common import (
     spec_from_args,
     thresholds_from_args,
 )
+from clustermodel.config import DEFAULTS
 from clustermodel.spec import weight_robustness_spec
+
+#: Every default of this command is the [bootstrap] table's default (clustermodel.config.SCHEMA).
+D = DEFAULTS["bootstrap"]
 
 __all__ = ["NAME", "HELP", "add_arguments", "run"]
 
@@ -62,11 +66,11 @@ def add_arguments(parser):
     g.add_argument(
         "--concentration",
         type=float,
-        default=DEFAULT_CONCENTRATION,
-        help=f"Dirichlet concentration kappa of one expert around the means (default {DEFAULT_CONCENTRATION:g}: "
+        default=D["concentration"],
+        help=f"Dirichlet concentration kappa of one expert around the means (default {D['concentration']:g}: "
         "an expert's weight has sd about 0.1)",
     )
-    g.add_argument("--n-resamples", type=int, default=10_000, help="number of panels / resamples (default 10000)")
+    g.add_argument("--n-resamples", type=int, default=D["n_resamples"], help=f"number of panels / resamples (default {D['n_resamples']})")
     g.add_argument(
         "--nodes",
         nargs="*",
@@ -75,8 +79,8 @@ def add_arguments(parser):
         help="aggregates besides the index whose scores and ranks are summarised (default: every pillar and sub-index; "
         "give the option with no name for the index only)",
     )
-    g.add_argument("--seed", type=seed_option, default=None, help="random seed (default: fresh entropy; give one to reproduce)")
-    g.add_argument("--confidence-level", type=float, default=0.90, help="of the percentile intervals (default 0.90: 5-95 %%)")
+    g.add_argument("--seed", type=seed_option, default=D["seed"], help=f"random seed (default {D['seed']}, the report's: the same seed gives the same numbers)")
+    g.add_argument("--confidence-level", type=float, default=D["confidence_level"], help=f"of the percentile intervals (default {D['confidence_level']:g})")
     add_threshold_arguments(g)
     d = parser.add_argument_group("data bootstrap (units resampled; weights fixed) — reported separately")
     d.add_argument("--data-bootstrap", action="store_true", help="also resample the units with replacement (higher-level units intact)")
@@ -91,7 +95,7 @@ def add_arguments(parser):
     s.add_argument("--memory-limit", type=memory_option, default=None, help="memory budget, e.g. 2GiB (default 512MiB); the need is estimated first")
     s.add_argument("--chunk-size", type=int, default=None, help="resamples per chunk (default: the largest within --memory-limit)")
     s.add_argument("--scheduler", default=None, help="address of a dask.distributed scheduler, e.g. tcp://10.0.0.1:8786 (default: local threads)")
-    s.add_argument("--quantiles", choices=list(QUANTILES), default="auto", help="percentiles of scores: exact (values kept), histogram, or auto (exact while they fit)")
+    s.add_argument("--quantiles", choices=list(QUANTILES), default=D["quantiles"], help="percentiles of scores: exact (values kept), histogram, or auto (exact while they fit)")
     s.add_argument("--keep-draws", action="store_true", help="write every draw to bootstrap.nc (large for big studies; default: summaries)")
     add_output_arguments(parser)
 
@@ -106,7 +110,7 @@ def _weight_spec(args, study):
 def run(args: argparse.Namespace) -> int:
     from clustermodel._validation import as_rng
     from clustermodel.reporting.bootstrap import figure_titles, findings, markdown, reference_counts_for
-    from clustermodel.reporting.nouns import PAPER_NOUNS
+    from clustermodel.nouns import PAPER_NOUNS
 
     study = load_from_args(args)
     spec = _weight_spec(args, study)
@@ -152,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.out is not None:
         from clustermodel.plots import rank_uncertainty, scenario_stability
-        from clustermodel.reporting.nouns import PAPER_NOUNS
+        from clustermodel.nouns import PAPER_NOUNS
 
         titles = figure_titles(wb, nouns)
         with staged_outputs(args.out) as out:  # every file or none

@@ -14,6 +14,7 @@ from clustermodel.commands._common import (
     spec_from_args,
     thresholds_from_args,
 )
+from clustermodel.config import DEFAULTS
 
 NAME = "correlate"
 HELP = (
@@ -22,18 +23,22 @@ HELP = (
 )
 
 
+#: Every default of this command is the [correlation] table's default (clustermodel.config.SCHEMA).
+D = DEFAULTS["correlation"]
+
+
 def add_arguments(parser):
     add_data_arguments(parser)
     add_spec_arguments(parser)
     parser.add_argument(
         "--source",
         choices=["both", "computed", "published"],
-        default="both",
+        default=D["source"],
         help="values to test: the recomputed index, the published Tables 5-6, or both (default: both)",
     )
-    parser.add_argument("--seed", type=seed_option, default=20261131, help="seed of the permutations and bootstrap resamples (default 20261131)")
-    parser.add_argument("--n-resamples", type=int, default=9999, help="permutations and bootstrap resamples per test (default 9999)")
-    parser.add_argument("--confidence-level", type=float, default=0.95, help="level of the BCa intervals (default 0.95)")
+    parser.add_argument("--seed", type=seed_option, default=D["seed"], help=f"seed of the permutations and bootstrap resamples (default {D['seed']})")
+    parser.add_argument("--n-resamples", type=int, default=D["n_resamples"], help=f"permutations and bootstrap resamples per test (default {D['n_resamples']})")
+    parser.add_argument("--confidence-level", type=float, default=D["confidence_level"], help=f"level of the BCa intervals (default {D['confidence_level']:g})")
     add_threshold_arguments(parser)
     add_output_arguments(parser)
 
@@ -68,7 +73,7 @@ def run(args) -> int:
         rng=args.seed,
     )
     if args.out is not None:
-        from clustermodel.reporting.nouns import PAPER_NOUNS
+        from clustermodel.nouns import PAPER_NOUNS
 
         with staged_outputs(args.out) as out:  # every file or none
             write_reports(result, out, nouns=study.nouns)

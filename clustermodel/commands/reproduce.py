@@ -31,7 +31,7 @@ def run(args) -> int:
     result = reproduce(study, spec, thresholds=thr)
     if args.out is not None:
         from clustermodel.plots import figure13
-        from clustermodel.reporting.nouns import PAPER_NOUNS
+        from clustermodel.nouns import PAPER_NOUNS
 
         with staged_outputs(args.out) as out:  # all three files or none
             write_text(out / "reproduction.md", result.summary())

@@ -19,7 +19,11 @@ from clustermodel.commands._common import (
 from clustermodel.reporting.sobol import write_outputs
 from clustermodel.sensitivity import TRIGGER_OPTIONS, WEIGHT_DISTRIBUTIONS, weight_sensitivity
 from clustermodel.sobol import DEFAULT_REPLICATES, METHODS
+from clustermodel.config import DEFAULTS
 from clustermodel.spec import IndexSpec, weight_robustness_spec
+
+#: Every default of this command is the [sobol] table's default (clustermodel.config.SCHEMA), one for all entry points.
+D = DEFAULTS["sobol"]
 
 __all__ = ["NAME", "HELP", "add_arguments", "run", "write_outputs"]
 
@@ -31,17 +35,17 @@ def add_arguments(parser):
     add_data_arguments(parser)
     add_spec_arguments(parser)
     g = parser.add_argument_group("Sobol' design")
-    g.add_argument("--n", type=int, default=1024, help="base sample size N of each design, a power of two; the model runs replicates*N*(D+2) times (default 1024)")
-    g.add_argument("--replicates", type=int, default=None, help=f"independent scrambled Sobol' designs whose spread gives the intervals (method 'replicate', default {DEFAULT_REPLICATES})")
-    g.add_argument("--method", choices=list(METHODS), default="replicate", help="intervals from the spread over independent designs ('replicate', calibrated) or SALib's bootstrap over one design's rows ('bootstrap', too wide for smooth outputs)")
-    g.add_argument("--seed", type=seed_option, default=None, help="random seed (non-negative integer); the same seed gives identical indices")
-    g.add_argument("--distribution", choices=list(WEIGHT_DISTRIBUTIONS), default="dirichlet", help="how weights are drawn: 'dirichlet' = Dirichlet(concentration * published weights) via normalised Gamma draws; 'uniform' = published weights times 1 +/- delta, renormalised (default dirichlet)")
-    g.add_argument("--concentration", type=float, default=50.0, help="Dirichlet concentration kappa; larger = weights closer to Table 4 (default 50)")
-    g.add_argument("--delta", type=float, default=0.25, help="largest relative perturbation of the uniform distribution, in (0, 1) (default 0.25)")
+    g.add_argument("--n", type=int, default=D["n"], help=f"base sample size N of each design, a power of two; the model runs replicates*N*(D+2) times (default {D['n']})")
+    g.add_argument("--replicates", type=int, default=D["replicates"], help=f"independent scrambled Sobol' designs whose spread gives the intervals (method 'replicate', default {DEFAULT_REPLICATES})")
+    g.add_argument("--method", choices=list(METHODS), default=D["method"], help="intervals from the spread over independent designs ('replicate', calibrated) or SALib's bootstrap over one design's rows ('bootstrap', too wide for smooth outputs)")
+    g.add_argument("--seed", type=seed_option, default=D["seed"], help=f"random seed (non-negative integer; default {D['seed']}, the report's); the same seed gives identical indices")
+    g.add_argument("--distribution", choices=list(WEIGHT_DISTRIBUTIONS), default=D["distribution"], help="how weights are drawn: 'dirichlet' = Dirichlet(concentration * published weights) via normalised Gamma draws; 'uniform' = published weights times 1 +/- delta, renormalised (default dirichlet)")
+    g.add_argument("--concentration", type=float, default=D["concentration"], help=f"Dirichlet concentration kappa; larger = weights closer to the nominal ones (default {D['concentration']:g})")
+    g.add_argument("--delta", type=float, default=D["delta"], help=f"largest relative perturbation of the uniform distribution, in (0, 1) (default {D['delta']:g})")
     g.add_argument("--triggers", nargs="*", choices=[f for f in IndexSpec.fields() if f != "min_coverage"], default=[], metavar="FIELD", help=f"spec fields added as discrete trigger factors (default options: {'; '.join(f'{k}: {list(v)}' for k, v in TRIGGER_OPTIONS.items())})")
-    g.add_argument("--n-resamples", type=int, default=100, help="bootstrap resamples (method 'bootstrap' only, default 100)")
-    g.add_argument("--confidence-level", type=float, default=0.95, help="confidence level of the intervals (default 0.95)")
-    g.add_argument("--convergence", type=int, default=1, metavar="L", help="also estimate at N/2^(L-1), ..., N/2, N to show convergence (default 1: N only)")
+    g.add_argument("--n-resamples", type=int, default=D["n_resamples"], help=f"bootstrap resamples (method 'bootstrap' only, default {D['n_resamples']})")
+    g.add_argument("--confidence-level", type=float, default=D["confidence_level"], help=f"confidence level of the intervals (default {D['confidence_level']:g})")
+    g.add_argument("--convergence", type=int, default=D["convergence_levels"], metavar="L", help="also estimate at N/2^(L-1), ..., N/2, N to show convergence (default 1: N only)")
     add_threshold_arguments(g)
     e = parser.add_argument_group("memory and scheduling")
     e.add_argument("--memory-limit", type=memory_option, default=None, metavar="SIZE", help="memory budget of the analysis, e.g. 4GiB (default 1GiB); the chunk size is chosen to fit")
@@ -81,7 +85,7 @@ def run(args) -> int:
         progress=not args.json,
     )
     if args.out is not None:
-        from clustermodel.reporting.nouns import PAPER_NOUNS
+        from clustermodel.nouns import PAPER_NOUNS
 
         with staged_outputs(args.out) as out:  # every file or none
             write_outputs(result, out, nouns=study.nouns)

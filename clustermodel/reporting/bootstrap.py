@@ -83,17 +83,11 @@ def _p_label(reference_label: str | None) -> str:
 
 
 def reference_counts_for(study) -> dict | None:
-    """The paper's published scenario counts when ``study`` is the paper's data (a study flagged ``paper``, or
-    one whose unit table is the package's ``data/clusters.csv``), else None."""
-    from clustermodel.data import paper_data_dir
-    from clustermodel.reproduction import PAPER_COUNTS
+    """The paper's published scenario counts when ``study`` is the paper's (:func:`clustermodel.paper.is_paper`),
+    else None."""
+    from clustermodel.paper import PAPER_COUNTS, is_paper
 
-    if getattr(study, "paper", False):
-        return dict(PAPER_COUNTS)
-    try:
-        paper = (paper_data_dir() / "clusters.csv").resolve()
-    except Exception:  # noqa: BLE001 - no packaged data: not the paper's study
-        return None
+    return dict(PAPER_COUNTS) if is_paper(study) else None
     for path in getattr(study, "sources", {}) or {}:
         try:
             if Path(path).resolve() == paper:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clustermodel.reporting._text import md_escape
-from clustermodel.reporting.nouns import PAPER_NOUNS
+from clustermodel.nouns import PAPER_NOUNS
 from clustermodel.reproduction import PAPER_COUNTS
 
 __all__ = ["markdown", "findings"]
