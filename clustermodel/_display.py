@@ -98,10 +98,15 @@ def narrate(result: Any, **kwargs: Any) -> str:
     ``_narrator_`` (``"module:function"``), imported only when a summary is asked for. The estimator layer thus
     never imports the reporting layer (tests/test_architecture.py forbids it), while a result still prints its own
     summary, as a statsmodels result hands its ``summary()`` to ``iolib``."""
+    return call_narrator(type(result)._narrator_, result, **kwargs)
+
+
+def call_narrator(path: str, result: Any, **kwargs: Any) -> Any:
+    """Call the reporting function named ``"module:function"`` on ``result`` (imported only now)."""
     import importlib
 
-    module, _, function = type(result)._narrator_.partition(":")
-    return getattr(importlib.import_module(module), function)(result, **kwargs)  # type: ignore[no-any-return]
+    module, _, function = path.partition(":")
+    return getattr(importlib.import_module(module), function)(result, **kwargs)
 
 
 class ResultDisplay(Display):

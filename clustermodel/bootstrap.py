@@ -59,7 +59,7 @@ import numpy as np
 import scipy.stats
 import xarray as xr
 
-from clustermodel import __version__
+from clustermodel._version import __version__
 from clustermodel._dask import client_iv, memory_limit_iv, workers as dask_workers
 from clustermodel._display import ResultDisplay, names
 from clustermodel._typing import PathLike, RNGLike

@@ -21,10 +21,10 @@ How the figures scale (ArviZ's forest plots and seaborn's heatmaps are the model
   then "other k groups") and sit outside the data;
 - **sizes** are capped: no figure is larger than :data:`MAX_PIXELS` on either side.
 
-Words come from a :class:`~clustermodel.reporting.nouns.Nouns` (``nouns=``):
+Words come from a :class:`~clustermodel.nouns.Nouns` (``nouns=``):
 a user's study is described in its own nouns (units, groups, higher-level units
 by default), and the paper's words appear only when the caller passes
-:data:`~clustermodel.reporting.nouns.PAPER_NOUNS`.
+:data:`~clustermodel.nouns.PAPER_NOUNS`.
 
 Importing this module changes neither matplotlib's backend nor its rcParams:
 figures are :class:`matplotlib.figure.Figure` objects (no pyplot), and the
@@ -47,7 +47,7 @@ from matplotlib.ticker import NullLocator
 
 from clustermodel._errors import ClusterModelError
 from clustermodel._io import atomic_path, round_numbers
-from clustermodel.reporting.nouns import PAPER_NOUNS, Nouns
+from clustermodel.nouns import PAPER_NOUNS, Nouns
 
 __all__ = [
     "save",

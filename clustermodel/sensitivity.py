@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
     from clustermodel._typing import RNGLike
     from clustermodel.data import Study
-    from clustermodel.reporting.nouns import Nouns
+    from clustermodel.nouns import Nouns
 
 from clustermodel.spec import (
     AGGREGATIONS,
@@ -539,7 +539,7 @@ class SobolResult(ResultDisplay):
     nominal_scenario : dict
         Cluster label -> its scenario at the published weights.
     notes : tuple of str
-    nouns : clustermodel.reporting.nouns.Nouns or None
+    nouns : clustermodel.nouns.Nouns or None
         The study's nouns, used by :meth:`summary` (None: the paper's).
     """
 
@@ -725,12 +725,14 @@ class SobolResult(ResultDisplay):
         ds.attrs["cluster_coord"] = "cluster label of the output, -1 for study-level outputs"
         return ds
 
+    _narrator_ = "clustermodel.reporting.sobol:markdown"
+
     def summary(self, *, nouns: Nouns | None = None) -> str:
         """Markdown report (:func:`clustermodel.reporting.sobol.markdown`) with the study's nouns."""
-        from clustermodel.reporting.nouns import PAPER_NOUNS
-        from clustermodel.reporting.sobol import markdown
+        from clustermodel._display import narrate
+        from clustermodel.nouns import PAPER_NOUNS
 
-        return markdown(self, nouns=nouns or self.nouns or PAPER_NOUNS)
+        return narrate(self, nouns=nouns or self.nouns or PAPER_NOUNS)
 
 
 def weight_sensitivity(

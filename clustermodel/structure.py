@@ -511,7 +511,7 @@ def load_structure(path: PathLike) -> Structure:
         negative or not a number, a parent whose children's weights sum to 0,
         a direction other than 1 or -1, a goalpost pair out of order.
     """
-    from clustermodel.data import _header_line, _line, _numeric, _require, read_table
+    from clustermodel._tables import _header_line, _line, _numeric, _require, read_table
 
     path = Path(path)
     df = read_table(path)

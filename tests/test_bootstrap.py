@@ -673,7 +673,7 @@ def test_cluster_bootstrap_rejects_bad_options(paper):
 
 def test_reporting_words_fit_the_study(paper, hierarchy):
     from clustermodel.reporting.bootstrap import findings, markdown, reference_counts_for
-    from clustermodel.reporting.nouns import PAPER_NOUNS, Nouns
+    from clustermodel.nouns import PAPER_NOUNS, Nouns
 
     assert reference_counts_for(paper) == PAPER_COUNTS and reference_counts_for(hierarchy) is None
     eq1 = weight_bootstrap(paper, PAPER_SPEC, n_resamples=100, rng=1, reference_counts=PAPER_COUNTS, **FAST)

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Annotation, Text
 
 from clustermodel import IndexSpec, plots
-from clustermodel.reporting.nouns import PAPER_NOUNS, Nouns
+from clustermodel.nouns import PAPER_NOUNS, Nouns
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("supported", "lonely", "potential", "late")
