@@ -46,9 +46,10 @@ import scipy.optimize
 import scipy.stats
 import xarray as xr
 
-from clustermodel._display import ResultDisplay, fmt
+from clustermodel._display import ResultDisplay, fmt, narrate
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import as_rng, check_choice, check_positive_int, check_probability
+from clustermodel.diagnostics import CoverageResult, InfluenceSplit, bootstrap_coverage, bootstrap_split, eta_squared_null_mean, omega_squared, quantile_mc_se
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
 
     from clustermodel._typing import ArrayLike, RNGLike
     from clustermodel.data import Study
-    from clustermodel.reporting.nouns import Nouns
+    from clustermodel.nouns import Nouns
 
 __all__ = [
     "CORRELATIONS",
@@ -99,22 +100,26 @@ __all__ = [
     "index_values",
     "negative_policy_sensitivity",
     "relationship_analysis",
+    "fragility",
+    "Fragility",
 ]
 
 #: Value sources: the published indices as printed, or the index recomputed under a spec.
 SOURCES = ("computed", "published")
 
-#: The pre-declared primary test of the relationship: Pearson's r of the mean
+#: The primary test of the relationship (chosen when the analysis was written,
+#: before its first report; not pre-registered): Pearson's r of the mean
 #: unit index of each higher-level unit with its higher-level index.
 PRIMARY_TEST = "pearson:region_mean"
 
-#: The pre-declared primary test of a group effect: Kruskal-Wallis on the index
-#: normalised over the whole sample (within-group normalisation removes level
+#: The primary test of a group effect (chosen after the first results had been
+#: published; not pre-registered): Kruskal-Wallis on the index
+#: normalised over the whole sample (within-group normalisation attenuates level
 #: differences between groups by construction).
 PRIMARY_GROUP_TEST = "kruskal:reference=sample"
 
 #: Roles of the rows of a :class:`RelationshipResult`. ``primary``: the
-#: pre-declared test of a claim (Holm-adjusted within the family of claims);
+#: test a claim is read off (Holm-adjusted within the family of claims);
 #: ``equivalence``: the TOST read beside the primary interval; ``sensitivity``:
 #: other designs of the same hypothesis (unadjusted, not confirmatory);
 #: ``naive``: designs that ignore the shared higher-level value, for comparison
@@ -390,12 +395,23 @@ class TestResult:
         A reference p-value of the same statistic (textbook parametric, or CR1
         for the clustered regression).
     primary : bool
-        A pre-declared primary test (``role == 'primary'``).
+        The test a claim is read off (``role == 'primary'``).
     role : str
         One of :data:`ROLES`.
     effect, effect_low, effect_high : float or None
         Effect size and its interval (``effect_name``: ``r2``, ``eta2``, ``eta2_H``, …).
     effect_name : str or None
+    effect_adjusted : float or None
+        A bias-corrected effect size beside ``effect`` (``effect_adjusted_name``:
+        ``omega2`` for ANOVA), unclipped, so it can be negative.
+    effect_adjusted_name : str or None
+    effect_null : float or None
+        The expected value of ``effect`` when there is no effect at all (eta²:
+        ``(k - 1)/(n - 1)``); an effect near it is what noise alone gives.
+    ci_low_mcse, ci_high_mcse : float or None
+        Monte Carlo standard errors of the interval's end points (another seed
+        moves them by about this much), from the order statistics of the
+        resampling distribution.
     note : str or None
         A diagnostic (e.g. why an interval is undefined).
     draws : ndarray or None
@@ -423,12 +439,17 @@ class TestResult:
     effect_low: float | None = None
     effect_high: float | None = None
     effect_name: str | None = None
+    effect_adjusted: float | None = None
+    effect_adjusted_name: str | None = None
+    effect_null: float | None = None
+    ci_low_mcse: float | None = None
+    ci_high_mcse: float | None = None
     note: str | None = None
     draws: dict | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "draws"}
-        for k in ("statistic", "pvalue", "ci_low", "ci_high", "p_adjusted", "pvalue_parametric", "effect", "effect_low", "effect_high"):
+        for k in ("statistic", "pvalue", "ci_low", "ci_high", "p_adjusted", "pvalue_parametric", "effect", "effect_low", "effect_high", "effect_adjusted", "effect_null", "ci_low_mcse", "ci_high_mcse"):
             d[k] = _num(d[k])
         d["n"] = int(d["n"])
         return d
@@ -752,6 +773,8 @@ class InfluenceResult:
     dfbeta, dfbetas, cooks_distance : ndarray (G,)
         Of the slope of the standardised region-level regression (slope = r),
         from statsmodels ``OLSInfluence``.
+    leverage : ndarray (G,)
+        Hat values of that regression (mean 2/G; above 4/G is high).
     r_units : float
         Unit-level r.
     r_units_without : ndarray (G,)
@@ -773,6 +796,7 @@ class InfluenceResult:
     dfbeta: np.ndarray
     dfbetas: np.ndarray
     cooks_distance: np.ndarray
+    leverage: np.ndarray
     r_units: float
     r_units_without: np.ndarray
     dfbeta_units: np.ndarray
@@ -804,6 +828,7 @@ class InfluenceResult:
                 "dfbeta": self.dfbeta,
                 "dfbetas": self.dfbetas,
                 "cooks_distance": self.cooks_distance,
+                "leverage": self.leverage,
                 "r_units_without": self.r_units_without,
                 "dfbeta_units": self.dfbeta_units,
                 "cooks_distance_units": self.cooks_distance_units,
@@ -1113,6 +1138,21 @@ def _bca(data, statistic, *, paired, n_resamples, confidence_level, rng, batch):
     return None, None, "BCa interval undefined: " + ("; ".join(why) or "degenerate bootstrap distribution"), dist
 
 
+def _endpoint_mcse(dist, low, high):
+    """Monte Carlo standard errors of interval end points read off a bootstrap distribution."""
+    if low is None or high is None:
+        return None, None
+    d = np.asarray(dist, dtype=float).ravel()
+    d = d[np.isfinite(d)]
+    if d.size < 10:
+        return None, None
+    out = []
+    for end in (low, high):
+        prob = float(np.clip(np.mean(d <= end), 1 / d.size, 1 - 1 / d.size))
+        out.append(_num(quantile_mc_se(d, prob)))
+    return tuple(out)
+
+
 def _permutation(data, statistic, *, n_resamples, rng, batch, alternative="two-sided", permutation_type="pairings"):
     with np.errstate(invalid="ignore", divide="ignore"):
         res = scipy.stats.permutation_test(
@@ -1143,6 +1183,7 @@ def _pair_tests(x, y, *, unit, design, n_resamples, confidence_level, rng, metho
         low, high, note, boot = _bca((x, y), _on_last(fn), paired=True, n_resamples=n_resamples, confidence_level=confidence_level, rng=rngs[2 * k + 1], batch=batch)
         p_par = float(_PARAMETRIC[name](x, y).pvalue)
         e, elo, ehi = _r2_interval(stat, low, high) if name == "pearson" else (None, None, None)
+        mc_lo, mc_hi = _endpoint_mcse(boot, low, high)
         out.append(
             TestResult(
                 test=f"{name}:{design}",
@@ -1162,6 +1203,8 @@ def _pair_tests(x, y, *, unit, design, n_resamples, confidence_level, rng, metho
                 effect_low=elo,
                 effect_high=ehi,
                 effect_name="r2" if e is not None else None,
+                ci_low_mcse=mc_lo,
+                ci_high_mcse=mc_hi,
                 note=note,
                 draws={"null": null, "bootstrap": boot} if keep_draws else None,
             )
@@ -1310,6 +1353,7 @@ def region_block_tests(cluster_index, region_index, regions, *, methods=tuple(CO
         _, p, exact, null = _permutation((values,), _on_last(permuted), n_resamples=n_resamples, rng=rngs[2 * k], batch=batch)
         low, high, note, boot = _bca((region_ids,), _on_last(resampled), paired=False, n_resamples=n_resamples, confidence_level=confidence_level, rng=rngs[2 * k + 1], batch=batch)
         e, elo, ehi = _r2_interval(stat, low, high) if name == "pearson" else (None, None, None)
+        mc_lo, mc_hi = _endpoint_mcse(boot, low, high)
         out.append(
             TestResult(
                 test=f"{name}:region_block",
@@ -1328,6 +1372,8 @@ def region_block_tests(cluster_index, region_index, regions, *, methods=tuple(CO
                 effect_low=elo,
                 effect_high=ehi,
                 effect_name="r2" if e is not None else None,
+                ci_low_mcse=mc_lo,
+                ci_high_mcse=mc_hi,
                 note=note,
                 draws={"null": null, "bootstrap": boot} if keep_draws else None,
             )
@@ -1923,6 +1969,7 @@ def influence(cluster_index, region_index, regions) -> InfluenceResult:
     dfbeta = np.asarray(inf.dfbeta)[:, 1]
     dfbetas = np.asarray(inf.dfbetas)[:, 1]
     cooks = np.asarray(inf.cooks_distance[0])
+    leverage = np.asarray(inf.hat_matrix_diag)
     # unit level, whole blocks deleted: sufficient statistics per block (centred for accuracy)
     zx, zy, _, _ = _zscores(x, y)  # zx: higher-level index, zy: unit index
     sx, sy, sxx, syy, sxy = _group_sums(codes, G, zx, zy, zx * zx, zy * zy, zx * zy)
@@ -1965,6 +2012,7 @@ def influence(cluster_index, region_index, regions) -> InfluenceResult:
         dfbeta=dfbeta,
         dfbetas=dfbetas,
         cooks_distance=cooks,
+        leverage=leverage,
         r_units=r_units,
         r_units_without=r_units_without,
         dfbeta_units=dfbeta_units,
@@ -2200,7 +2248,11 @@ def industry_tests(cluster_index, groups, *, reference: str | None = None, n_res
     Kruskal–Wallis, F for ANOVA) are ``pvalue_parametric``. Effect sizes:
     ``eta2`` (SS_between / SS_total) for ANOVA with the noncentral-F interval
     (Steiger 2004, statsmodels ``confint_effectsize_oneway``), and
-    ``eta2_H = (H - k + 1) / (n - k)`` for Kruskal–Wallis (point estimate).
+    ``eta2_H = (H - k + 1) / (n - k)`` for Kruskal–Wallis (point estimate,
+    unclipped: it is negative when H falls below its null expectation k - 1).
+    Because eta² is biased upwards (its mean under no effect is
+    ``(k - 1)/(n - 1)``, kept as ``effect_null``), the ANOVA row also carries
+    omega² (``effect_adjusted``), which is close to unbiased.
 
     Parameters
     ----------
@@ -2223,7 +2275,8 @@ def industry_tests(cluster_index, groups, *, reference: str | None = None, n_res
     -----
     Under within-group normalisation (``reference='group'``) every group holds
     the maximum of every indicator, so differences in *level* between groups
-    are removed by construction; only ``reference='sample'`` can show them.
+    are attenuated by construction (each group's leaders are pulled to the same
+    maximum; levels below them can still differ); ``reference='sample'`` keeps them.
 
     References
     ----------
@@ -2256,13 +2309,15 @@ def industry_tests(cluster_index, groups, *, reference: str | None = None, n_res
     an = scipy.stats.f_oneway(*samples)
     eta2 = float(an.statistic * (k - 1) / (an.statistic * (k - 1) + (n - k)))
     e_lo, e_hi = _eta2_interval(float(an.statistic), k - 1, n - k, n, confidence_level)
-    eta2_h = float(max(0.0, (kw.statistic - k + 1) / (n - k)))
+    eta2_h = float((kw.statistic - k + 1) / (n - k))  # unclipped: negative when H < k - 1
+    omega2 = omega_squared(float(an.statistic), k - 1, n - k)
+    eta2_null = eta_squared_null_mean(k, n)
     batch = _batch_size(n)
     out = []
     for j, (name, func, asym, effect) in enumerate(
         [
-            ("kruskal", lambda *s, axis: scipy.stats.kruskal(*s, axis=axis).statistic, kw, ("eta2_H", eta2_h, None, None)),
-            ("anova", lambda *s, axis: scipy.stats.f_oneway(*s, axis=axis).statistic, an, ("eta2", eta2, e_lo, e_hi)),
+            ("kruskal", lambda *s, axis: scipy.stats.kruskal(*s, axis=axis).statistic, kw, ("eta2_H", eta2_h, None, None, None, None, None)),
+            ("anova", lambda *s, axis: scipy.stats.f_oneway(*s, axis=axis).statistic, an, ("eta2", eta2, e_lo, e_hi, "omega2", omega2, eta2_null)),
         ]
     ):
         _, p, exact, _ = _permutation(samples, func, n_resamples=n_resamples, rng=rngs[j], batch=batch, alternative="greater", permutation_type="independent")
@@ -2286,6 +2341,9 @@ def industry_tests(cluster_index, groups, *, reference: str | None = None, n_res
                 effect=effect[1],
                 effect_low=effect[2],
                 effect_high=effect[3],
+                effect_adjusted_name=effect[4],
+                effect_adjusted=effect[5],
+                effect_null=effect[6],
             )
         )
     return out
@@ -2577,6 +2635,63 @@ def _conclusion(primary: TestResult, eq: EquivalenceResult | None, alpha: float)
     return "association" if assoc else ("equivalence" if equiv else "inconclusive")
 
 
+@dataclass(frozen=True)
+class Fragility:
+    """How far the primary result rests on its most influential higher-level unit.
+
+    Attributes
+    ----------
+    without_most : TestResult
+        The primary test (permutation p and BCa interval) with the most
+        influential higher-level unit's units removed.
+    split : InfluenceSplit
+        The primary bootstrap distribution of r split by whether that unit was drawn.
+    coverage : CoverageResult or None
+        Double-bootstrap coverage of the primary BCa interval when the observed
+        pairs are the population (None when ``coverage_samples=0``).
+    """
+
+    without_most: TestResult
+    split: InfluenceSplit
+    coverage: CoverageResult | None
+
+    def to_dict(self) -> dict:
+        return {
+            "without_most": self.without_most.to_dict(),
+            "split": self.split.to_dict(),
+            "coverage": None if self.coverage is None else self.coverage.to_dict(),
+        }
+
+
+def fragility(cluster_index, region_index, regions, most_influential: str, *, n_resamples: int = 9999, confidence_level: float = 0.95, coverage_samples: int = 1000, rng=None) -> Fragility:
+    """The primary test without one higher-level unit, the bootstrap split by it, and the interval's coverage.
+
+    Parameters
+    ----------
+    cluster_index, region_index, regions : array_like (n,)
+    most_influential : str
+        The higher-level unit to remove (:attr:`InfluenceResult.most_influential`).
+    n_resamples, confidence_level : as for :func:`region_level_tests`
+    coverage_samples : int
+        Outer samples of the coverage check (0: no check).
+    rng : numpy Generator, int or None
+    """
+    x, y, codes, names, values = _check_relationship(cluster_index, region_index, regions)
+    k = np.flatnonzero(names == str(most_influential))
+    if k.size != 1:
+        raise ClusterModelError(f"`most_influential` must be one of the higher-level units {names.tolist()}, got {most_influential!r}")
+    k = int(k[0])
+    keep = codes != k
+    r = as_rng(rng).spawn(3)
+    without = region_level_tests(x[keep], y[keep], np.asarray(regions)[keep], methods=("pearson",), n_resamples=n_resamples, confidence_level=confidence_level, rng=r[0])[0]
+    xm = _region_means(x, codes, names.size)
+    split = bootstrap_split(xm, values, k, n_resamples=n_resamples, rng=r[1])
+    cov = None
+    if coverage_samples:
+        cov = bootstrap_coverage(xm, values, n_outer=coverage_samples, n_inner=min(n_resamples, 1999), confidence_level=confidence_level, rng=r[2])
+    return Fragility(without_most=without, split=split, coverage=cov)
+
+
 @dataclass(frozen=True, repr=False)
 class RelationshipResult(ResultDisplay):
     """Every test of the relationship and of the group effect, with the numbers that qualify them.
@@ -2602,6 +2717,9 @@ class RelationshipResult(ResultDisplay):
     equivalence : dict source -> EquivalenceResult
     equivalence_bound : float
     influence : dict source -> InfluenceResult
+    fragility : dict source -> Fragility
+        How far the primary result rests on one higher-level unit and whether
+        its interval covers in this design.
     models : dict source -> dict kind -> ModelResult
     conclusions : dict source -> str
         Read off the primary interval and the equivalence test: ``association``
@@ -2641,6 +2759,7 @@ class RelationshipResult(ResultDisplay):
     equivalence: dict = field(default_factory=dict)
     equivalence_bound: float = 0.3
     influence: dict = field(default_factory=dict)
+    fragility: dict = field(default_factory=dict)
     models: dict = field(default_factory=dict)
     conclusions: dict = field(default_factory=dict)
     rounding: RoundingRangeResult | None = None
@@ -2695,6 +2814,7 @@ class RelationshipResult(ResultDisplay):
             "records": self.to_records(),
             "equivalence": {s: e.to_dict() for s, e in self.equivalence.items()},
             "influence": {s: i.to_dict() for s, i in self.influence.items()},
+            "fragility": {s: f.to_dict() for s, f in self.fragility.items()},
             "wild_cluster_bootstrap": {s: o.wild.to_dict() for s, o in self.ols.items()},
             "models": {s: {k: m.to_dict() for k, m in d.items()} for s, d in self.models.items()},
             "rounding": None if self.rounding is None else self.rounding.to_dict(),
@@ -2716,17 +2836,18 @@ class RelationshipResult(ResultDisplay):
 
         return pd.DataFrame(self.to_records())
 
+    _narrator_ = "clustermodel.reporting.relationship:markdown"
+
     def summary(self, *, nouns: Nouns | None = None) -> str:
         """Markdown, from :func:`clustermodel.reporting.relationship.markdown` (the paper's nouns by default)."""
-        from clustermodel.reporting.nouns import PAPER_NOUNS
-        from clustermodel.reporting.relationship import markdown
+        from clustermodel.nouns import PAPER_NOUNS
 
-        return markdown(self, nouns=nouns or PAPER_NOUNS)
+        return narrate(self, nouns=nouns or PAPER_NOUNS)
 
     def to_dataset(self) -> xr.Dataset:
         """Tests along ``test_row`` (NaN = not applicable), values along ``source`` x ``cluster``,
         influence along ``source`` x ``higher_unit``; resampling draws only when they were kept."""
-        from clustermodel import __version__
+        from clustermodel._version import __version__
 
         recs = self.to_records()
         nan = lambda v: np.nan if v is None else float(v)  # noqa: E731
@@ -2854,6 +2975,7 @@ def relationship_analysis(
     wild_weights: str = "auto",
     alternatives: Mapping[str, ArrayLike | tuple[ArrayLike, ArrayLike]] | None = None,
     rounding: Literal["auto"] | tuple[int, int] | None = "auto",
+    coverage_samples: int = 1000,
     keep_draws: bool = False,
     rng: RNGLike = None,
 ) -> RelationshipResult:
@@ -2895,6 +3017,9 @@ def relationship_analysis(
     rounding : 'auto', (int, int) or None
         Decimals of the published unit and higher-level indices: inferred
         from the values (``'auto'``), given, or no rounding analysis.
+    coverage_samples : int
+        Outer samples of the double-bootstrap coverage check of the primary
+        BCa interval (:func:`fragility`; 0 skips it).
     keep_draws : bool
         Keep the permutation and bootstrap distributions (larger outputs).
     rng : numpy Generator, int or None
@@ -2940,7 +3065,9 @@ def relationship_analysis(
     tests, sources, ols, tables, skipped = [], {}, {}, {}, []
     equivalence, infl, models, conclusions = {}, {}, {}, {}
     streams = rng.spawn(len(names) + 1)
-    extra = rng.spawn(2)  # rounding, spare
+    extra = rng.spawn(2)  # rounding, fragility
+    fragile_streams = dict(zip(names, extra[1].spawn(len(names))))
+    fragile = {}
     for s, stream in zip(names, streams):
         src = data[s]
         x, y = src.cluster_index, src.region_index_of_cluster
@@ -2981,6 +3108,11 @@ def relationship_analysis(
         conclusions[s] = _conclusion(prim, eq, alpha)
         if G >= 4:
             infl[s] = influence(x, y, cluster_regions)
+            if G >= 5:
+                fragile[s] = fragility(
+                    x, y, cluster_regions, infl[s].most_influential, n_resamples=n_resamples,
+                    confidence_level=confidence_level, coverage_samples=coverage_samples, rng=fragile_streams[s],
+                )
         else:
             skipped.append({"analysis": "influence", "source": s, "level": "region", "reason": "too_few_units", "n": int(G)})
         ind = []
@@ -3061,6 +3193,7 @@ def relationship_analysis(
         equivalence=equivalence,
         equivalence_bound=equivalence_bound,
         influence=infl,
+        fragility=fragile,
         models=models,
         conclusions=conclusions,
         rounding=rounding_res,

@@ -7,8 +7,9 @@ and writes report.md, report.html and manifest.json. The whole run is one transa
 (:mod:`clustermodel._transaction`): locked against a second run, staged, and published at once or not at all;
 the report contains only the outputs of the run that wrote it.
 
-The report opens with the findings every stage recorded (each naming the analysis and spec it comes from, with a
-link to its table or figure), then includes every stage's details. ``manifest.json`` records the package
+The report opens with at most seven conclusions the stages drew (one number, one interval and one link each) and
+one headline figure; each stage's section then opens with its findings in brief (each naming the analysis and spec
+it comes from) before its details. ``manifest.json`` records the package
 version, the git commit, the SHA-256 of every input, the config (seeds, sizes, spec), each stage's spec, the
 stages skipped and why, and the SHA-256 of every output.
 
@@ -90,6 +91,12 @@ def _nest_headings(body: str, *, top: int) -> str:
     return "\n".join(("#" * (lv + shift) + ln[lv:]) if lv else ln for ln, lv in zip(lines, levels))
 
 
+#: Conclusions at the top of the report (each stage gives one or two, in stage order).
+MAX_CONCLUSIONS = 7
+#: The report's one headline figure: the first of these a run wrote.
+HEADLINE_FIGURES = ("scores_scenarios.png", "correlation.png", "scores.png")
+
+
 def write_report(out, stages, *, skipped=None, title: str = "clustermodel report", preamble: str = "", nouns=None, paper: bool = False) -> Path:
     """Assemble report.md and report.html from the stages' JSON and Markdown in ``out`` (this run's staging folder).
 
@@ -106,15 +113,21 @@ def write_report(out, stages, *, skipped=None, title: str = "clustermodel report
     lines = [f"# {md_escape(title)}", ""]
     if preamble:
         lines += [preamble, ""]
-    lines += ["## Key findings", ""]
-    present = []
+    present, found, concluded = [], {}, []
     for name in stages:
         js = out / f"{name}.json"
         if not js.exists():
             continue
         present.append(name)
-        for f in json.loads(js.read_text(encoding="utf-8")).get("findings", []):
-            lines.append(f"- {f}")
+        data = json.loads(js.read_text(encoding="utf-8"))
+        found[name] = data.get("findings", [])
+        concluded += data.get("conclusions", [])
+    lines += ["## Conclusions", ""]
+    lines += [f"{k}. {c}" for k, c in enumerate(concluded[:MAX_CONCLUSIONS], 1)] or ["No stage drew a conclusion."]
+    headline = next((png for png in HEADLINE_FIGURES if (out / png).exists()), None)
+    if headline:
+        lines += ["", f"![{headline}]({headline})"]
+    lines += ["", "Each section below opens with its findings in brief, with the analysis and spec each number comes from."]
     if skipped:
         lines += ["", "## Analyses not run", ""]
         lines += [f"- **{TITLES.get(n, n) if n in TITLES else n}**: {reason}" for n, reason in skipped.items()]
@@ -123,6 +136,8 @@ def write_report(out, stages, *, skipped=None, title: str = "clustermodel report
     for name in present:
         md = out / f"{name}.md"
         lines += ["", f'<a id="{name}"></a>', "", f"## {TITLES.get(name, name)}", ""]
+        if found.get(name):
+            lines += ["### In brief", "", *[f"- {f}" for f in found[name]], ""]
         if md.exists():
             lines.append(_nest_headings(md.read_text(encoding="utf-8"), top=3))
         pngs = sorted(p.name for p in out.glob(f"{name}*.png")) + (["figure13.png"] if name == "reproduction" else [])

@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike
 from clustermodel._display import ResultDisplay, names, narrate
 from clustermodel._errors import ClusterModelError
 from clustermodel.aggregate import effective_weights
+from clustermodel.diagnostics import threshold_proximity
 from clustermodel.index import compute_index, group_codes
 from clustermodel.normalise import normalise_array, reference_maxima
 from clustermodel.paper import PAPER_COUNTS, PAPER_SUPPORTED_REGIONS
@@ -201,6 +202,14 @@ class ReproductionResult(ResultDisplay):
     scenario_counts, published_scenario_counts : dict
     tolerance : dict
         Half a unit of the last published decimal, per table.
+    near_threshold : dict
+        Units whose index could fall on either side of a scenario threshold:
+        per axis (``cluster``, ``region``) the rows whose computed value lies
+        within the published rounding of the threshold (``near``: position,
+        label, computed, published, distance), the rows whose published value
+        equals it (``published_ties``: their class depends on the tie rule
+        ``>=``), and the ``margin`` of the nominal fraction to the nearest edge
+        of the interval of fractions that reproduces the paper's counts.
     """
 
     clusters: list
@@ -213,6 +222,7 @@ class ReproductionResult(ResultDisplay):
     scenario_counts: dict
     published_scenario_counts: dict
     tolerance: dict
+    near_threshold: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
 
     @property
@@ -252,6 +262,7 @@ class ReproductionResult(ResultDisplay):
                 **self.thresholds.to_dict(),
             },
             "feasible_threshold_fractions": self.feasible,
+            "near_threshold": self.near_threshold,
             "notes": list(self.notes),
         }
 
@@ -392,6 +403,10 @@ def reproduce(study: Study, spec: IndexSpec | None = None, *, thresholds: Scenar
             "Table 6 reproduces only when negative trade surpluses are divided by the positive maximum and squared, "
             "so a deficit raises a region's index (Kaluga region's -7611.71 adds 1.55 to its sum of squares)."
         )
+    near = {
+        "cluster": _near(ev.cluster_index.values, pub_c, c_thr, tol["clusters"], [str(r["no"]) for r in crow], thresholds, feasible["computed"], "cluster"),
+        "region": _near(np.asarray([r["computed"] for r in rrow], float), pub_r, r_thr, tol["regions"], [r["region"] for r in rrow], thresholds, feasible["computed"], "region"),
+    }
     counts = {s: int(v) for s, v in zip(SCENARIOS, ev.scenario_counts.values)}
     pub_counts = {s: int((pub_codes == k).sum()) for k, s in enumerate(SCENARIOS)}
     return ReproductionResult(
@@ -405,5 +420,29 @@ def reproduce(study: Study, spec: IndexSpec | None = None, *, thresholds: Scenar
         scenario_counts=counts,
         published_scenario_counts=pub_counts,
         tolerance=tol,
+        near_threshold=near,
         notes=notes,
     )
+
+
+def _near(computed, published, threshold, tolerance, labels, thresholds, feasible, axis) -> dict:
+    """Rows within rounding of a threshold, published ties, and the margin of the fraction to the feasible edges."""
+    prox = threshold_proximity(computed, threshold, tolerance)
+    ties = np.flatnonzero(np.asarray(published, float) == threshold)
+    margin = None
+    tc, tr = thresholds.cluster, thresholds.region
+    inside = [f[axis] for f in feasible if f["cluster"][0] < tc <= f["cluster"][1] and f["region"][0] < tr <= f["region"][1]]
+    fraction = tc if axis == "cluster" else tr
+    if inside:
+        lo, hi = inside[0]
+        margin = float(min(fraction - lo, hi - fraction))
+    return {
+        "threshold": float(threshold),
+        "tolerance": float(tolerance),
+        "near": [
+            {"position": int(i), "label": labels[i], "computed": float(computed[i]), "published": float(published[i]), "distance": float(d)}
+            for i, d in zip(prox.near, prox.distance)
+        ],
+        "published_ties": [labels[i] for i in ties],
+        "margin": margin,
+    }

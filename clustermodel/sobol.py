@@ -155,7 +155,9 @@ class SobolIndicesResult(ResultDisplay):
     binary : ndarray of bool, shape (n_outputs,)
         Outputs that only take the values 0 and 1.
     events : ndarray of int, shape (n_outputs,)
-        For a 0/1 output, how often its rarer value occurred over the A and B runs of all designs.
+        For a 0/1 output, how often its rarer value occurred over the A and B runs of all designs;
+        for any other output that left its most common value (in the pilot rows) in fewer than
+        ``events_needed`` of those runs, how many runs it left it in.
     events_needed : int
         Events (over the A and B runs of all designs) below which a 0/1 output counts as rare
         (:data:`EVENTS_NEEDED`).
@@ -213,6 +215,8 @@ class SobolIndicesResult(ResultDisplay):
     chunk_size: int = 0
     memory_estimate: int = 0
 
+    _narrator_ = "clustermodel.reporting.sobol:indices_markdown"
+
     @property
     def model_runs(self) -> int:
         """Model evaluations: replicates x N x (D + 2)."""
@@ -220,7 +224,7 @@ class SobolIndicesResult(ResultDisplay):
 
     @property
     def rare(self) -> np.ndarray:
-        """0/1 outputs with fewer than ``events_needed`` events over all A and B runs (bool, per output)."""
+        """Outputs that change in fewer than ``events_needed`` of all A and B runs (0/1 or not; bool, per output)."""
         return self.n_needed > 0
 
     @property
@@ -232,9 +236,9 @@ class SobolIndicesResult(ResultDisplay):
     @property
     def notes(self) -> tuple:
         """Sentences on constant, flat and rare outputs (written by :mod:`clustermodel.reporting.sobol`)."""
-        from clustermodel.reporting.sobol import index_notes
+        from clustermodel._display import call_narrator
 
-        return tuple(index_notes(self))
+        return tuple(call_narrator("clustermodel.reporting.sobol:index_notes", self))
 
     def _display_(self) -> tuple[str, list]:
         k, d = self.S1.shape
@@ -274,7 +278,7 @@ class SobolIndicesResult(ResultDisplay):
 
     def run_attrs(self) -> dict:
         """How the indices were computed (for NetCDF attributes and JSON)."""
-        from clustermodel import __version__
+        from clustermodel._version import __version__
 
         return {
             "method": self.method,
@@ -312,9 +316,9 @@ class SobolIndicesResult(ResultDisplay):
 
     def summary(self) -> str:
         """Markdown table of the indices with their intervals (:func:`clustermodel.reporting.sobol.indices_markdown`)."""
-        from clustermodel.reporting.sobol import indices_markdown
+        from clustermodel._display import narrate
 
-        return indices_markdown(self)
+        return narrate(self)
 
 
 #: What the interval of each method is (a label for attributes, not prose for reports).
@@ -535,7 +539,7 @@ def sobol_sample(problem, n, *, replicates=None, rng=None, seed=None) -> np.ndar
 # --------------------------------------------------------------------------------------------
 
 # Keys of the chunk statistics and how two chunks combine.
-_SUM_KEYS = ("count", "sum_all", "sum2_all", "sA", "sB", "sAA", "sBB", "ones_all", "ones_ab", "sD", "sBD", "sDD")
+_SUM_KEYS = ("count", "sum_all", "sum2_all", "sA", "sB", "sAA", "sBB", "ones_all", "ones_ab", "off_ab", "sD", "sBD", "sDD")
 _MIN_KEYS = ("min_all", "min_ab")
 _MAX_KEYS = ("max_all", "max_ab")
 
@@ -545,12 +549,22 @@ def _einsum_cols(a, b):
     return np.einsum("ij,ij->j", a, b)
 
 
-def _block_stats(Yb, shift, boot=(), keep_rows=0):
+def _mode(Y):
+    """The most common value of every column of the pilot outputs (the reference a rare change is counted from)."""
+    out = np.empty(Y.shape[1])
+    for j in range(Y.shape[1]):
+        vals, counts = np.unique(Y[:, j], return_counts=True)
+        out[j] = vals[np.argmax(counts)]
+    return out
+
+
+def _block_stats(Yb, shift, boot=(), keep_rows=0, mode=None):
     """Sums of one block of runs. ``Yb``: (c, D + 2, K) outputs of c design rows.
 
     ``boot``: sequence of (level, counts) with counts (n_resamples, c), the rows' multiplicities
     in each resample of that convergence level. ``keep_rows``: A and B values of the first
-    ``keep_rows`` rows are kept for the quantiles.
+    ``keep_rows`` rows are kept for the quantiles. ``mode``: (K,) reference values; A and B runs
+    that differ from them are counted (``off_ab``), so outputs that rarely change are found.
     """
     c, dp2, k = Yb.shape
     d = dp2 - 2
@@ -561,6 +575,10 @@ def _block_stats(Yb, shift, boot=(), keep_rows=0):
     ones_all = is_one.sum(axis=0)
     del is_one, ones
     zeros_all = (flat == 0).sum(axis=0)
+    if mode is None:
+        off_ab = np.zeros(k)
+    else:
+        off_ab = ((Yb[:, 0, :] != mode).sum(axis=0) + (Yb[:, d + 1, :] != mode).sum(axis=0)).astype(float)
     # slot-major copy of the shifted outputs: Z[0] = A, Z[1 + j] = AB_j, Z[D + 1] = B, each contiguous
     Z = np.empty((dp2, c, k))
     np.subtract(Yb.transpose(1, 0, 2), shift, out=Z)
@@ -571,6 +589,7 @@ def _block_stats(Yb, shift, boot=(), keep_rows=0):
         "max_all": flat.max(axis=0),
         "ones_all": ones_all.astype(float),
         "ones_ab": ones_ab.astype(float),
+        "off_ab": off_ab,
         "binary": (ones_all + zeros_all) == c * dp2,
         "sum_all": Z.sum(axis=(0, 1)),
         "sum2_all": np.einsum("sik,sik->k", Z, Z),
@@ -673,11 +692,11 @@ def _evaluate(model, X, k, where):
     return _as_outputs(model(X), X.shape[0], k, where)
 
 
-def _chunk_task(model, designs, r, lo, hi, k, shift, boot, keep_rows):
+def _chunk_task(model, designs, r, lo, hi, k, shift, boot, keep_rows, mode=None):
     X = designs.rows(r, lo, hi)
     Y = _evaluate(model, X, k, f"design {r}, rows {lo}..{hi - 1}")
     del X
-    return _block_stats(Y.reshape(hi - lo, designs.d + 2, k), shift, boot, keep_rows)
+    return _block_stats(Y.reshape(hi - lo, designs.d + 2, k), shift, boot, keep_rows, mode)
 
 
 # --------------------------------------------------------------------------------------------
@@ -796,7 +815,12 @@ def _diagnostics(total, constant, n, replicates, d, shift):
     events = np.where(binary, np.minimum(total["ones_ab"], runs_ab - total["ones_ab"]), 0).astype(np.int64)
     runs_all = m * (d + 2)
     p_all = np.minimum(total["ones_all"], runs_all - total["ones_all"]) / runs_all  # all rows share the marginal law
-    rare = binary & (events < EVENTS_NEEDED)
+    # an output of any kind that leaves its most common (pilot) value in few A and B runs: a rare change
+    off = total["off_ab"]
+    changes = ~binary & ~constant & (off < EVENTS_NEEDED)
+    events = np.where(changes, off, events).astype(np.int64)
+    p_all = np.where(changes, off / runs_ab, p_all)
+    rare = (binary | changes) & (events < EVENTS_NEEDED)
     with np.errstate(divide="ignore"):
         want = np.where(p_all > 0, EVENTS_NEEDED / (2 * replicates * np.maximum(p_all, 1e-300)), np.inf)
     n_needed = np.zeros(len(constant), dtype=np.int64)
@@ -826,7 +850,7 @@ def _diagnostics(total, constant, n, replicates, d, shift):
 
 
 def _pilot(model, designs, n):
-    """Run the model on the first rows of design 0: outputs K, the shift, bytes per model row.
+    """Run the model on the first rows of design 0: outputs K, the shift, the mode, bytes per model row.
 
     Memory is traced with :mod:`tracemalloc` (numpy reports its buffers to it) at two sizes,
     so a per-call constant and a per-row cost can be told apart.
@@ -837,6 +861,7 @@ def _pilot(model, designs, n):
     Y = _evaluate(model, X, None, "design 0, pilot rows")  # warm-up (caches), shapes
     k = Y.shape[1]
     shift = Y.mean(axis=0)
+    mode = _mode(Y)
     tracing = tracemalloc.is_tracing()
     if not tracing:
         tracemalloc.start()
@@ -856,7 +881,7 @@ def _pilot(model, designs, n):
     slope = (peaks[1] - peaks[0]) / (rows_large - rows_small) if rows_large > rows_small else peaks[1] / rows_large
     per_row = max(slope, peaks[1] / rows_large / 4, 8.0 * k)
     fixed = max(0.0, peaks[1] - per_row * rows_large)
-    return k, shift, per_row, fixed
+    return k, shift, mode, per_row, fixed
 
 
 def _plan(*, n, d, k, replicates, levels, n_resamples, workers, per_row, model_fixed, limit, chunk_size):
@@ -1136,7 +1161,7 @@ def _run(model, names, d, lower, upper, *, n, method, replicates, n_resamples, c
     entropy = _entropy(gen)
     streams, resample_stream = _streams(gen, method, replicates)
     designs = _Designs(d, lower, upper, streams)
-    k, shift, per_row, model_fixed = _pilot(model, designs, n)
+    k, shift, mode, per_row, model_fixed = _pilot(model, designs, n)
     outputs = _output_names_iv(output_names, k)
     client, owned = client_iv(client)
     try:
@@ -1163,7 +1188,7 @@ def _run(model, names, d, lower, upper, *, n, method, replicates, n_resamples, c
                         continue
                     boot = [(lvl, counts[lvl][:, lo:hi]) for lvl in range(s, levels)] if counts is not None else ()
                     keep = max(0, min(hi, q_rows) - lo) if r == 0 else 0
-                    parts.append(task(model_d, designs_d, r, lo, hi, k, shift, boot, keep, dask_key_name=(chunk_key, i)))
+                    parts.append(task(model_d, designs_d, r, lo, hi, k, shift, boot, keep, mode, dask_key_name=(chunk_key, i)))
                     i += 1
                 depth = 0
                 while len(parts) > 1:
@@ -1327,12 +1352,13 @@ def sobol_analyze(
     outputs = _output_names_iv(output_names, k)
     small = min(_PILOT_ROWS[0], n)
     shift = mats[0][: small * (d + 2)].mean(axis=0)
+    mode = _mode(mats[0][: small * (d + 2)])
     counts = _bootstrap_counts(gen, [n], n_resamples) if method == "bootstrap" else None
     per_design = []
     q_rows = min(n, _QUANTILE_ROWS)
     for r, m in enumerate(mats):
         boot = [(0, counts[0])] if counts is not None else ()
-        st = _block_stats(m.reshape(n, d + 2, k), shift, boot, q_rows if r == 0 else 0)
+        st = _block_stats(m.reshape(n, d + 2, k), shift, boot, q_rows if r == 0 else 0, mode)
         if counts is not None:
             st["boot_level"] = st["boot"][0]
         per_design.append(st)

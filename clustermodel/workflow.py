@@ -68,7 +68,7 @@ def _weight_draws(study, cfg, rng):
 def run_scores(study, config: dict, out) -> dict:
     """Construction log, nominal scores of every node, ranks, scenarios, and whether the weights matter."""
     from clustermodel.index import compute_scores, construct, rank
-    from clustermodel.reporting.scores import findings, markdown
+    from clustermodel.reporting.scores import conclusions, findings, markdown
     from clustermodel.scenarios import StudyModel, evaluate
 
     out = ensure_dir(out)
@@ -122,6 +122,7 @@ def run_scores(study, config: dict, out) -> dict:
         "weight_spread": {"n_draws": len(draws), "concentration": float(cfg["concentration"]), "max_abs_spread": spreads},
     }
     data["findings"] = findings(data, nouns=nouns)
+    data["conclusions"] = conclusions(data, nouns=nouns)
     write_text(out / "scores.md", markdown(data, nouns=nouns, structure=tree))
     write_json(out / "scores.json", data)
     write_json(out / "construction.json", log)
@@ -155,7 +156,7 @@ def run_scores(study, config: dict, out) -> dict:
 def run_reproduction(study, config: dict, out) -> dict | None:
     """Tables 5-6 row by row and Figure 13 (needs published values)."""
     from clustermodel.plots import figure13
-    from clustermodel.reporting.reproduction import findings, markdown
+    from clustermodel.reporting.reproduction import conclusions, findings, markdown
     from clustermodel.reproduction import reproduce
 
     if "published_index" not in study.clusters or study.regions is None or "published_index" not in study.regions:
@@ -169,6 +170,7 @@ def run_reproduction(study, config: dict, out) -> dict | None:
     rs = result.reference_search
     bad = [r for r in result.clusters if not r["reproduced"]]
     data["findings"] = findings(result, paper=bool(study.paper))
+    data["conclusions"] = conclusions(result, paper=bool(study.paper))
     write_text(out / "reproduction.md", markdown(result, nouns=study.nouns))
     write_json(out / "reproduction.json", data)
     write_netcdf(out / "reproduction.nc", result.to_dataset())
@@ -219,7 +221,7 @@ def run_bootstrap(study, config: dict, out) -> dict:
     cannot run (the Equation 1 run, scenarios, the data bootstrap) are listed under ``"skipped"`` in the payload.
     """
     from clustermodel.bootstrap import cluster_bootstrap, weight_bootstrap
-    from clustermodel.reporting.bootstrap import findings, markdown, reference_counts_for, skip_reason
+    from clustermodel.reporting.bootstrap import conclusions, findings, markdown, reference_counts_for, skip_reason
     from clustermodel.nouns import PAPER_NOUNS
     from clustermodel.scenarios import StudyModel
 
@@ -318,6 +320,7 @@ def run_bootstrap(study, config: dict, out) -> dict:
             links.append("[scenarios](bootstrap_scenarios.png)")
     found = _note_weight_spec(findings(bundle, nouns=nouns, reference_label=reference_label), study, config)
     payload["findings"] = [f + " " + (", ".join(links) if k == 0 and main_run is not None else "[bootstrap](bootstrap.md)") for k, f in enumerate(found)]
+    payload["conclusions"] = conclusions(bundle, nouns=nouns)
 
     reports = ensure_dir(out)
     write_text(reports / "bootstrap.md", markdown(bundle, nouns=nouns, reference_label=reference_label))
@@ -349,7 +352,7 @@ def run_correlation(study, config: dict, out) -> dict | None:
     from clustermodel._errors import ClusterModelError
     from clustermodel.plots import correlation_figure
     from clustermodel.relationship import index_values, relationship_analysis
-    from clustermodel.reporting.relationship import findings, markdown
+    from clustermodel.reporting.relationship import conclusions, findings, markdown
 
     if not study.has_regions:
         return {
@@ -400,6 +403,7 @@ def run_correlation(study, config: dict, out) -> dict | None:
     if found:
         found[0] += ", [figure](correlation.png)"
     data["findings"] = found
+    data["conclusions"] = conclusions(result, nouns=nouns)
     write_text(out / "correlation.md", markdown(result, nouns=nouns))
     write_json(out / "correlation.json", data)
     write_netcdf(out / "correlation.nc", result.to_dataset())
@@ -412,7 +416,16 @@ def _seed_check(first, second) -> dict:
     """A second seed's estimates against the first run's intervals, over the non-constant outputs."""
     a, b = first.indices, second.indices
     varying = ~(a.constant | b.constant)
+    from clustermodel.diagnostics import expected_overlap
+
     out = {"seeds": [first.seed, second.seed], "n": a.n, "replicates": a.replicates, "method": a.method}
+    # calibrated intervals: the second estimate falls inside the first's t interval with this probability
+    if a.method == "replicate":
+        out["expected_share"] = expected_overlap(a.replicates, a.confidence_level)
+        out["expected_basis"] = f"two estimates of equal error and a t interval with {a.replicates - 1} degrees of freedom"
+    else:
+        out["expected_share"] = expected_overlap(10**6, a.confidence_level)
+        out["expected_basis"] = "two estimates of equal error and a normal-theory interval"
     for key in ("S1", "ST"):
         lo, hi = getattr(a, f"{key}_low")[varying], getattr(a, f"{key}_high")[varying]
         est_b = getattr(b, key)[varying]
@@ -446,7 +459,7 @@ def _sobol_options(cfg: dict) -> dict:
 
 def run_sobol(study, config: dict, out) -> dict | None:
     """Sobol' sensitivity of scores, ranks and conclusions to the weights (and the method choices)."""
-    from clustermodel.reporting.sobol import findings, write_outputs
+    from clustermodel.reporting.sobol import conclusions, findings, write_outputs
     from clustermodel.sensitivity import weight_sensitivity
 
     out = ensure_dir(out)
@@ -480,7 +493,7 @@ def run_sobol(study, config: dict, out) -> dict | None:
 
     eq1_zero = None if degenerate is None else bool(np.all(degenerate.indices.S1 == 0) and np.all(degenerate.indices.ST == 0))
     found = _note_weight_spec(findings(main_run, nouns=nouns, equation1=degenerate, triggers=triggers, seed_check=check), study, config)
-    extra = {"findings": found, "equation1_all_zero": eq1_zero, "seed_check": check}
+    extra = {"findings": found, "conclusions": conclusions(main_run, nouns=nouns), "equation1_all_zero": eq1_zero, "seed_check": check}
     write_outputs(main_run, out, stem="sobol", extra=extra, nouns=nouns)
     data = {**main_run.to_dict(), **extra}
     write_csv(out / "sobol.csv", main_run.to_dataframe())

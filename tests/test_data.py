@@ -112,3 +112,15 @@ def test_weights_far_from_one_rejected(write_csv):
 def test_negative_weight_rejected(write_csv):
     with pytest.raises(InputError, match="line 3.*negative weight"):
         load_weights(write_csv("w.csv", "indicator,weight\na,1.2\nb,-0.2\n"))
+
+
+def test_method_caveat_counts_the_clusters_that_share_a_region():
+    """docs/method.md caveat 5 states these counts; they are the data's."""
+    import pandas as pd
+
+    from clustermodel.paper import paper_data_dir
+
+    sizes = pd.read_csv(paper_data_dir() / "clusters.csv").groupby("region").size()
+    shared = sizes[sizes > 1]
+    assert (len(sizes), len(shared), int(shared.sum())) == (19, 5, 11)
+    assert shared.to_dict() == {"Moscow": 2, "Moscow region": 3, "Nizhny Novgorod region": 2, "Saint-Petersburg": 2, "Ulyanovsk region": 2}

@@ -102,7 +102,11 @@ def _write_report(out: Path) -> Path:
     table = ["| id | name | index |", "|---|---|---:|"] + [f"| u{i} | {md_escape(name)} | {v:.3f} |" for i, (name, v) in enumerate(zip(EVIL, x))]
     (out / "scores.md").write_text("## Nominal scores\n\n" + "\n".join(table) + "\n\n### Notes on " + md_escape(EVIL[0]) + "\n\nText.\n", encoding="utf-8")
     (out / "scores.json").write_text(
-        json.dumps({"findings": [f"**Top unit** {md_escape(EVIL[1])} ranks first. [scores](scores.md), [figure](scores_scenarios.png)"]}), encoding="utf-8"
+        json.dumps({
+            "findings": [f"**Top unit** {md_escape(EVIL[1])} ranks first. [scores](scores.md), [figure](scores_scenarios.png)"],
+            "conclusions": [f"**{md_escape(EVIL[2])} leads.** Its index is 0.9. [scores](scores.md)"],
+        }),
+        encoding="utf-8",
     )
     (out / "correlation.md").write_text("## Relationship\n\nNo evidence. See [the scores](#scores) and a [table](scores.csv).\n", encoding="utf-8")
     (out / "correlation.json").write_text(json.dumps({"findings": ["**r** = 0.1. [correlation](correlation.md), [figure](correlation.png)"]}), encoding="utf-8")
@@ -128,7 +132,7 @@ def test_report_in_chromium(tmp_path):
     report, control = found["report"], found["control"]
 
     # every image decodes
-    assert len(report["images"]) == 2
+    assert len(report["images"]) == 3  # the headline figure, then each section's own
     assert all(i["complete"] and i["width"] > 0 and i["height"] > 0 for i in report["images"]), report["images"]
     # no broken link: every #anchor exists, every other link is a file next to the report
     assert report["anchors"] and report["broken"] == [], report["broken"]

@@ -94,13 +94,23 @@ def test_small_config_round_trips(tmp_path):
         assert tomllib.load(fh) == small_config()
 
 
-def test_report_opens_with_findings(two_runs):
+def test_report_opens_with_a_few_short_conclusions_and_one_figure(two_runs):
+    import re
+
     tmp_path = two_runs[0]
     text = (tmp_path / "report.md").read_text()
-    findings = text.split("## Key findings")[1].split("## Contents")[0]
-    assert "weights cancel" in findings
-    assert "23 of 25 cluster rows" in findings
-    assert "(reproduction.md)" in findings and "(figure13.png)" in findings
+    top = text.split("## Conclusions")[1].split("## Contents")[0]
+    items = re.findall(r"^\d+\. (.*)$", top, flags=re.M)
+    assert 4 <= len(items) <= 7
+    for item in items:  # one or two sentences, each with a link to its section's file
+        assert re.search(r"\]\([a-z0-9_]+\.md\)$", item), item
+        assert len(item.split()) <= 90, item
+        assert "{" not in item and "'supported'" not in item  # no Python dicts
+    assert "weights cancel" in top and "Table 5 in 23 of 25 rows" in top and "knife edge" in top
+    assert len(re.findall(r"^!\[", top, flags=re.M)) == 1  # one headline figure
+    # the detailed findings open each section, under its own heading
+    brief = text.split('<a id="reproduction"></a>')[1].split("### In brief")[1].split("\n## ")[0]
+    assert "23 of 25 cluster rows" in brief and "(figure13.png)" in brief
     assert "<table>" in (tmp_path / "report.html").read_text()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["md_escape", "fmt"]
+__all__ = ["md_escape", "fmt", "spec_text", "counts_text"]
 
 #: Characters with a meaning in inline Markdown, escaped with a backslash (the backslash first).
 _BACKSLASHED = "\\`*_[]|"
@@ -73,3 +73,24 @@ def fmt(x, digits: int = 3) -> str:
     if v != v:
         return "n/a"
     return f"{v:.{digits}f}"
+
+
+def spec_text(spec) -> str:
+    """A spec as ``field=value`` pairs, the fields that differ from the defaults (``'defaults'`` if none)."""
+    from clustermodel.spec import IndexSpec
+
+    d = spec.to_dict() if hasattr(spec, "to_dict") else dict(spec)
+    default = IndexSpec().to_dict()
+
+    def val(v):
+        if isinstance(v, dict):
+            return ", ".join(f"{k}: {val(x)}" for k, x in v.items())
+        return "/".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+
+    changed = [f"{k}={val(v)}" for k, v in d.items() if v != default.get(k)]
+    return ", ".join(changed) if changed else "defaults"
+
+
+def counts_text(counts: dict) -> str:
+    """Scenario counts as '3 supported, 14 lonely, 8 potential, 0 late'."""
+    return ", ".join(f"{v} {k}" for k, v in counts.items())

@@ -5,7 +5,7 @@ its key findings, from a :class:`~clustermodel.bootstrap.WeightBootstrapResult`,
 a :class:`~clustermodel.bootstrap.ClusterBootstrapResult`, or a mapping of the
 runs one report holds (see :func:`markdown`). Every sentence is built from
 the results' numbers and flags; words for the units come from
-:class:`~clustermodel.reporting.nouns.Nouns`, and the published scenario
+:class:`~clustermodel.nouns.Nouns`, and the published scenario
 counts of a paper appear only when the caller passes them as the reference
 (:func:`reference_counts_for` does so for the paper's own data).
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from clustermodel.reporting._text import md_escape as E
-from clustermodel.reporting.nouns import Nouns
+from clustermodel.nouns import Nouns
 from clustermodel.spec import SCENARIOS
 
 __all__ = [
@@ -88,13 +88,6 @@ def reference_counts_for(study) -> dict | None:
     from clustermodel.paper import PAPER_COUNTS, is_paper
 
     return dict(PAPER_COUNTS) if is_paper(study) else None
-    for path in getattr(study, "sources", {}) or {}:
-        try:
-            if Path(path).resolve() == paper:
-                return dict(PAPER_COUNTS)
-        except OSError:
-            continue
-    return None
 
 
 def skip_reason(code: str, nouns: Nouns) -> str:
@@ -578,15 +571,38 @@ def _data_sentence(data: dict, nouns: Nouns) -> str:
         if r.has_regions:
             c = d["correlation"]
             parts.append(f"[{_f(c['low'], 2)}, {_f(c['high'], 2)}] with {how}")
-        else:
-            mi = d["mean_index"]
-            parts.append(f"[{_f(mi['low'])}, {_f(mi['high'])}] (nominal {_f(mi['nominal'])}) with {how}")
-    what = (
-        f"the correlation of the {nouns.unit} and {nouns.higher} indices has the {lo_p}–{hi_p} % interval"
-        if first.has_regions
-        else f"the mean {nouns.unit} index has the {lo_p}–{hi_p} % interval"
+    if not first.has_regions:
+        r = data.get("resample", first)
+        mc = r.to_dict()["maxima_changed"]
+        return (
+            f"**Resampling the {nouns.units}** (weights fixed): the normalisation's reference values change in {mc['p_any']:.0%} of "
+            f"resamples ({mc['mean_share_of_cells']:.0%} of the cells on average), so each score depends on which {nouns.units} are "
+            "in the sample; the per-unit intervals are in the section."
+        )
+    what = f"the correlation of the {nouns.unit} and {nouns.higher} indices has the {lo_p}–{hi_p} % interval"
+    return (
+        f"**Resampling the {nouns.units}** (weights fixed; a comparison only: the {nouns.units} of one {nouns.higher} are not independent, "
+        f"and the relationship section, which treats the {nouns.higher} as the unit, carries the conclusion): {what} " + "; ".join(parts) + "."
     )
-    return f"**Resampling the {nouns.units}** (weights fixed): {what} " + "; ".join(parts) + "."
+
+
+def conclusions(results, *, nouns: Nouns) -> list[str]:
+    """The stage's conclusion for the top of the report (the expert-panel bootstrap only)."""
+    r = results.get("weight") if isinstance(results, Mapping) else results
+    if r is None or not _is_weight(r):
+        return []
+    st = r.study_summary()
+    text = (
+        f"**Expert disagreement moves ranks by {_f(st['mean_rank_shift'][r.index_node]['mean'], 2)} places on average** "
+        f"({mode_text(r, nouns)}, aggregation `{r.spec.aggregation_label}`)"
+    )
+    if r.has_regions:
+        t = r.cluster_table()
+        p = t["scenario_probability"].values
+        pn = p[np.arange(p.shape[0]), t["scenario_nominal"].values.astype(int)]
+        k = int((pn < 0.95).sum())
+        text += f"; {k} of {nouns.count(p.shape[0])} keep their nominal scenario in fewer than 95 % of panels"
+    return [text + ". [bootstrap](bootstrap.md)"]
 
 
 def findings(results, *, nouns: Nouns, reference_label: str | None = None) -> list[str]:

@@ -4,7 +4,7 @@
 its key findings. The section leads with what the primary interval and the
 equivalence test say, then names the most influential higher-level unit and r
 without it; every finding names the analysis (test identifier) and the spec
-or values it comes from. Words come from :class:`~clustermodel.reporting.nouns.Nouns`;
+or values it comes from. Words come from :class:`~clustermodel.nouns.Nouns`;
 names of places, groups and indicators appear only because the study's data
 contains them.
 """
@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import math
 
-from clustermodel.reporting.nouns import Nouns
+from clustermodel.nouns import Nouns
+from clustermodel.reporting._text import md_escape
 from clustermodel.spec import SCENARIOS
 
-__all__ = ["markdown", "findings", "conclusion_text", "describe_test"]
+__all__ = ["markdown", "findings", "conclusions", "conclusion_text", "describe_test"]
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -158,25 +159,111 @@ def _lead(result, nouns: Nouns) -> list[str]:
         text = (
             f"- **{s} values** (analysis `{p.test}`, {_spec_text(result, s)}): r = {_f(p.statistic)} over "
             f"{nouns.count(p.n, 'higher')}, {cl} BCa interval {_ci(p.ci_low, p.ci_high)}"
-            + (f" ({p.note})" if p.ci_low is None else "")
+            + (f" ({p.note})" if p.ci_low is None else _mc_text(p))
             + f", permutation p = {_p(p.pvalue)}."
         )
         if eq is not None:
-            text += (
-                f" Equivalence (`tost:region_mean`, bound |r| < {eq.bound:.2f}): TOST p = {_p(eq.pvalue)}, "
-                f"{1 - 2 * eq.alpha:.0%} Fisher-z interval {_ci(eq.ci_low, eq.ci_high)} — "
-                + ("equivalent" if eq.equivalent else "not equivalent")
-                + f"; the smallest bound these data would declare equivalent is |r| < {eq.min_bound:.2f}"
-                + (
-                    f", and with {nouns.count(eq.n, 'higher')} no sample could establish a bound below {eq.attainable_bound:.2f}."
-                    if eq.attainable_bound >= eq.bound
-                    else "."
-                )
-            )
+            text += " " + _equivalence_text(eq, nouns)
         defined = p.ci_low is not None and p.ci_high is not None
         text += f" **Conclusion: {result.conclusions.get(s, '—')}** — {conclusion_text(result.conclusions.get(s, ''), result.equivalence_bound, nouns, interval=defined)}."
         lines.append(text)
+        frag = _fragility_text(result, s, nouns)
+        if frag:
+            lines.append("  " + frag)
+    neg = _negative_beside(result, nouns)
+    if neg:
+        lines.append("- " + neg)
     return lines
+
+
+def _mc_text(t) -> str:
+    """' (Monte Carlo error of the end points ±a, ±b)' when known."""
+    if t.ci_low_mcse is None or t.ci_high_mcse is None:
+        return ""
+    return f" (Monte Carlo error of its end points ±{_f(t.ci_low_mcse, 3)} and ±{_f(t.ci_high_mcse, 3)})"
+
+
+def _equivalence_text(eq, nouns: Nouns) -> str:
+    """What the equivalence test can say in this design: first whether it could succeed at all."""
+    if eq.attainable_bound >= eq.bound:
+        return (
+            f"An equivalence test of |r| < {eq.bound:.2f} cannot succeed here: with {nouns.count(eq.n, 'higher')} no sample, "
+            f"however close to r = 0, could establish a bound below |r| < {eq.attainable_bound:.2f} (TOST at alpha = {eq.alpha:g} per side), "
+            "so its p-value is not a finding; read the interval instead."
+        )
+    return (
+        f"Equivalence (`tost:region_mean`, bound |r| < {eq.bound:.2f}, two one-sided tests at alpha = {eq.alpha:g} each): "
+        f"p = {_p(eq.pvalue)}, " + ("equivalent" if eq.equivalent else "not equivalent")
+        + f"; the smallest bound these data would declare equivalent is |r| < {eq.min_bound:.2f}."
+    )
+
+
+def _fragility_text(result, s: str, nouns: Nouns) -> str:
+    """How far the primary result rests on one higher-level unit, and whether its interval covers."""
+    f, inf = result.fragility.get(s), result.influence.get(s)
+    if f is None or inf is None:
+        return ""
+    h, u, us = nouns.higher, nouns.unit, nouns.units
+    k = inf.most_influential_index
+    w, sp = f.without_most, f.split
+    G = len(inf.names)
+    ranks = [result.get(t, s) for t in ("spearman:region_mean", "kendall:region_mean") if any(x.test == t and x.source == s for x in result.tests)]
+    flip = (inf.r_units > 0) != (inf.r_units_without[k] > 0)
+    head = {"sign": f"Its sign rests on one {h}.", "most": f"Most of it comes from one {h}."}.get(_dependence(inf), f"Its most influential {h}.")
+    text = (
+        f"**{head}** {inf.most_influential} has leverage {_f(inf.leverage[k], 2)} (the mean is {_f(2 / G, 2)}) and Cook's distance "
+        f"{_f(inf.cooks_distance[k], 2)}; without it r = {_f(w.statistic)}, {result.confidence_level:.0%} BCa interval {_ci(w.ci_low, w.ci_high)}, "
+        f"permutation p = {_p(w.pvalue)} ({nouns.count(w.n, 'higher')}). The {u}-level r is {_f(inf.r_units)} with its {us} and "
+        f"{_f(inf.r_units_without[k])} without them" + (" (the sign changes)" if flip else "") + "."
+    )
+    if ranks:
+        text += " Rank correlations of the same pairs: " + ", ".join(
+            f"{'Spearman' if t.test.startswith('spearman') else 'Kendall'} {_f(t.statistic)} (p = {_p(t.pvalue)})" for t in ranks
+        ) + "."
+    text += (
+        f" {sp.share_without:.0%} of the bootstrap resamples lack {inf.most_influential} (the expected share is (1 - 1/{G})^{G}); their median r is "
+        f"{_f(sp.median_without, 2)} against {_f(sp.median_with, 2)} in those that contain it, so the bootstrap distribution the interval is read "
+        "from is a mixture of the two."
+    )
+    c = f.coverage
+    if c is not None:
+        text += (
+            f" Drawing {c.n_outer} samples of {G} from the observed pairs (true r = {_f(c.truth)}), the {c.nominal:.0%} BCa interval covered in "
+            f"{c.coverage:.1%} ± {c.mc_se:.1%} of them ({c.below:.1%} wholly below, {c.above:.1%} wholly above): in this design it holds its "
+            "level when the observed pairs are the population, which says nothing of populations unlike them."
+        )
+    return text
+
+
+def _without_interval(result, s: str) -> str:
+    """The interval of r without the most influential unit: the primary BCa when computed, else Fisher's z."""
+    f = result.fragility.get(s)
+    if f is not None and f.without_most.ci_low is not None:
+        return f" ({result.confidence_level:.0%} BCa interval {_ci(f.without_most.ci_low, f.without_most.ci_high)})"
+    return _fz(result.influence[s].ci_without_most)
+
+
+def _dependence(inf) -> str:
+    """'sign' when leaving the most influential unit out flips the sign of r, 'most' when it removes over half of r, else ''."""
+    r, w = inf.r, inf.r_without_most
+    if r == 0 or not math.isfinite(w):
+        return ""
+    if (r > 0) != (w > 0):
+        return "sign"
+    return "most" if abs(r - w) > abs(r) / 2 else ""
+
+
+def _negative_beside(result, nouns: Nouns) -> str:
+    sens = result.sensitivity
+    if sens is None or not sens.negative_indicators:
+        return ""
+    a, b = sens.policies
+    ca, cb = sens.correlations[a], sens.correlations[b]
+    return (
+        f"**Under `negative={b}`** (negative {nouns.higher} values counted as zero instead of squared, which raises an index; see the section on "
+        f"negative values): r = {_f(cb['region_pearson'])}, permutation p = {_p(cb['region_pearson_p'])}, against r = {_f(ca['region_pearson'])} "
+        f"under `negative={a}`."
+    )
 
 
 def _why_primary(nouns: Nouns) -> str:
@@ -185,11 +272,19 @@ def _why_primary(nouns: Nouns) -> str:
         f"The {h} index takes one value per {h}, and the {us} of one {h} share it, so they are not independent "
         f"observations of it. The primary analysis is therefore the Pearson correlation of the {h} index with the mean "
         f"{u} index of each {h} (one independent pair per {h}), with a permutation p-value ({h} values permuted among "
-        f"{hs}; no normality assumed) and a BCa interval from resampling {hs}. It was declared before any result was "
-        "computed; Pearson because the claim under test is a linear reading of a scatter plot. Conclusions are read off "
-        "its interval together with the equivalence test; every other design below is a sensitivity analysis of the "
-        f"same hypothesis (not adjusted, not confirmatory), and the naive {u}-level tests are shown only for comparison."
+        f"{hs}; no normality assumed) and a BCa interval from resampling {hs}; Pearson because the claim under test is a "
+        "linear reading of a scatter plot. Conclusions are read off its interval; every other design below is a sensitivity "
+        f"analysis of the same hypothesis (not adjusted, not confirmatory), and the naive {u}-level tests are shown only for "
+        f"comparison. {CHOICE_HISTORY}"
     )
+
+
+#: What the history of the code establishes about when the primary tests and the bound were chosen.
+CHOICE_HISTORY = (
+    "None of these choices was pre-registered: clustermodel chose the primary relationship test when it wrote the analysis, "
+    "before its first report; it chose the primary group test (`kruskal:reference=sample`) and the equivalence bound 0.3 "
+    "after the paper's data had first been analysed and the results published. Every alternative is shown below."
+)
 
 
 def _influence_section(result, nouns: Nouns, top: int = 10) -> list[str]:
@@ -203,8 +298,8 @@ def _influence_section(result, nouns: Nouns, top: int = 10) -> list[str]:
         ulo, uhi = inf.r_units_range
         lines.append(
             f"- {s} values (`{result.primary}`, {_spec_text(result, s)}): the most influential {h} is **{inf.most_influential}** "
-            f"({nouns.count(int(inf.n_units[k]), 'unit')}, Cook's distance {_f(inf.cooks_distance[k], 2)}); without it r = "
-            f"{_f(inf.r_without_most)}{_fz(inf.ci_without_most)}, against {_f(inf.r)} with it. "
+            f"({nouns.count(int(inf.n_units[k]), 'unit')}, leverage {_f(inf.leverage[k], 2)}, Cook's distance {_f(inf.cooks_distance[k], 2)}); without it r = "
+            f"{_f(inf.r_without_most)}{_without_interval(result, s)}, against {_f(inf.r)} with it. "
             f"Leaving one {h} out, r ranges over [{_f(lo)}, {_f(hi)}]; the {nouns.unit}-level r (each {h}'s {us} removed together) over "
             f"[{_f(ulo)}, {_f(uhi)}]."
         )
@@ -220,13 +315,13 @@ def _influence_section(result, nouns: Nouns, top: int = 10) -> list[str]:
         + ". DFBETAS and Cook's distance from statsmodels `OLSInfluence` of the standardised "
         + f"{h}-level regression (slope = r); the last two columns delete a {h}'s {us} from the {nouns.unit}-level regression.",
         "",
-        f"| {_cap(h)} | {_cap(us)} | r without | change | DFBETAS | Cook's D | {nouns.unit}-level r without | group Cook's D |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {_cap(h)} | {_cap(us)} | r without | change | leverage | DFBETAS | Cook's D | {nouns.unit}-level r without | group Cook's D |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     r0 = result.influence[s].r
     for name, row in shown.iterrows():
         lines.append(
-            f"| {name} | {int(row['n_units'])} | {_f(row['r_without'])} | {_f(row['r_without'] - r0)} | {_f(row['dfbetas'], 2)} | "
+            f"| {md_escape(name)} | {int(row['n_units'])} | {_f(row['r_without'])} | {_f(row['r_without'] - r0)} | {_f(row['leverage'], 2)} | {_f(row['dfbetas'], 2)} | "
             f"{_f(row['cooks_distance'], 2)} | {_f(row['r_units_without'])} | {_f(row['cooks_distance_units'], 2)} |"
         )
     return lines
@@ -305,7 +400,7 @@ def _tests_table(result, nouns: Nouns) -> list[str]:
         "",
         "### All tests",
         "",
-        "`role`: primary (pre-declared; `p_adj` is Holm-adjusted over the primary tests of the study's claims), equivalence, "
+        "`role`: primary (the test a claim is read off, chosen as described above, not pre-registered; `p_adj` is Holm-adjusted over the primary tests of the study's claims), equivalence, "
         f"sensitivity (other designs of the same hypothesis, unadjusted), naive (every {nouns.unit} independent; comparison only), "
         "planning. `p_ref` is a reference p-value of the same statistic (textbook parametric; CR1 for the regression). "
         "`effect` is r² for correlations, eta² for the group tests.",
@@ -406,12 +501,26 @@ def _group_caveat(nouns: Nouns) -> str:
     g, gs, u, us = nouns.group, nouns.groups, nouns.unit, nouns.units
     return (
         f"Under within-{g} normalisation (`reference=group`) every {g} contains the maximum of every indicator, so each {u} is "
-        f"scored against its own {g}'s leader: differences in the *level* of the index between {gs} are removed by construction, "
-        f"and a non-significant Kruskal-Wallis or ANOVA test then says only that the {gs} spread similarly below their leaders. "
-        f"It cannot support a statement that the {g} does not matter. The `reference=sample` rows (one maximum over all {us}) can "
-        f"show level differences; the primary test of a {g} effect is therefore `kruskal:reference=sample`, read with its eta² and, "
-        "for ANOVA, the eta² interval."
+        f"scored against its own {g}'s leader: differences in the *level* of the index between {gs} are attenuated by construction "
+        f"(each {g}'s top scores are pulled to the same maximum; levels can still differ below it), so a non-significant Kruskal-Wallis "
+        f"or ANOVA test there says little beyond that the {gs} spread similarly below their leaders. It cannot support a statement that the "
+        f"{g} does not matter. The `reference=sample` rows (one maximum over all {us}) keep the level differences; the primary test of a "
+        f"{g} effect is therefore `kruskal:reference=sample`. Effect sizes: eta² is biased upwards (under no effect its mean is (k - 1)/(n - 1)), "
+        "so omega², close to unbiased and negative when the groups differ less than noise would make them, is given beside it; eta2_H is "
+        "printed unclipped for the same reason."
     )
+
+
+def _effect_text(t, d: int = 2, level: float | None = None) -> str:
+    """'eta2 = 0.21, 95% interval [0.00, 0.34] (omega2 = 0.00; 0.21 expected with no effect)'."""
+    lvl = f", {level:.0%} interval" if level is not None else ""
+    out = f"{t.effect_name} = {_f(t.effect, d)}" + ("" if t.effect_low is None else f"{lvl} {_ci(t.effect_low, t.effect_high, d)}")
+    extra = []
+    if t.effect_adjusted is not None:
+        extra.append(f"{t.effect_adjusted_name} = {_f(t.effect_adjusted, d)}")
+    if t.effect_null is not None:
+        extra.append(f"{_f(t.effect_null, d)} expected with no effect")
+    return out + (f" ({'; '.join(extra)})" if extra else "")
 
 
 def _group_section(result, nouns: Nouns) -> list[str]:
@@ -420,7 +529,7 @@ def _group_section(result, nouns: Nouns) -> list[str]:
         return []
     lines = ["", f"### {_cap(nouns.group)} effect", ""]
     for t in rows:
-        eff = f"{t.effect_name} = {_f(t.effect)}" + ("" if t.effect_low is None else f" {_ci(t.effect_low, t.effect_high)}")
+        eff = _effect_text(t, 3)
         lines.append(f"- {t.source} values, `{t.test}` ({t.role}): statistic {_f(t.statistic)}, permutation p = {_p(t.pvalue)}, {eff}.")
     lines += ["", _group_caveat(nouns)]
     return lines
@@ -502,19 +611,25 @@ def findings(result, *, nouns: Nouns) -> list[str]:
         f"**{_cap(u)}–{h} relationship** (primary analysis `{p.test}`, {_spec_text(result, lead)}): r = {_f(p.statistic)} over "
         f"{nouns.count(p.n, 'higher')}, {result.confidence_level:.0%} BCa interval {_ci(p.ci_low, p.ci_high)}"
     )
-    if eq is not None:
-        text += f"; equivalence test (`tost:region_mean`, |r| < {eq.bound:.2f}): p = {_p(eq.pvalue)}, " + ("equivalent" if eq.equivalent else "not equivalent")
     text += f" — {conclusion_text(result.conclusions.get(lead, ''), result.equivalence_bound, nouns, interval=p.ci_low is not None and p.ci_high is not None)}"
+    if eq is not None and eq.attainable_bound >= eq.bound:
+        text += f". An equivalence test of |r| < {eq.bound:.2f} could not succeed with {nouns.count(eq.n, 'higher')} (none can establish a bound below {eq.attainable_bound:.2f})"
+    elif eq is not None:
+        text += f"; equivalence (`tost:region_mean`, |r| < {eq.bound:.2f}, alpha = {eq.alpha:g} per side): p = {_p(eq.pvalue)}, " + ("equivalent" if eq.equivalent else "not equivalent")
     for s in srcs[1:]:
         q = result.get(result.primary, s)
         text += f". Same analysis on the {_spec_text(result, s)}: r = {_f(q.statistic)}, interval {_ci(q.ci_low, q.ci_high)} ({result.conclusions.get(s, '—')})"
     out.append(text + ".")
-    inf = result.influence.get(lead)
+    inf, frag = result.influence.get(lead), result.fragility.get(lead)
     if inf is not None:
         lo, hi = inf.r_range
+        k = inf.most_influential_index
+        w = frag.without_most if frag is not None else None
         out.append(
-            f"**Most influential {h}** (leave-one-{h}-out on `{result.primary}`, {_spec_text(result, lead)}): {inf.most_influential}; "
-            f"without it r = {_f(inf.r_without_most)}{_fz(inf.ci_without_most)} instead of {_f(inf.r)}; "
+            f"**Most influential {h}** (leave-one-{h}-out on `{result.primary}`, {_spec_text(result, lead)}): {inf.most_influential} "
+            f"(leverage {_f(inf.leverage[k], 2)}, mean {_f(2 / len(inf.names), 2)}); without it r = {_f(inf.r_without_most)}"
+            + (f", {result.confidence_level:.0%} BCa interval {_ci(w.ci_low, w.ci_high)}" if w is not None else _fz(inf.ci_without_most))
+            + f", instead of {_f(inf.r)}; the {u}-level r goes from {_f(inf.r_units)} to {_f(inf.r_units_without[k])} without its {nouns.units}; "
             f"leaving any one {h} out, r ranges over [{_f(lo)}, {_f(hi)}]."
         )
     o = result.ols.get(lead)
@@ -562,8 +677,45 @@ def findings(result, *, nouns: Nouns) -> list[str]:
         out.append(
             f"**{_cap(nouns.group)} effect** (`{lead_row.test}`, {lead_row.role}, "
             f"{_spec_text(result, lead_row.source, **({'reference': ref} if ref else {}))}): permutation p = {_p(lead_row.pvalue)}, "
-            f"{lead_row.effect_name} = {_f(lead_row.effect, 2)}"
-            + (f"; ANOVA eta² = {_f(an.effect, 2)}, {result.confidence_level:.0%} interval {_ci(an.effect_low, an.effect_high)}" if an is not None and an.effect is not None else "")
-            + f". Under within-{nouns.group} normalisation every {nouns.group} holds each indicator's maximum by construction, so those rows cannot show level differences."
+            f"{_effect_text(lead_row)}"
+            + (f"; ANOVA {_effect_text(an, level=result.confidence_level)}" if an is not None and an.effect is not None else "")
+            + f". Under within-{nouns.group} normalisation every {nouns.group} holds each indicator's maximum by construction, which attenuates level differences between {nouns.groups}."
+        )
+    return out
+
+
+_HEADLINE = {
+    "association": "an association",
+    "association_within_bound": "an association, and a weak one",
+    "equivalence": "at most a weak association",
+    "inconclusive": "no evidence either way",
+}
+
+
+def conclusions(result, *, nouns: Nouns) -> list[str]:
+    """The stage's one or two conclusions for the top of the report: one number, one interval, one link each."""
+    u, h = nouns.unit, nouns.higher
+    lead = next(iter(result.sources))
+    p = result.get(result.primary, lead)
+    code = result.conclusions.get(lead, "")
+    text = (
+        f"**{_cap(u)}–{h} association: {_HEADLINE.get(code, code)}.** r = {_f(p.statistic)} over {nouns.count(p.n, 'higher')} "
+        f"({result.confidence_level:.0%} BCa interval {_ci(p.ci_low, p.ci_high)}, {lead} values)"
+    )
+    inf = result.influence.get(lead)
+    dep = _dependence(inf) if inf is not None else ""
+    if dep:
+        what = "its sign rests on" if dep == "sign" else "most of it comes from"
+        text += f"; {what} {inf.most_influential}, without which r = {_f(inf.r_without_most, 2)}"
+    out = [text + ". [correlation](correlation.md)"]
+    rows = [t for t in result.tests if t.primary and t.test.startswith(("kruskal", "anova"))]
+    if rows:
+        t = rows[0]
+        an = next((x for x in result.tests if x.source == t.source and x.test == t.test.replace("kruskal", "anova")), None)
+        seen = t.pvalue is not None and t.pvalue < 1 - result.confidence_level
+        out.append(
+            f"**{_cap(nouns.group)} effect: {'evidence of one' if seen else 'no evidence'}.** Permutation p = {_p(t.pvalue)} (`{t.test}`, {t.source} values)"
+            + (f"; omega² = {_f(an.effect_adjusted, 2)} (eta² = {_f(an.effect, 2)}, and {_f(an.effect_null, 2)} is what no effect gives)" if an is not None and an.effect_adjusted is not None else "")
+            + ". [correlation](correlation.md)"
         )
     return out

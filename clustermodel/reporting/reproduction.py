@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from clustermodel.reporting._text import md_escape
+from clustermodel.reporting._text import counts_text, md_escape, spec_text
 from clustermodel.nouns import PAPER_NOUNS
 from clustermodel.reproduction import PAPER_COUNTS
 
-__all__ = ["markdown", "findings"]
+__all__ = ["markdown", "findings", "conclusions"]
 
 
 def markdown(result, *, nouns=PAPER_NOUNS) -> str:
@@ -16,7 +16,7 @@ def markdown(result, *, nouns=PAPER_NOUNS) -> str:
     lines = [
         "## Reproduction of Tables 5 and 6",
         "",
-        f"Spec: `{self.spec.to_dict()}`. A row reproduces when |computed − published| ≤ half a unit of the "
+        f"Spec: {spec_text(self.spec)} (other fields at their defaults). A row reproduces when |computed − published| ≤ half a unit of the "
         f"published rounding (clusters ±{self.tolerance['clusters']:g}, regions ±{self.tolerance['regions']:g}).",
         "",
         f"- Clusters (Table 5): **{n['clusters']} of {len(self.clusters)}** rows reproduce.",
@@ -25,8 +25,8 @@ def markdown(result, *, nouns=PAPER_NOUNS) -> str:
     for table, search in self.reference_search.items():
         lines.append(f"- {table}: " + ", ".join(f"`{k}` reproduces {v}" for k, v in search.items()))
     lines += [
-        f"- Scenario counts from the computed index: {self.scenario_counts} (paper: {PAPER_COUNTS}); "
-        f"from the published index: {self.published_scenario_counts}.",
+        f"- Scenario counts from the computed index: {counts_text(self.scenario_counts)} (paper: {counts_text(PAPER_COUNTS)}); "
+        f"from the published index: {counts_text(self.published_scenario_counts)}.",
         f"- Thresholds: cluster {self.threshold_values['cluster']:.4g}, region {self.threshold_values['region']:.4g} "
         f"(fractions {self.thresholds.cluster:g} and {self.thresholds.region:g} of the attainable maximum).",
     ]
@@ -40,6 +40,7 @@ def markdown(result, *, nouns=PAPER_NOUNS) -> str:
             )
         else:
             lines.append(f"- No thresholds reproduce the paper's counts from the {src} values.")
+    lines += _knife_edge(self)
     lines += ["", "### Rows that do not reproduce", ""]
     bad = [("cluster", r, r["no"]) for r in self.clusters if not r["reproduced"]]
     bad += [("region", r, r["region"]) for r in self.regions if not r["reproduced"]]
@@ -69,6 +70,54 @@ def markdown(result, *, nouns=PAPER_NOUNS) -> str:
     if self.notes:
         lines += ["", "### Notes", ""] + [f"- {t}" for t in self.notes]
     return "\n".join(lines) + "\n"
+
+
+def _knife_edge(result) -> list[str]:
+    """Units that could fall on either side of a threshold, and how close the nominal cut-off is to the feasible edge."""
+    out = []
+    for axis, word in (("cluster", "clusters"), ("region", "regions")):
+        nt = result.near_threshold.get(axis)
+        if not nt:
+            continue
+        near = ", ".join(f"{md_escape(r['label'])} ({r['computed']:.4f})" for r in nt["near"])
+        text = (
+            f"- Near the {axis} threshold {nt['threshold']:.4g}: "
+            + (f"{len(nt['near'])} {word} computed within the published rounding (±{nt['tolerance']:g}) of it: {near}" if nt["near"] else f"no {axis} computed within ±{nt['tolerance']:g} of it")
+            + (
+                f"; {len(nt['published_ties'])} published values exactly at it ({', '.join(md_escape(x) for x in nt['published_ties'])}), high only because the rule is `>=`"
+                if nt["published_ties"]
+                else ""
+            )
+            + (f"; the nominal fraction is {nt['margin']:.4f} from the nearest edge of the fractions that reproduce the paper's counts" if nt["margin"] is not None else "")
+            + "."
+        )
+        out.append(text)
+    return out
+
+
+def _edge_sentence(result) -> str:
+    nt = result.near_threshold.get("cluster") or {}
+    if not nt:
+        return ""
+    parts = []
+    if nt.get("margin") is not None:
+        parts.append(f"the cluster cut-off is {nt['margin']:.4f} inside the interval of cut-offs that gives these counts")
+    if nt.get("near"):
+        parts.append(f"clusters {', '.join(md_escape(r['label']) for r in nt['near'])} are computed within the printed rounding (±{nt['tolerance']:g}) of the threshold")
+    if nt.get("published_ties"):
+        parts.append(f"clusters {', '.join(md_escape(x) for x in nt['published_ties'])} are printed exactly at it and count as high only under the tie rule `>=`")
+    return ("The counts sit on a knife edge: " + "; ".join(parts) + ".") if parts else ""
+
+
+def conclusions(result, *, paper: bool = True) -> list[str]:
+    """The stage's conclusion for the top of the report."""
+    n = result.n_reproduced
+    tables = ("Table 5", "Table 6") if paper else ("the unit table", "the higher-level table")
+    return [
+        f"**The published index reproduces: {tables[0]} in {n['clusters']} of {len(result.clusters)} rows, {tables[1]} in "
+        f"{n['regions']} of {len(result.regions)}** (within the printed rounding), and the scenario counts "
+        f"{'/'.join(str(v) for v in result.scenario_counts.values())}. {_edge_sentence(result)} [reproduction](reproduction.md)"
+    ]
 
 
 def findings(result, *, paper: bool = True) -> list[str]:
@@ -109,6 +158,6 @@ def findings(result, *, paper: bool = True) -> list[str]:
             + " and ".join(sorted({md_escape(r['region']) for r in result.clusters if r['scenario'] == 'supported'}))
             + f". Cut-offs from {feasible[0]['cluster'][0]:.3f} to {feasible[0]['cluster'][1]:.3f} (clusters) and "
             f"{feasible[0]['region'][0]:.3f} to {feasible[0]['region'][1]:.3f} (regions) of the attainable maximum all give "
-            "the paper's counts. [figure](figure13.png)"
+            f"the paper's counts. {_edge_sentence(result)} [figure](figure13.png)"
         )
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from clustermodel.reporting._text import fmt, md_escape
 from clustermodel.spec import SCENARIOS
 
-__all__ = ["markdown", "findings"]
+__all__ = ["markdown", "findings", "conclusions"]
 
 #: Rows of the units table in the report (the CSV always holds every unit).
 TABLE_ROWS = 30
@@ -14,6 +14,23 @@ TABLE_ROWS = 30
 def _spread_text(spreads: dict, n_draws: int) -> str:
     parts = [f"`{k}` {v:.3g}" for k, v in spreads.items()]
     return f"largest change of any score over {n_draws} weight vectors drawn around the nominal weights: " + ", ".join(parts)
+
+
+def conclusions(data: dict, *, nouns) -> list[str]:
+    """The stage's conclusion for the top of the report: do the weights matter?"""
+    spreads = data["weight_spread"]["max_abs_spread"]
+    n_draws = data["weight_spread"]["n_draws"]
+    if "equation1" in spreads and len(spreads) > 1:
+        return [
+            f"**Under Equation 1 as printed the expert weights cancel**: over {n_draws} weight vectors no {nouns.unit}'s index "
+            f"moves (largest change {spreads['equation1']:.1e}); they matter only under a variant of the formula (largest change "
+            f"{spreads.get('quadratic', float('nan')):.2f} under the quadratic one), under which the analyses of the weights below are run. [scores](scores.md)"
+        ]
+    top = max(spreads.values()) if spreads else float("nan")
+    return [
+        f"**The weights move the scores by up to {top:.3g}** (largest change of any {nouns.unit}'s index over {n_draws} weight "
+        "vectors drawn around the nominal weights). [scores](scores.md)"
+    ]
 
 
 def findings(data: dict, *, nouns) -> list[str]:

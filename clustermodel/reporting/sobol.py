@@ -7,7 +7,7 @@ numbers and flags; every sentence about them is written here:
   :class:`~clustermodel.sobol.SobolIndicesResult` (any model);
 - :func:`markdown` and :func:`findings` for a
   :class:`~clustermodel.sensitivity.SobolResult` (a study's weights and method choices),
-  with the study's nouns (:class:`~clustermodel.reporting.nouns.Nouns`);
+  with the study's nouns (:class:`~clustermodel.nouns.Nouns`);
 - :func:`write_outputs` writes a stage's JSON, Markdown, NetCDF and figures.
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from clustermodel.reporting._text import md_escape as E
-from clustermodel.reporting.nouns import PAPER_NOUNS, Nouns
+from clustermodel.reporting._text import md_escape as E, spec_text
+from clustermodel.nouns import PAPER_NOUNS, Nouns
 
 __all__ = ["index_notes", "indices_markdown", "method_sentence", "markdown", "findings", "write_outputs"]
 
@@ -79,13 +79,30 @@ def index_notes(ix) -> list:
         shown = [f"{outputs[k]} ({int(ix.events[k])} events, N ≥ {int(ix.n_needed[k])})" for k in rare]
         per = f" per design ({ix.replicates} designs)" if ix.replicates > 1 else ""
         notes.append(
-            f"Rare events: {len(rare)} 0/1 output(s) took their rarer value fewer than {ix.events_needed} times in the "
-            f"{runs} A and B runs: {_listing(shown)}. With so few events the intervals of such outputs miss the "
+            f"Rare events: {len(rare)} output(s) changed in fewer than {ix.events_needed} of the {runs} A and B runs "
+            f"(0/1 outputs: runs with their rarer value; other outputs: runs away from their most common value): {_listing(shown)}. With so few events the intervals of such outputs miss the "
             "true indices far more often than the nominal rate (measured in docs/sensitivity.md); the N in "
             f"brackets{per}, from the observed event rate, would give about {ix.events_needed} events. Read these "
             "outputs as 'rarely changes' rather than through their indices."
         )
+    artefacts = _artefacts(ix)
+    if artefacts:
+        notes.append(
+            f"Estimator artefacts: {artefacts['n_st']} total index(es) above 1 and {artefacts['n_s1']} first-order index(es) below 0 "
+            f"(largest ST {artefacts['max_st']:.3f}, smallest S1 {artefacts['min_s1']:.3f}). True indices lie in [0, 1]; the "
+            "estimators are not constrained to it, so these values are sampling error: read them as 1 and 0 within their intervals."
+        )
     return notes
+
+
+def _artefacts(ix) -> dict:
+    """Counts of estimates outside [0, 1] beyond rounding (ST > 1, S1 < 0)."""
+    st, s1 = np.asarray(ix.ST), np.asarray(ix.S1)
+    tol = 1e-9
+    n_st, n_s1 = int(np.sum(st > 1 + tol)), int(np.sum(s1 < -tol))
+    if not (n_st or n_s1):
+        return {}
+    return {"n_st": n_st, "n_s1": n_s1, "max_st": float(st.max()), "min_s1": float(s1.min())}
 
 
 def _rtol() -> str:
@@ -160,7 +177,7 @@ def markdown(result, *, nouns: Nouns = PAPER_NOUNS) -> str:
     lines = [
         "## Sobol' sensitivity to the weights" + (" and the method choices" if result.triggers else ""),
         "",
-        f"Spec `{result.spec.to_dict()}`; weights drawn as **{_distribution(result)}**: {result.distribution['description']}.",
+        f"Spec: {spec_text(result.spec)}; weights drawn as **{_distribution(result)}**: {result.distribution['description']}.",
         f"Trigger factors: {', '.join(f'{k} ∈ {list(v)}' for k, v in result.triggers.items()) or 'none'}.",
         f"Seed {result.seed}. " + method_sentence(ix),
         "",
@@ -270,6 +287,33 @@ def markdown(result, *, nouns: Nouns = PAPER_NOUNS) -> str:
     return "\n".join(lines) + "\n"
 
 
+def conclusions(result, *, nouns: Nouns = PAPER_NOUNS, stem: str = "sobol") -> list:
+    """The stage's conclusion for the top of the report: do the scenario counts survive the weights?"""
+    kept = _output(result, "counts_kept")
+    shift = _output(result, "mean_rank_shift")
+    if kept is None and shift is None:
+        return []
+    agg = result.spec.aggregation_label
+    if kept is not None:
+        share = 100 * kept["mean"]
+        text = (
+            f"**The scenario counts change in {100 - share:.0f} % of weight draws** ({_distribution(result)}, aggregation `{agg}`: "
+            f"its nominal counts {_nominal_counts(result)} hold in {share:.0f} %)"
+        )
+        if shift is not None:
+            text += f"; ranks move by {shift['mean']:.2f} places on average"
+    else:
+        text = f"**Weight draws move ranks by {shift['mean']:.2f} places on average** ({_distribution(result)}, aggregation `{agg}`)"
+    return [text + f". [{stem}]({stem}.md)"]
+
+
+def _nominal_counts(result) -> str:
+    """'3/12/10/0' of the nominal scenario counts of a run."""
+    rows = {o["output"]: o for o in result.output_table()}
+    vals = [rows.get(f"scenario_count[{s}]") for s in result.scenario if s]
+    return "/".join(str(int(v["nominal"])) for v in vals if v is not None)
+
+
 def _output(result, name):
     return next((o for o in result.output_table() if o["output"] == name), None)
 
@@ -311,13 +355,20 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
         which = f" (the {LIST_FACTORS} of {len(wvi)} indicators furthest from their {weight}; every one in [{stem}]({stem}.md))"
     text = (
         f"**Sobol' sensitivity to the weights** (aggregation `{result.spec.aggregation_label}`, {_distribution(result)}, "
-        f"{design}, {ix.model_runs} model runs): {weight} vs share of measured importance{which} — "
+        f"{design}, {ix.model_runs} model runs): {weight} vs squared-correlation importance share (Paruolo et al. 2013: "
+        f"the share of the index's variance across {nouns.units} each indicator explains linearly, not a Sobol' index){which} — "
         + "; ".join(f"{w['indicator']} {w['effective_weight']:.2f} vs {w['linear_importance_share']:.2f}" for w in shown)
         + "."
     )
     if shift is not None:
         text += f" Ranks move by {shift['mean']:.2f} places on average"
-        text += f"; the scenario counts at the nominal weights hold in {100 * kept['mean']:.0f} % of weight draws." if kept else "."
+        text += (
+            f"; the scenario counts at the nominal weights under `{result.spec.aggregation_label}` ({_nominal_counts(result)}"
+            f"{', not the paper' + chr(39) + 's' if result.spec.aggregation_label != 'equation1' else ''}) are unchanged in "
+            f"{100 * kept['mean']:.0f} % of weight draws."
+            if kept
+            else "."
+        )
     text += f" [{stem}]({stem}.md), [bars]({stem}_bars.png), [heatmap]({stem}_heatmap.png)"
     out = [text]
     if equation1 is not None:
@@ -334,7 +385,10 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
         top = max(rec, key=lambda r: r["S1"]) if rec else None
         text = f"**Method choices as trigger factors** ({', '.join(triggers.triggers)})"
         if t_kept is not None:
-            text += f": the scenario counts hold in {100 * t_kept['mean']:.1f} % of runs"
+            text += (
+                f": the nominal scenario counts hold in {100 * t_kept['mean']:.1f} % of runs over the menu of options above, each "
+                "option equally likely (a statement about this menu, not about how plausible each option is)"
+            )
         if top:
             text += (
                 f"; `{top['factor']}` alone explains S1 = {top['S1']:.2f} [{top['S1_low']:.2f}, {top['S1_high']:.2f}] "
@@ -345,7 +399,7 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
     if rare:
         units = [o for o, q, r in zip(ix.outputs, result.quantity, ix.rare) if r]
         out.append(
-            f"**Rare events** ({stem}, aggregation `{result.spec.aggregation_label}`): {rare} 0/1 output(s) change in fewer than "
+            f"**Rare events** ({stem}, aggregation `{result.spec.aggregation_label}`): {rare} output(s) change in fewer than "
             f"{ix.events_needed} of the {2 * ix.n * ix.replicates} A and B runs ({_listing(units, 5)}); their indices "
             f"and intervals are not reliable at this N (the notes give the N each would need). [{stem}]({stem}.md)"
         )
@@ -355,8 +409,8 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
         out.append(
             f"**Seed check** ({stem}, aggregation `{result.spec.aggregation_label}`): a second seed's S1 and ST estimates fall inside "
             f"the first run's {ix.confidence_level:.0%} intervals for {share:.0%} and {share_t:.0%} of the "
-            f"non-constant indices (two independent estimates, each with its error: about 83 % is expected of "
-            f"calibrated intervals). [{stem}_seed_check]({stem}_seed_check.json)"
+            f"non-constant indices; {seed_check.get('expected_share', float('nan')):.1%} is expected of calibrated intervals "
+            f"({seed_check.get('expected_basis', '')}). [{stem}_seed_check]({stem}_seed_check.json)"
         )
     return out
 
