@@ -121,7 +121,7 @@ def write_report(out, stages, *, skipped=None, title: str = "clustermodel report
         present.append(name)
         data = json.loads(js.read_text(encoding="utf-8"))
         found[name] = data.get("findings", [])
-        concluded += data.get("conclusions", [])
+        concluded += data.get("headlines", [])
     lines += ["## Conclusions", ""]
     lines += [f"{k}. {c}" for k, c in enumerate(concluded[:MAX_CONCLUSIONS], 1)] or ["No stage drew a conclusion."]
     headline = next((png for png in HEADLINE_FIGURES if (out / png).exists()), None)

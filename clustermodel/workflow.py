@@ -122,7 +122,7 @@ def run_scores(study, config: dict, out) -> dict:
         "weight_spread": {"n_draws": len(draws), "concentration": float(cfg["concentration"]), "max_abs_spread": spreads},
     }
     data["findings"] = findings(data, nouns=nouns)
-    data["conclusions"] = conclusions(data, nouns=nouns)
+    data["headlines"] = conclusions(data, nouns=nouns)
     write_text(out / "scores.md", markdown(data, nouns=nouns, structure=tree))
     write_json(out / "scores.json", data)
     write_json(out / "construction.json", log)
@@ -170,7 +170,7 @@ def run_reproduction(study, config: dict, out) -> dict | None:
     rs = result.reference_search
     bad = [r for r in result.clusters if not r["reproduced"]]
     data["findings"] = findings(result, paper=bool(study.paper))
-    data["conclusions"] = conclusions(result, paper=bool(study.paper))
+    data["headlines"] = conclusions(result, paper=bool(study.paper))
     write_text(out / "reproduction.md", markdown(result, nouns=study.nouns))
     write_json(out / "reproduction.json", data)
     write_netcdf(out / "reproduction.nc", result.to_dataset())
@@ -320,7 +320,7 @@ def run_bootstrap(study, config: dict, out) -> dict:
             links.append("[scenarios](bootstrap_scenarios.png)")
     found = _note_weight_spec(findings(bundle, nouns=nouns, reference_label=reference_label), study, config)
     payload["findings"] = [f + " " + (", ".join(links) if k == 0 and main_run is not None else "[bootstrap](bootstrap.md)") for k, f in enumerate(found)]
-    payload["conclusions"] = conclusions(bundle, nouns=nouns)
+    payload["headlines"] = conclusions(bundle, nouns=nouns)
 
     reports = ensure_dir(out)
     write_text(reports / "bootstrap.md", markdown(bundle, nouns=nouns, reference_label=reference_label))
@@ -403,7 +403,7 @@ def run_correlation(study, config: dict, out) -> dict | None:
     if found:
         found[0] += ", [figure](correlation.png)"
     data["findings"] = found
-    data["conclusions"] = conclusions(result, nouns=nouns)
+    data["headlines"] = conclusions(result, nouns=nouns)
     write_text(out / "correlation.md", markdown(result, nouns=nouns))
     write_json(out / "correlation.json", data)
     write_netcdf(out / "correlation.nc", result.to_dataset())
@@ -493,7 +493,7 @@ def run_sobol(study, config: dict, out) -> dict | None:
 
     eq1_zero = None if degenerate is None else bool(np.all(degenerate.indices.S1 == 0) and np.all(degenerate.indices.ST == 0))
     found = _note_weight_spec(findings(main_run, nouns=nouns, equation1=degenerate, triggers=triggers, seed_check=check), study, config)
-    extra = {"findings": found, "conclusions": conclusions(main_run, nouns=nouns), "equation1_all_zero": eq1_zero, "seed_check": check}
+    extra = {"findings": found, "headlines": conclusions(main_run, nouns=nouns), "equation1_all_zero": eq1_zero, "seed_check": check}
     write_outputs(main_run, out, stem="sobol", extra=extra, nouns=nouns)
     data = {**main_run.to_dict(), **extra}
     write_csv(out / "sobol.csv", main_run.to_dataframe())

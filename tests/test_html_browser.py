@@ -104,7 +104,7 @@ def _write_report(out: Path) -> Path:
     (out / "scores.json").write_text(
         json.dumps({
             "findings": [f"**Top unit** {md_escape(EVIL[1])} ranks first. [scores](scores.md), [figure](scores_scenarios.png)"],
-            "conclusions": [f"**{md_escape(EVIL[2])} leads.** Its index is 0.9. [scores](scores.md)"],
+            "headlines": [f"**{md_escape(EVIL[2])} leads.** Its index is 0.9. [scores](scores.md)"],
         }),
         encoding="utf-8",
     )

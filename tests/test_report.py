@@ -112,6 +112,10 @@ def test_report_opens_with_a_few_short_conclusions_and_one_figure(two_runs):
     brief = text.split('<a id="reproduction"></a>')[1].split("### In brief")[1].split("\n## ")[0]
     assert "23 of 25 cluster rows" in brief and "(figure13.png)" in brief
     assert "<table>" in (tmp_path / "report.html").read_text()
+    # the headlines sit beside, never over, a stage's machine-readable conclusion codes
+    rel = json.loads((tmp_path / "correlation.json").read_text())
+    assert set(rel["conclusions"].values()) <= {"association", "equivalence", "association_within_bound", "inconclusive"}
+    assert rel["headlines"] and all(isinstance(h, str) for h in rel["headlines"])
 
 
 def test_example_dataset_end_to_end_through_the_cli(tmp_path, capsys):
