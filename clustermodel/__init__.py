@@ -106,7 +106,8 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    """The public names only (``dir(cm)`` and tab completion show the API, not ``Any`` or ``importlib``)."""
+    return sorted(__all__)
 
 
 if TYPE_CHECKING:  # static type checkers see the lazy names as ordinary imports

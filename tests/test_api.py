@@ -306,3 +306,12 @@ def test_structure_dataset_holds_text_netcdf_can_store(results, tmp_path):
     ds = results["Structure"].to_xarray()
     assert ds["parent"].dtype.kind in "OU" and all(isinstance(v, str) for v in ds["parent"].values)
     ds.to_netcdf(tmp_path / "structure.nc")
+
+
+def test_dir_of_the_package_is_its_public_api():
+    import clustermodel as cm
+
+    assert dir(cm) == sorted(cm.__all__)
+    assert not {"Any", "TYPE_CHECKING", "annotations", "importlib"} & set(dir(cm))
+    for name in cm.__all__:  # every listed name resolves
+        assert getattr(cm, name) is not None
