@@ -43,6 +43,7 @@ from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import NullLocator
 
 from clustermodel._errors import ClusterModelError
@@ -983,11 +984,17 @@ def sobol_heatmap(result, path=None, *, quantities=("index", "rank", "scenario_k
         fig = _figure(max(width, 6.0), height)
         axes = fig.subplots(1, len(qs), squeeze=False, sharey=True)[0]
         cells = []
+        artefacts = 0
         for ax, q, mm in zip(axes, qs, mats):
             data = np.stack([mm[:, cc].sum(axis=1) for cc in cols], axis=1)[order]
             vmax = _robust_limit(np.clip(data, 0, None))
             extend = "both" if (np.nanmin(data) < 0 and np.nanmax(data) > vmax) else "max" if np.nanmax(data) > vmax else "min" if np.nanmin(data) < 0 else "neither"
             im = ax.imshow(data, norm=PowerNorm(0.5, vmin=0, vmax=vmax), cmap="viridis", aspect="auto", interpolation="nearest")
+            # a single factor's ST above 1 is an estimator artefact (the true index is at most 1): outline it
+            over = np.argwhere(data[:, : len(shown)] > 1 + 1e-9)
+            for i, j in over:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#d62728", linewidth=1.4))
+            artefacts += len(over)
             if annotate:
                 rgb = im.get_cmap()(im.norm(np.nan_to_num(data)))[..., :3]
                 light = rgb @ np.array([0.299, 0.587, 0.114]) > 0.55
@@ -1007,6 +1014,8 @@ def sobol_heatmap(result, path=None, *, quantities=("index", "rank", "scenario_k
             axes[0].set_ylabel(f"{nouns.units} by nominal index (rank, 1 = highest)")
         sub = f"the {len(shown)} of {len(factors)} factors with the largest mean ST" if rest else f"{len(factors)} factors by mean ST"
         fig.suptitle(_fit(title or f"Total Sobol' indices of {nouns.count(n, 'unit')} × {sub} (N = {ix.n}, aggregation {result.spec.aggregation_label})", fig.get_figwidth(), 11))
+        if artefacts:
+            fig.supxlabel(f"Red outline: ST > 1 in {artefacts} cell(s), an estimator artefact (a true total index is at most 1).", fontsize=7.5, color="#d62728")
         if cells:  # the values in the cells, once the layout is fixed (so that they are drawn once, not twice)
             _freeze_layout(fig)
             for ax, data, light in cells:

@@ -356,3 +356,20 @@ def test_every_figure_from_the_papers_results(paper):
     labels = [a.get_text() for a in fig.findobj(Annotation)]
     assert sorted(labels, key=int) == [str(i) for i in range(1, 26)]  # all 25 clusters labelled, as in the paper
     assert "Cluster internationalization index (Table 5, recomputed)" in texts(fig)
+
+
+def test_sobol_heatmap_outlines_total_indices_above_one():
+    from matplotlib.patches import Rectangle
+
+    sob = fake_sobol(6, 3)
+    st = sob.indices.ST
+    st[:] = np.clip(st, 0, 0.9)
+    st[0, 0] = 1.2  # index[u1], first factor: an estimator artefact
+    st[7, 1] = 1.05  # rank[u2]
+    fig = plots.sobol_heatmap(sob)
+    outlined = [p for ax in fig.axes for p in ax.patches if isinstance(p, Rectangle) and not p.get_fill()]
+    assert len(outlined) == 2
+    assert any("ST > 1 in 2 cell(s)" in t for t in texts(fig))
+    st[0, 0], st[7, 1] = 0.9, 0.9
+    clean = plots.sobol_heatmap(sob)
+    assert not [p for ax in clean.axes for p in ax.patches if isinstance(p, Rectangle) and not p.get_fill()]
