@@ -2720,6 +2720,10 @@ class RelationshipResult(ResultDisplay):
     fragility : dict source -> Fragility
         How far the primary result rests on one higher-level unit and whether
         its interval covers in this design.
+    mc_error : dict source -> dict
+        Monte Carlo standard deviations of the wild cluster bootstrap's p-value
+        and interval end points (``pvalue``, ``ci_low``, ``ci_high``), from
+        ``replicates`` reruns with independent streams (what another seed moves them by).
     models : dict source -> dict kind -> ModelResult
     conclusions : dict source -> str
         Read off the primary interval and the equivalence test: ``association``
@@ -2760,6 +2764,7 @@ class RelationshipResult(ResultDisplay):
     equivalence_bound: float = 0.3
     influence: dict = field(default_factory=dict)
     fragility: dict = field(default_factory=dict)
+    mc_error: dict = field(default_factory=dict)
     models: dict = field(default_factory=dict)
     conclusions: dict = field(default_factory=dict)
     rounding: RoundingRangeResult | None = None
@@ -2815,6 +2820,7 @@ class RelationshipResult(ResultDisplay):
             "equivalence": {s: e.to_dict() for s, e in self.equivalence.items()},
             "influence": {s: i.to_dict() for s, i in self.influence.items()},
             "fragility": {s: f.to_dict() for s, f in self.fragility.items()},
+            "mc_error": dict(self.mc_error),
             "wild_cluster_bootstrap": {s: o.wild.to_dict() for s, o in self.ols.items()},
             "models": {s: {k: m.to_dict() for k, m in d.items()} for s, d in self.models.items()},
             "rounding": None if self.rounding is None else self.rounding.to_dict(),
@@ -3067,7 +3073,7 @@ def relationship_analysis(
     streams = rng.spawn(len(names) + 1)
     extra = rng.spawn(2)  # rounding, fragility
     fragile_streams = dict(zip(names, extra[1].spawn(len(names))))
-    fragile = {}
+    fragile, mc_error = {}, {}
     for s, stream in zip(names, streams):
         src = data[s]
         x, y = src.cluster_index, src.region_index_of_cluster
@@ -3115,6 +3121,7 @@ def relationship_analysis(
                 )
         else:
             skipped.append({"analysis": "influence", "source": s, "level": "region", "reason": "too_few_units", "n": int(G)})
+        mc_error[s] = _wild_mc_error(x, y, cluster_regions, ols[s], n_resamples=n_resamples, confidence_level=confidence_level, weights=wild_weights, rng=fragile_streams[s])
         ind = []
         if groups is not None and np.unique(groups).size < 2:
             skipped.append({"analysis": "group_tests", "source": s, "level": "group", "reason": "too_few_groups", "n": int(np.unique(groups).size)})
@@ -3194,6 +3201,7 @@ def relationship_analysis(
         equivalence_bound=equivalence_bound,
         influence=infl,
         fragility=fragile,
+        mc_error=mc_error,
         models=models,
         conclusions=conclusions,
         rounding=rounding_res,
@@ -3201,6 +3209,23 @@ def relationship_analysis(
         skipped=tuple(skipped),
         unused_regions=unused,
     )
+
+
+#: Reruns of the wild cluster bootstrap that estimate its Monte Carlo error.
+MC_REPLICATES = 10
+
+
+def _wild_mc_error(x, y, regions, first, *, n_resamples, confidence_level, weights, rng) -> dict:
+    """Standard deviations of the wild bootstrap's p and end points over reruns with independent streams."""
+    w = first.wild
+    if w.enumerated:  # every sign vector: no Monte Carlo error
+        return {"replicates": 0, "pvalue": 0.0, "ci_low": 0.0, "ci_high": 0.0}
+    runs = [clustered_ols(x, y, regions, confidence_level=confidence_level, n_resamples=n_resamples, weights=weights, rng=g) for g in as_rng(rng).spawn(MC_REPLICATES - 1)]
+    out = {"replicates": MC_REPLICATES}
+    for key in ("pvalue", "ci_low", "ci_high"):
+        vals = np.array([getattr(first, key)] + [getattr(r, key) for r in runs], dtype=float)
+        out[key] = float(np.std(vals, ddof=1)) if np.all(np.isfinite(vals)) else None
+    return out
 
 
 def _adjust_primary(rows, *, family):

@@ -1042,3 +1042,13 @@ def test_monte_carlo_error_of_the_bca_end_points_matches_their_spread_over_seeds
     # 40 seeds: the sd itself is known to about 11 %; the order-statistic estimate leaves out the error of z0
     assert se_low == pytest.approx(lows.std(ddof=1), rel=0.4)
     assert se_high == pytest.approx(highs.std(ddof=1), rel=0.4)
+
+
+def test_wild_bootstrap_monte_carlo_error_is_the_spread_over_reruns(small_result, paper_xy):
+    m = small_result.mc_error["computed"]
+    assert m["replicates"] == 10 and all(m[k] > 0 for k in ("pvalue", "ci_low", "ci_high"))
+    # an independent estimate: reruns with other seeds spread by about as much (10 values: the sd known to ~25 %)
+    x, y, regions = paper_xy
+    lows = [clustered_ols(x, y, regions, n_resamples=199, rng=100 + k).ci_low for k in range(20)]
+    assert m["ci_low"] == pytest.approx(np.std(lows, ddof=1), rel=0.6)
+    assert "Monte Carlo error, the standard deviation over 10 runs" in small_result.summary()

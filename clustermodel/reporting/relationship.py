@@ -327,6 +327,17 @@ def _influence_section(result, nouns: Nouns, top: int = 10) -> list[str]:
     return lines
 
 
+def _wild_mc_text(result, s: str) -> str:
+    """' (Monte Carlo error over 10 reruns: p ±a, end points ±b and ±c)' when it was measured."""
+    m = result.mc_error.get(s) or {}
+    if not m.get("replicates") or any(m.get(k) is None for k in ("pvalue", "ci_low", "ci_high")):
+        return ""
+    return (
+        f" (Monte Carlo error, the standard deviation over {m['replicates']} runs with independent seeds: p ±{_f(m['pvalue'], 3)}, "
+        f"end points ±{_f(m['ci_low'], 3)} and ±{_f(m['ci_high'], 3)})"
+    )
+
+
 def _regression_section(result, nouns: Nouns) -> list[str]:
     h, u = nouns.higher, nouns.unit
     cl = f"{result.confidence_level:.0%}"
@@ -336,7 +347,7 @@ def _regression_section(result, nouns: Nouns) -> list[str]:
         how = f"Rademacher weights, all {w.n_resamples} sign vectors (exact)" if w.enumerated else f"{_cap(w.weights)} weights, {w.n_resamples} draws"
         lines.append(
             f"- {s} values (`ols:wild_cluster`, {_spec_text(result, s)}): slope (= {u}-level r) {_f(o.slope)}; restricted wild cluster "
-            f"bootstrap p = {_p(o.pvalue)} ({how}), {cl} interval {_ci(o.ci_low, o.ci_high)} by test inversion. The CR1 t test "
+            f"bootstrap p = {_p(o.pvalue)} ({how}), {cl} interval {_ci(o.ci_low, o.ci_high)} by test inversion{_wild_mc_text(result, s)}. The CR1 t test "
             f"(p = {_p(o.pvalue_cr1)}, interval {_ci(o.ci_low_cr1, o.ci_high_cr1)}) is given for reference only: with {nouns.count(o.n_groups, 'higher')} "
             "its size can be far above nominal (see docs/relationship.md)."
         )
