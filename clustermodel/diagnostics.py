@@ -23,6 +23,7 @@ Words about these numbers are written by :mod:`clustermodel.reporting`.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,7 @@ import scipy.stats
 
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import as_rng, check_positive_int, check_probability
+from clustermodel.scenarios import pearson
 
 __all__ = [
     "quantile_mc_se",
@@ -122,13 +124,6 @@ class CoverageResult:
         return {k: (float(v) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
 
 
-def _pearson_last(x, y):
-    xc = x - x.mean(axis=-1, keepdims=True)
-    yc = y - y.mean(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (xc * yc).sum(-1) / np.sqrt((xc * xc).sum(-1) * (yc * yc).sum(-1))
-
-
 def bootstrap_coverage(x, y, *, n_outer: int = 400, n_inner: int = 1999, confidence_level: float = 0.95, rng=None) -> CoverageResult:
     """Coverage of the BCa interval of Pearson's r when the observed pairs are the population.
 
@@ -165,7 +160,7 @@ def bootstrap_coverage(x, y, *, n_outer: int = 400, n_inner: int = 1999, confide
     n_inner = check_positive_int(n_inner, "n_inner", minimum=99)
     confidence_level = check_probability(confidence_level, "confidence_level")
     rng = as_rng(rng)
-    truth = float(_pearson_last(x, y))
+    truth = float(pearson(x, y))
     n = x.size
     covered = below = above = undefined = 0
     for idx in rng.integers(0, n, size=(n_outer, n)):
@@ -173,9 +168,10 @@ def bootstrap_coverage(x, y, *, n_outer: int = 400, n_inner: int = 1999, confide
         if np.ptp(xs) == 0 or np.ptp(ys) == 0:
             undefined += 1
             continue
-        with np.errstate(invalid="ignore", divide="ignore"), _quiet():
+        with warnings.catch_warnings():  # degenerate resamples: scipy warns, the interval says it
+            warnings.simplefilter("ignore")
             ci = scipy.stats.bootstrap(
-                (xs, ys), lambda a, b, axis=-1: _pearson_last(np.moveaxis(a, axis, -1), np.moveaxis(b, axis, -1)),
+                (xs, ys), pearson,
                 paired=True, vectorized=True, n_resamples=n_inner, confidence_level=confidence_level, method="BCa", rng=rng,
             ).confidence_interval
         lo, hi = float(ci.low), float(ci.high)
@@ -199,20 +195,6 @@ def bootstrap_coverage(x, y, *, n_outer: int = 400, n_inner: int = 1999, confide
         below=below / n_outer,
         above=above / n_outer,
     )
-
-
-class _quiet:
-    """Silence scipy's degenerate-distribution warnings inside the coverage loop."""
-
-    def __enter__(self):
-        import warnings
-
-        self._cm = warnings.catch_warnings()
-        self._cm.__enter__()
-        warnings.simplefilter("ignore")
-
-    def __exit__(self, *exc):
-        return self._cm.__exit__(*exc)
 
 
 def absence_share(n: int) -> float:
@@ -264,7 +246,7 @@ def bootstrap_split(x, y, index: int, *, n_resamples: int = 9999, rng=None) -> I
         raise ClusterModelError(f"`index` must be a position in 0..{n - 1}, got {index!r}")
     n_resamples = check_positive_int(n_resamples, "n_resamples", minimum=99)
     idx = as_rng(rng).integers(0, n, size=(n_resamples, n))
-    r = _pearson_last(x[idx], y[idx])
+    r = pearson(x[idx], y[idx])
     has = (idx == int(index)).any(axis=1)
     ok = np.isfinite(r)
 
@@ -356,17 +338,15 @@ def eta_squared_null_mean(k: int, n: int) -> float:
     return (k - 1) / (n - 1)
 
 
-def expected_overlap(replicates: int, confidence_level: float = 0.95) -> float:
+def expected_overlap(replicates: int | None, confidence_level: float = 0.95) -> float:
     """Expected share of a second independent estimate inside the first run's t interval.
 
     Both runs average ``replicates`` independent replicates; the first run's
     interval is mean ± t(level, R - 1) s/√R. The difference of the two means
     over the first run's standard error, divided by √2, is Student t with
     R - 1 degrees of freedom, so the share is ``2 F_t(t_q / √2) - 1``
-    (0.834 with normal quantiles; 0.856 for R = 10 with t quantiles).
+    (0.856 for R = 10). ``replicates=None``: a normal-theory interval, 2 Φ(z_q / √2) - 1 = 0.834.
     """
-    R = check_positive_int(replicates, "replicates", minimum=2)
     level = check_probability(confidence_level, "confidence_level")
-    t = scipy.stats.t(df=R - 1)
-    q = t.ppf(0.5 + level / 2)
-    return float(2 * t.cdf(q / math.sqrt(2)) - 1)
+    law = scipy.stats.norm() if replicates is None else scipy.stats.t(df=check_positive_int(replicates, "replicates", minimum=2) - 1)
+    return float(2 * law.cdf(law.ppf(0.5 + level / 2) / math.sqrt(2)) - 1)

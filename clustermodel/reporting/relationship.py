@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from clustermodel.nouns import Nouns
-from clustermodel.reporting._text import md_escape
+from clustermodel.reporting._text import md_escape, spec_text
 from clustermodel.spec import SCENARIOS
 
 __all__ = ["markdown", "findings", "conclusions", "conclusion_text", "describe_test"]
@@ -61,12 +61,7 @@ def _spec_text(result, source: str, **override) -> str:
     """Which values and spec a number comes from: the spec's fields that differ from the defaults."""
     if source == "published":
         return "published values as printed"
-    from clustermodel.spec import IndexSpec
-
-    spec = result.spec.replace(**override) if override else result.spec
-    default = IndexSpec().to_dict()
-    changed = [f"{k}={'/'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in spec.to_dict().items() if v != default.get(k)]
-    return "computed values, spec " + (", ".join(changed) if changed else "defaults")
+    return "computed values, spec " + spec_text(result.spec.replace(**override) if override else result.spec)
 
 
 def _parts(method: str) -> dict:
