@@ -217,3 +217,14 @@ def test_two_runs_in_separate_processes_give_the_same_bytes(tmp_path):
     assert {"manifest.json", "report.md", "scores.csv", "sobol.json", "correlation.png"} <= set(names)
     differ = [n for n in names if (a / n).read_bytes() != (b / n).read_bytes()]
     assert not differ, differ
+
+
+def test_a_study_without_higher_level_units_gets_the_rank_plot_as_headline(tmp_path):
+    from clustermodel.report import write_report
+
+    (tmp_path / "bootstrap.json").write_text(json.dumps({"findings": ["f. [bootstrap](bootstrap.md)"], "headlines": ["**h.** [bootstrap](bootstrap.md)"]}))
+    (tmp_path / "bootstrap.md").write_text("## Bootstrap\n")
+    (tmp_path / "bootstrap_ranks.png").write_bytes(b"")
+    text = write_report(tmp_path, ["bootstrap"]).read_text()
+    top = text.split("## Conclusions")[1].split("## Contents")[0]
+    assert "1. **h.** [bootstrap](bootstrap.md)" in top and "![bootstrap_ranks.png](bootstrap_ranks.png)" in top
