@@ -28,8 +28,8 @@ https://doi.org/10.1787/9789264043466-en
 Cronbach, L. J. (1951). Coefficient alpha and the internal structure of tests. *Psychometrika* 16, 297-334.
 https://doi.org/10.1007/BF02310555
 
-Becker, W., Benavente, D., Dominguez Torreiro, M., Moura, C. T., Neves, A., Saisana, M. and Vertesy, D. (2022).
-COINr: an R package for developing composite indicators. *Journal of Open Source Software* 7(78), 4567.
+Becker, W., Caperna, G., Del Sorbo, M., Norlén, H., Papadimitriou, E. and Saisana, M. (2022). COINr: an R
+package for developing composite indicators. *Journal of Open Source Software* 7(78), 4567.
 https://doi.org/10.21105/joss.04567
 """
 
