@@ -473,6 +473,33 @@ class Structure(ResultDisplay):
                     "denominator",
                 )
 
+    def file_frame(self) -> pd.DataFrame:
+        """The structure as a structure file holds it: the columns of :data:`STRUCTURE_COLUMNS` that carry a
+        value, one row per node, so that ``load_structure`` of its CSV gives this structure back."""
+        import pandas as pd
+
+        cols = {
+            "node": self.nodes,
+            "parent": self.parents,
+            "weight": self.weights,
+            "direction": self.directions,
+            "denominator": self.denominators,
+            "unit": self.units,
+            "target": self.targets,
+            "goalpost_lower": self.goalpost_lower,
+            "goalpost_upper": self.goalpost_upper,
+            "label": self.labels,
+        }
+        cells = {}
+        for name, values in cols.items():
+            values = [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]
+            if name == "direction" and all(v == 1 for v in values):
+                continue
+            if name in ("node", "parent", "weight") or any(v is not None for v in values):
+                cells[name] = ["" if v is None else v for v in values]
+        cells["weight"] = ["" if v == "" else repr(float(v)) for v in cells["weight"]]
+        return pd.DataFrame(cells)
+
     def to_dataframe(self) -> pd.DataFrame:
         """The same as :meth:`to_frame`."""
         return self.to_frame()
