@@ -255,12 +255,17 @@ def outranking(data, spec=None) -> OutrankingResult:
     w = c.structure.effective_weights()
     X = np.where(c.present, c.normalised, np.nan)
     ok = np.isfinite(X)
-    both = ok[:, None, :] & ok[None, :, :]
-    d = X[:, None, :] - X[None, :, :]
-    win = np.where(both, (d > 0) + 0.5 * (d == 0), 0.0) @ w
-    tot = both.astype(float) @ w
-    with np.errstate(invalid="ignore", divide="ignore"):
-        M = win / tot
+    n = X.shape[0]
+    M = np.empty((n, n))
+    block = max(1, int(2**23 // max(1, n * X.shape[1])))  # rows of a per block: ~64 MB of pairwise differences
+    for lo in range(0, n, block):
+        a = slice(lo, lo + block)
+        both = ok[a, None, :] & ok[None, :, :]
+        d = X[a, None, :] - X[None, :, :]
+        win = np.where(both, (d > 0) + 0.5 * (d == 0), 0.0) @ w
+        tot = both.astype(float) @ w
+        with np.errstate(invalid="ignore", divide="ignore"):
+            M[a] = win / tot
     np.fill_diagonal(M, np.nan)
     cope = np.nansum(M > 0.5, axis=1) - np.nansum(M < 0.5, axis=1)
     return OutrankingResult(unit_dim=c.unit_dim, units=tuple(_py(u) for u in c.units), matrix=M, copeland=cope.astype(float))

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULTS", "STAGES", "validate_config", "load_config", "merged", "section", "paper_config_path"]
 
 #: Analyses in the order a report runs them.
-STAGES = ("scores", "reproduction", "sobol", "bootstrap", "correlation")
+STAGES = ("scores", "reproduction", "audit", "sobol", "bootstrap", "correlation")
 
 _SEED = {"kind": "int", "minimum": 0, "maximum": SEED_MAX, "what": "an integer seed"}
 _COUNT = {"kind": "int", "minimum": 1}
@@ -85,6 +85,21 @@ SCHEMA = {
         "keep_draws": (False, bool),
         "progress": (True, bool),
         "quantiles": ("auto", ("auto", "exact", "histogram")),
+    },
+    "audit": {
+        "seed": (20261132, _SEED),
+        "method": ("pearson", ("pearson", "spearman")),
+        "values": ("normalised", ("normalised", "raw")),
+        "collinear": (0.9, {"kind": "float", "minimum": 0, "maximum": 1, "exclusive_minimum": True}),
+        "negative": (0.0, {"kind": "float", "minimum": -1, "maximum": 1, "exclusive_maximum": True}),
+        "weak": (0.3, {"kind": "float", "minimum": -1, "maximum": 1}),
+        "n_resamples": (200, {"kind": "int", "minimum": 0}),
+        "confidence_level": (0.95, _LEVEL),
+        "optimise_node": ("", str),  # "": the index
+        "optimise_measure": ("pearson", ("pearson", "correlation_ratio")),
+        "optimise_target": ({}, "shares"),  # {}: the nominal weights
+        "variants": ({}, "variants"),  # {}: one-at-a-time changes of normalisation, aggregation, missing, treatment
+        "profile_size": (3, _COUNT),
     },
     "correlation": {
         "seed": (20261131, _SEED),
@@ -146,6 +161,24 @@ def _check_value(value, check, name):
                     IndexSpec().replace(**{field: o})
                 except ClusterModelError as exc:
                     raise ClusterModelError(f"{name}.{field}: {exc}") from None
+        return value
+    if check == "shares":
+        if not isinstance(value, dict):
+            raise ClusterModelError(f"{name} must be a table node = share, got {value!r}")
+        return {k: check_number(v, f"{name}.{k}", minimum=0) for k, v in value.items()}
+    if check == "variants":
+        if not isinstance(value, dict):
+            raise ClusterModelError(f"{name} must be a table of variants, each a table of spec fields, e.g. [audit.variants.rank] normalisation = \"rank\"; got {value!r}")
+        for vname, fields in value.items():
+            if not isinstance(fields, dict):
+                raise ClusterModelError(f"{name}.{vname} must be a table of spec fields, got {fields!r}")
+            unknown = [k for k in fields if k not in IndexSpec.fields()]
+            if unknown:
+                raise ClusterModelError(f"{name}.{vname}: unknown spec field {', '.join(map(repr, unknown))}; valid: {', '.join(IndexSpec.fields())}")
+            try:
+                IndexSpec().replace(**fields)
+            except (ClusterModelError, TypeError) as exc:
+                raise ClusterModelError(f"{name}.{vname}: {exc}") from None
         return value
     raise AssertionError(check)  # pragma: no cover
 

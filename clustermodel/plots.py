@@ -61,6 +61,8 @@ __all__ = [
     "sobol_bars",
     "sobol_heatmap",
     "sobol_convergence",
+    "coherence_heatmap",
+    "distribution_strips",
     "DPI",
     "MAX_PIXELS",
     "MAX_ROWS",
@@ -1073,4 +1075,104 @@ def sobol_convergence(result, path=None, *, outputs=("mean_rank_shift", "correla
         sub = f"; the {len(shown)} of {len(factors)} factors with the largest ST in colour" if rest else ""
         how = "bootstrap intervals" if ix.method == "bootstrap" else f"intervals from the spread over {ix.replicates} designs"
         fig.suptitle(_fit(title or f"Convergence of the Sobol' indices ({pct} {how} shaded{sub})", fig.get_figwidth(), 11))
+        return _finish(fig, path)
+
+
+# ---------------------------------------------------------------------------------------------------- audit
+def coherence_heatmap(result, path=None, *, title: str | None = None, max_nodes: int = 80):
+    """Correlations of every pair of nodes (a :class:`~clustermodel.coherence.CorrelationResult`), lower triangle.
+
+    Nodes are ordered as the structure groups them (each aggregate after its children, the index last); a thin line
+    separates the children of one parent from the next. The colour scale is diverging and fixed at [-1, 1], so two
+    studies' figures read alike; values are written in the cells when there are at most 16 nodes. With more than
+    ``max_nodes`` nodes only the indicators are shown.
+    """
+    nodes, levels, parents = list(result.nodes), list(result.levels), list(result.parents)
+    order = _tree_order(nodes, parents, result.root)
+    if len(order) > max_nodes:
+        order = [k for k in order if levels[k] == 1]
+    R = np.asarray(result.r)[np.ix_(order, order)]
+    n = len(order)
+    mask = np.triu(np.ones((n, n), dtype=bool), k=1)
+    shown = np.where(mask, np.nan, R)
+    side = min(max(4.5, 0.22 * n + 2.5), _MAX_INCHES)
+    with _style():
+        fig = _figure(side + 1.0, side)
+        ax = fig.add_subplot()
+        im = ax.imshow(shown, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
+        labels = [_plain(nodes[k], 18) for k in order]
+        fs = 8 if n <= 30 else 6.5 if n <= 60 else 5
+        ax.set_xticks(range(n))
+        ax.set_xticklabels(labels, rotation=90, fontsize=fs)
+        ax.set_yticks(range(n))
+        ax.set_yticklabels(labels, fontsize=fs)
+        for i, k in enumerate(order):  # aggregates in bold, so a reader sees where each group ends
+            if levels[k] > 1:
+                ax.get_xticklabels()[i].set_fontweight("bold")
+                ax.get_yticklabels()[i].set_fontweight("bold")
+        for i in range(1, n):
+            if parents[order[i]] != parents[order[i - 1]]:
+                ax.axhline(i - 0.5, color="0.35", linewidth=0.5)
+                ax.axvline(i - 0.5, color="0.35", linewidth=0.5)
+        fig.colorbar(im, ax=ax, shrink=0.7, label=f"{result.method} correlation")
+        ax.set_title(_fit(title or f"Correlations of {n} nodes ({result.method}, {result.values} indicator values; aggregates in bold)", side, 10))
+        if n <= 16:
+            _freeze_layout(fig)
+            for i in range(n):
+                for j in range(i + 1):
+                    v = shown[i, j]
+                    if np.isfinite(v):
+                        ax.text(j, i, _num(v, 2), ha="center", va="center", fontsize=6.5, color="white" if abs(v) > 0.6 else "black")
+        return _finish(fig, path)
+
+
+def _tree_order(nodes, parents, root):
+    """Positions of the nodes depth-first, each aggregate after its children."""
+    kids = {}
+    for k, p in enumerate(parents):
+        if p is not None:
+            kids.setdefault(p, []).append(k)
+    out = []
+
+    def walk(k):
+        for c in kids.get(nodes[k], []):
+            walk(c)
+        out.append(k)
+
+    walk(nodes.index(root))
+    return out
+
+
+def distribution_strips(indicators, before, after, path=None, *, title: str | None = None, flagged=(), max_rows: int = 60):
+    """Each indicator's values before and after treatment and normalisation, as strips of points on [0, 1].
+
+    ``before`` and ``after`` are arrays (units, indicators) already on [0, 1] (the caller rescales the raw values by
+    their range; NaN = missing). Indicators in ``flagged`` are named in red. At most ``max_rows`` indicators
+    (the first ones) are drawn.
+    """
+    indicators = list(indicators)[:max_rows]
+    m = len(indicators)
+    before = np.asarray(before, dtype=float)[:, :m]
+    after = np.asarray(after, dtype=float)[:, :m]
+    n = before.shape[0]
+    rng = np.random.default_rng(0)  # vertical jitter only: fixed, so the figure's bytes are reproducible
+    jitter = (rng.random(n) - 0.5) * 0.5
+    height = min(max(3.0, 0.24 * m + 1.6), _MAX_INCHES)
+    with _style():
+        fig = _figure(9.0, height)
+        axes = fig.subplots(1, 2, sharey=True)
+        size = 9 if n <= 100 else 3 if n <= 1000 else 1
+        for ax, X, head in ((axes[0], before, "raw values, rescaled to their range"), (axes[1], after, "normalised values (imputed, treated; right = better)")):
+            ys = np.repeat(np.arange(m)[None, :], n, axis=0) + jitter[:, None]
+            ok = np.isfinite(X)
+            ax.scatter(X[ok], ys[ok], s=size, color="#1f77b4", alpha=0.6 if n <= 200 else 0.3, linewidths=0)
+            ax.set_title(head)
+            ax.set_xlim(-0.03, 1.03)
+            ax.set_ylim(m - 0.5, -0.5)
+        axes[0].set_yticks(range(m))
+        axes[0].set_yticklabels([_plain(v, 22) for v in indicators], fontsize=8 if m <= 30 else 6.5)
+        for lab, v in zip(axes[0].get_yticklabels(), indicators):
+            if v in set(flagged):
+                lab.set_color("#d62728")
+        fig.suptitle(_fit(title or f"Distributions of {m} indicators over {n} units (names in red: flagged in the statistics table)", 9.0, 11))
         return _finish(fig, path)

@@ -47,6 +47,7 @@ def stage_titles(nouns=None, *, paper: bool = False) -> dict:
     return {
         "scores": "Nominal scores and whether the weights matter",
         "reproduction": "Reproduction of the paper (Tables 5-6, Figure 13)" if paper else "Reproduction of the published values",
+        "audit": "Audit of the index: data, coherence, importance, removal, variants",
         "sobol": "Sobol' sensitivity to the weights and the method",
         "bootstrap": f"Bootstrap over expert panels and over {n.units}",
         "correlation": f"The {n.unit}–{n.higher} relationship and the {n.group} effect",

@@ -11,6 +11,7 @@ byte-deterministic for a given config (no timestamps, no absolute paths).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from clustermodel.config import section
 from clustermodel._io import ensure_dir, write_csv, write_json, write_netcdf, write_text
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds, weight_robustness_spec
 
-__all__ = ["STAGES", "run_scores", "run_reproduction", "run_bootstrap", "run_correlation", "run_sobol", "write_json", "spec_from_config", "thresholds_from_config"]
+__all__ = ["STAGES", "run_scores", "run_reproduction", "run_bootstrap", "run_correlation", "run_sobol", "run_audit", "write_json", "spec_from_config", "thresholds_from_config"]
 
 
 def _note_weight_spec(found: list, study, config) -> list:
@@ -500,10 +501,157 @@ def run_sobol(study, config: dict, out) -> dict | None:
     return data
 
 
+#: One-at-a-time changes of the spec compared in the audit when the config names no variants.
+AUDIT_VARIANTS = (
+    ("normalisation", "zscore"),
+    ("normalisation", "rank"),
+    ("normalisation", "minmax"),
+    ("aggregation", "arithmetic"),
+    ("aggregation", "geometric"),
+    ("missing", "mean"),
+    ("missing", "rescale"),
+    ("treatment", "winsorise"),
+    ("treatment", "none"),
+)
+
+
+def _audit_variants(study, spec, cfg) -> tuple[dict, dict]:
+    """name -> spec of the variants the audit compares (the nominal first), and the ones dropped with the reason."""
+    from clustermodel._errors import ClusterModelError
+    from clustermodel.index import compute_index, construct
+
+    given = cfg["variants"]
+    candidates = {}
+    if given:
+        for name, fields in given.items():
+            candidates[name] = spec.replace(**fields)
+    else:
+        for field, value in AUDIT_VARIANTS:
+            if getattr(spec, field) != value:
+                candidates[f"{field}={value}"] = spec.replace(**{field: value})
+    variants, dropped = {"nominal": spec}, {}
+    for name, v in candidates.items():
+        try:
+            compute_index(study, spec=v, construction=construct(study, v, warn=False))
+        except ClusterModelError as exc:
+            dropped[name] = str(exc)
+            continue
+        variants[name] = v
+    return variants, dropped
+
+
+def run_audit(study, config: dict, out) -> dict:
+    """The statistical audit of the index: data tables, coherence, weights against importance (and weights that close
+    the gap), element removal, variants compared, strengths and weaknesses.
+
+    Numbers come from :mod:`clustermodel.datastats`, :mod:`clustermodel.coherence`, :mod:`clustermodel.importance`,
+    :mod:`clustermodel.removal` and :mod:`clustermodel.compare`; every word from :mod:`clustermodel.reporting.audit`.
+    """
+    import pandas as pd
+
+    from clustermodel._errors import ClusterModelError
+    from clustermodel.coherence import coherence
+    from clustermodel.compare import compare_variants, outranking, unit_profile
+    from clustermodel.datastats import STAT_FLAGS, data_availability, indicator_statistics
+    from clustermodel.importance import importance, optimise_weights
+    from clustermodel.index import construct
+    from clustermodel.plots import coherence_heatmap, distribution_strips
+    from clustermodel.removal import element_removal
+    from clustermodel.reporting._text import spec_text
+    from clustermodel.reporting.audit import conclusions, findings, markdown
+
+    out = ensure_dir(out)
+    cfg = section(config, "audit")
+    nouns = study.nouns
+    spec = spec_from_config(study, config)
+    tree = study.structure
+    c = construct(study, spec, warn=False)
+    if len(c.units) < 3:
+        return {"skipped": f"fewer than 3 {nouns.units} to audit"}
+    bundle = {"spec_text": spec_text(spec), "stat_flags": STAT_FLAGS}
+    bundle["availability"] = data_availability(study, spec)
+    bundle["stats_raw"] = indicator_statistics(study, spec, stage="raw")
+    bundle["stats_normalised"] = indicator_statistics(study, spec, stage="normalised")
+    bundle["coherence"] = coherence(
+        study, spec, method=cfg["method"], values=cfg["values"], collinear=cfg["collinear"], negative=cfg["negative"], weak=cfg["weak"]
+    )
+    bundle["importance"] = importance(
+        study, spec, n_resamples=int(cfg["n_resamples"]), confidence_level=float(cfg["confidence_level"]), rng=int(cfg["seed"]), values=cfg["values"]
+    )
+    opt_spec = weight_robustness_spec(spec)
+    node = cfg["optimise_node"] or tree.root
+    bundle["optimised"] = None
+    if node not in tree.aggregates or len(tree.children(node)) < 2:
+        bundle["optimise_skipped"] = f"`{node}` is not an aggregate with two or more children"
+    else:
+        try:
+            bundle["optimised"] = optimise_weights(study, opt_spec, node=node, measure=cfg["optimise_measure"], target=cfg["optimise_target"] or None)
+        except ClusterModelError as exc:
+            bundle["optimise_skipped"] = str(exc)
+    bundle["removal"] = element_removal(study, spec)
+    variants, dropped = _audit_variants(study, spec, cfg)
+    bundle["variants_dropped"] = dropped
+    bundle["comparison"] = compare_variants(study, variants) if len(variants) > 1 else None
+    if bundle["comparison"] is None:
+        bundle["comparison_skipped"] = "; ".join(f"{k}: {v}" for k, v in dropped.items()) or "no variant differs from the spec"
+    bundle["profile"] = unit_profile(study, spec, n=int(cfg["profile_size"]))
+    bundle["outranking"] = outranking(study, spec)
+    bundle["nominal_rank"] = bundle["removal"].nominal_rank
+    bundle["optimise_aggregation"] = None if opt_spec == spec else opt_spec.aggregation_label
+
+    opt = bundle["optimised"]
+    data = {
+        "spec": spec.to_dict(),
+        "availability": bundle["availability"].to_dict(),
+        "statistics": {"raw": bundle["stats_raw"].to_dict(), "normalised": bundle["stats_normalised"].to_dict()},
+        "coherence": {k: v for k, v in bundle["coherence"].to_dict().items() if k != "correlations"},
+        "importance": bundle["importance"].to_dict(),
+        "optimised_weights": None if opt is None else {**opt.to_dict(), "spec": opt_spec.to_dict()},
+        "optimise_spec_differs": opt_spec != spec,
+        "optimise_skipped": bundle.get("optimise_skipped"),
+        "removal": bundle["removal"].to_dict(),
+        "variants": None if bundle["comparison"] is None else bundle["comparison"].to_dict(),
+        "variants_dropped": dropped,
+        "findings": findings(bundle, nouns=nouns),
+        "headlines": conclusions(bundle, nouns=nouns),
+    }
+    write_text(out / "audit.md", markdown(bundle, nouns=nouns))
+    write_json(out / "audit.json", data)
+    write_csv(out / "audit_statistics.csv", pd.concat({"raw": bundle["stats_raw"].to_dataframe(), "normalised": bundle["stats_normalised"].to_dataframe()}, names=["stage"]))
+    write_csv(out / "audit_availability.csv", bundle["availability"].to_dataframe())
+    write_csv(out / "audit_correlations.csv", bundle["coherence"].correlations.to_dataframe().set_index(["node_a", "node_b"]))
+    write_csv(out / "audit_flags.csv", bundle["coherence"].flags.to_dataframe().set_index("kind"))
+    write_csv(out / "audit_aggregates.csv", bundle["coherence"].to_dataframe())
+    write_csv(out / "audit_importance.csv", bundle["importance"].to_dataframe())
+    write_csv(out / "audit_removal.csv", bundle["removal"].to_dataframe())
+    write_csv(out / "audit_removal_units.csv", bundle["removal"].unit_frame())
+    if bundle["comparison"] is not None:
+        write_csv(out / "audit_variants.csv", bundle["comparison"].to_dataframe())
+    prof = bundle["profile"].to_dataframe()
+    prof["copeland"] = bundle["outranking"].copeland
+    write_csv(out / "audit_profiles.csv", prof)
+    if opt is not None:
+        write_csv(out / "audit_optimised_structure.csv", opt.structure.file_frame().set_index("node"))
+    coherence_heatmap(bundle["coherence"].correlations, out / "audit_correlation.png")
+    raw = np.where(np.isfinite(c.raw), c.raw, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column is NaN, drawn as nothing
+        lo, hi = np.nanmin(raw, axis=0), np.nanmax(raw, axis=0)
+        before = (raw - lo) / np.where(hi > lo, hi - lo, 1.0)
+        after = np.where(c.present, c.normalised, np.nan)
+        amin = np.nanmin(after, axis=0)
+        amax = np.nanmax(after, axis=0)
+        after = (after - amin) / np.where(amax > amin, amax - amin, 1.0)  # z-scores too, so both panels share [0, 1]
+    flagged = [r["indicator"] for r in bundle["stats_raw"].records if r["flags"]]
+    distribution_strips(tree.leaves, before, after, out / "audit_distributions.png", flagged=flagged)
+    return data
+
+
 #: Stage name -> runner, in dependency order.
 STAGES = {
     "scores": run_scores,
     "reproduction": run_reproduction,
+    "audit": run_audit,
     "sobol": run_sobol,
     "bootstrap": run_bootstrap,
     "correlation": run_correlation,
