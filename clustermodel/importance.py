@@ -242,7 +242,8 @@ class ImportanceResult(ResultDisplay):
     ----------
     records : tuple of dict
         One per (parent, child): ``parent``, ``child``, ``level`` (of the child), ``n``, ``weight`` (nominal,
-        within the parent), ``r2`` (linear importance), ``S`` (bias-adjusted correlation ratio), ``S_raw``,
+        within the parent; equal among the positive ones where the parent's aggregation is Equation 1, which
+        cancels them), ``r2`` (linear importance), ``S`` (bias-adjusted correlation ratio), ``S_raw``,
         ``S_low`` / ``S_high`` (bootstrap interval), ``edf``, ``interval`` (its method), ``code``, ``share_r2`` and ``share_S``
         (the child's share of its siblings' importance; negative S_adj counts as 0).
     confidence_level : float
@@ -316,6 +317,9 @@ def importance(data, spec=None, *, n_resamples: int = 200, confidence_level: flo
         kids = s.children(parent)
         if len(kids) < 2:
             continue
+        if t.spec.aggregation_at(s.level(parent), s.n_levels) == "equation1":  # its positive weights cancel: equal
+            pos = np.array([w_in[c] > 0 for c in kids], dtype=float)
+            w_in.update({c: float(x / pos.sum()) for c, x in zip(kids, pos)})
         y = t.column(parent)
         rows = []
         for c in kids:

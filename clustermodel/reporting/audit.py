@@ -125,7 +125,7 @@ def _data_section(b, nouns) -> list[str]:
         f"`min_coverage = {fmt(av.min_coverage, 2)}` excludes {int(av.screened.sum())}). Statistics are of the raw values "
         "(after denomination, before imputation and treatment) of the units kept; skewness and kurtosis are the "
         "bias-adjusted estimators the treatment rule uses (excess kurtosis: 0 for a normal distribution). Flags: "
-        + "; ".join(f"`{k}` {md_escape(v)}" for k, v in b["stat_flags"].items())
+        + "; ".join(f"`{k}` {md_escape(v.replace('`', ''))}" for k, v in b["stat_flags"].items())
         + f" (thresholds: {', '.join(f'{k} {fmt(v, 2)}' for k, v in st.thresholds.items())}).",
         "",
         "Figure: [each indicator's distribution before and after construction](audit_distributions.png).",
