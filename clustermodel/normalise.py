@@ -230,6 +230,7 @@ def normalise_array(
     targets=None,
     goalpost_lower=None,
     goalpost_upper=None,
+    normalised_range=(0.0, 1.0),
 ):
     """Normalise every indicator over each unit's reference set.
 
@@ -247,6 +248,9 @@ def normalise_array(
         ``'zero'`` clips negative values to 0 first; ``'error'`` rejects them.
     targets, goalpost_lower, goalpost_upper : array_like, shape (m,), optional
         Parameters of the ``target`` and ``goalposts`` methods.
+    normalised_range : (lower, upper)
+        ``minmax`` and ``rank`` map onto [lower, upper] instead of [0, 1] (COINr's ``n_minmax(l_u)``); e.g.
+        (1, 100) keeps a geometric or harmonic mean away from the zero the worst unit would otherwise give.
 
     Returns
     -------
@@ -279,10 +283,17 @@ def normalise_array(
     xt = _treat_negative(x, negative)
     codes, g = _as_codes(group_codes, x.shape)
     out = NORMALISERS[method](xt, d, present, codes, g, params)
+    lo, hi = (float(v) for v in normalised_range)
+    if method in RANGED and (lo, hi) != (0.0, 1.0):
+        out = lo + (hi - lo) * out
     return np.where(present, out, 0.0), present
 
 
-def scale_top(method: str, normalised, present) -> np.ndarray:
+#: Normalisers whose [0, 1] scale ``normalised_range`` maps onto [lower, upper].
+RANGED = ("minmax", "rank")
+
+
+def scale_top(method: str, normalised, present, normalised_range=(0.0, 1.0)) -> np.ndarray:
     """The top of the normalised scale of every indicator, shape (..., m).
 
     1 for the bounded methods (a unit holding the best value of its set);
@@ -292,5 +303,6 @@ def scale_top(method: str, normalised, present) -> np.ndarray:
     """
     normalised = np.asarray(normalised, dtype=float)
     if method != "zscore":
-        return np.ones(normalised.shape[:-2] + normalised.shape[-1:])
+        top = float(normalised_range[1]) if method in RANGED else 1.0
+        return np.full(normalised.shape[:-2] + normalised.shape[-1:], top)
     return np.where(present, normalised, -np.inf).max(axis=-2)

@@ -146,6 +146,9 @@ class IndexSpec:
         taken; ``'group'`` needs a group column.
     negative : {'keep', 'zero', 'error'}
         See :data:`NEGATIVE_POLICIES`.
+    normalised_range : (lower, upper)
+        The scale ``minmax`` and ``rank`` map onto (default [0, 1]; COINr's ``n_minmax(l_u)``); [1, 100] keeps a
+        geometric or harmonic mean away from the zero that the worst unit on any indicator would give it.
     aggregation : str or tuple of str
         One aggregator (:data:`AGGREGATIONS`) for every level, or one per
         aggregation level from the lowest (level 2: the parents of indicators)
@@ -168,6 +171,7 @@ class IndexSpec:
     normalisation: str = "minmax"
     reference: str = "sample"
     negative: str = "keep"
+    normalised_range: tuple = (0.0, 1.0)
     aggregation: str | tuple = "arithmetic"
 
     def __post_init__(self):
@@ -182,6 +186,14 @@ class IndexSpec:
         _check(self.normalisation, "normalisation", NORMALISATIONS)
         _check(self.reference, "reference", REFERENCE_SETS)
         _check(self.negative, "negative", NEGATIVE_POLICIES)
+        r = self.normalised_range
+        if not isinstance(r, (list, tuple)) or len(r) != 2:
+            raise ClusterModelError(f"`normalised_range` must be two numbers [lower, upper], e.g. [1, 100]; got {r!r}")
+        lo = _number(r[0], "normalised_range[0]", low=-1e12, high=1e12)
+        hi = _number(r[1], "normalised_range[1]", low=-1e12, high=1e12)
+        if not lo < hi:
+            raise ClusterModelError(f"`normalised_range` must have lower < upper; got {list(r)!r}")
+        object.__setattr__(self, "normalised_range", (lo, hi))
         agg = self.aggregation
         if isinstance(agg, list):
             agg = tuple(agg)
@@ -229,6 +241,7 @@ class IndexSpec:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         if isinstance(d["aggregation"], tuple):
             d["aggregation"] = list(d["aggregation"])
+        d["normalised_range"] = list(d["normalised_range"])
         return d
 
     def to_attrs(self, prefix: str = "spec_") -> dict:
@@ -237,7 +250,7 @@ class IndexSpec:
         for k, v in self.to_dict().items():
             if isinstance(v, bool):
                 v = int(v)
-            elif isinstance(v, list):
+            elif isinstance(v, list) and all(isinstance(x, str) for x in v):
                 v = " / ".join(v)
             out[f"{prefix}{k}"] = v
         return out
@@ -257,7 +270,8 @@ class IndexSpec:
                 if self.treatment != "none"
                 else ""
             ),
-            f"normalisation: {self.normalisation} ({NORMALISATIONS[self.normalisation]})",
+            f"normalisation: {self.normalisation} ({NORMALISATIONS[self.normalisation]})"
+            + (f", mapped onto [{self.normalised_range[0]:g}, {self.normalised_range[1]:g}]" if self.normalisation in ("minmax", "rank") and self.normalised_range != (0.0, 1.0) else ""),
             f"reference set: {self.reference} ({REFERENCE_SETS[self.reference]})",
             f"negative values: {self.negative} ({NEGATIVE_POLICIES[self.negative]})",
             f"aggregation: {agg} (" + "; ".join(f"{a}: {AGGREGATIONS[a]}" for a in aggs) + ")",

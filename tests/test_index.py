@@ -116,3 +116,29 @@ def test_normalise_array_batched_groups():
 def test_spec_rejects_unknown_option():
     with pytest.raises(ClusterModelError, match="`reference` must be one of 'sample', 'group'"):
         PAPER_SPEC.replace(reference="industry")
+
+
+def test_normalised_range_maps_minmax_and_rank_onto_lower_upper():
+    """[lower, upper] is the affine image of [0, 1] (closed form), the arithmetic ranking does not change, and a
+    geometric mean no longer sends the worst unit on any indicator to zero."""
+    import numpy as np
+    import xarray as xr
+
+    from clustermodel.index import compute_index, construct
+    from clustermodel.spec import IndexSpec
+
+    rng = np.random.default_rng(0)
+    x = xr.DataArray(rng.random((12, 3)) * 10, dims=("unit", "indicator"), coords={"indicator": ["a", "b", "c"]})
+    w = {"a": 1, "b": 2, "c": 1}
+    for method in ("minmax", "rank"):
+        base = IndexSpec(normalisation=method)
+        wide = base.replace(normalised_range=(1, 100))
+        n0 = construct(x, base, weights=w).normalised
+        n1 = construct(x, wide, weights=w).normalised
+        assert np.allclose(n1, 1 + 99 * n0)
+        i0, i1 = compute_index(x, w, base).values, compute_index(x, w, wide).values
+        assert np.allclose(i1, 1 + 99 * i0)
+    geo = IndexSpec(aggregation="geometric")
+    assert (compute_index(x, w, geo).values == 0).sum() >= 1
+    assert (compute_index(x, w, geo.replace(normalised_range=(1, 100))).values > 1).all()
+    assert IndexSpec.from_dict({"normalised_range": [1, 100]}).normalised_range == (1.0, 100.0)
