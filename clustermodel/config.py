@@ -70,6 +70,8 @@ SCHEMA = {
         "convergence_levels": (1, _COUNT),
         "triggers": ([], "triggers"),
         "n_equation1": (256, {"kind": "int", "minimum": 2}),
+        "preset": ("none", ("none", "audit")),  # "audit": the JRC's standard uncertainty set (clustermodel.uncertainty)
+        "uncertainty_samples": (2000, {"kind": "int", "minimum": 2}),
         "check_seed": (None, _SEED),
     },
     "bootstrap": {
@@ -147,7 +149,7 @@ def _check_value(value, check, name):
             raise ClusterModelError(f"{name} must be a list of numbers, got {value!r}")
         return [check_number(v, f"{name}[{i}]", **_POSITIVE) for i, v in enumerate(value)]
     if check == "triggers":
-        fields = [f for f in IndexSpec.fields() if f != "min_coverage"]
+        fields = [f for f in IndexSpec.fields() if f != "min_coverage"] + ["exclude"]
         items = value.items() if isinstance(value, dict) else ((v, None) for v in value) if isinstance(value, list) else None
         if items is None:
             raise ClusterModelError(f"{name} must be a list of spec fields or a table field = [options]; got {value!r}")
@@ -157,6 +159,8 @@ def _check_value(value, check, name):
             if options is not None and not isinstance(options, list):
                 raise ClusterModelError(f"{name}.{field} must be a list of options, got {options!r}")
             for o in options or []:
+                if field == "exclude":
+                    continue  # node names: checked against the study's structure when the stage runs
                 try:
                     IndexSpec().replace(**{field: o})
                 except ClusterModelError as exc:

@@ -62,6 +62,7 @@ __all__ = [
     "sobol_heatmap",
     "sobol_convergence",
     "coherence_heatmap",
+    "rank_intervals",
     "distribution_strips",
     "DPI",
     "MAX_PIXELS",
@@ -1175,4 +1176,31 @@ def distribution_strips(indicators, before, after, path=None, *, title: str | No
             if v in set(flagged):
                 lab.set_color("#d62728")
         fig.suptitle(_fit(title or f"Distributions of {m} indicators over {n} units (names in red: flagged in the statistics table)", 9.0, 11))
+        return _finish(fig, path)
+
+
+def rank_intervals(ranks, path=None, *, title: str | None = None, nouns: Nouns | None = None):
+    """Every unit's nominal rank (dot), median rank (bar) and rank interval (line) of a
+    :class:`~clustermodel.uncertainty.RankUncertainty`, sorted by median rank (COINr's ``plot_uncertainty``)."""
+    nouns = _nouns(nouns)
+    order = np.lexsort((ranks.nominal, ranks.median))
+    n = len(order)
+    labelled = n <= MAX_ROWS
+    with _style():
+        fig = _figure(7.5, (0.2 * n + 1.8) if labelled else 8.0)
+        ax = fig.add_subplot()
+        y = np.arange(n)
+        ax.hlines(y, ranks.low[order], ranks.high[order], color="#1f77b4", linewidth=2.2 if labelled else 0.8, alpha=0.8, label=f"{ranks.level:.0%} interval")
+        ax.scatter(ranks.median[order], y, marker="|", s=60 if labelled else 10, color="black", label="median rank", zorder=3)
+        ax.scatter(ranks.nominal[order], y, s=14 if labelled else 2, color="#d62728", label="nominal rank", zorder=4)
+        ax.set_ylim(n - 0.5, -0.5)
+        if labelled:
+            ax.set_yticks(y)
+            ax.set_yticklabels(_unit_labels([ranks.units[k] for k in order], None, 20), fontsize=7 if n > 30 else 8)
+        else:
+            ax.set_yticks([])
+            ax.set_ylabel(f"{nouns.units} by median rank")
+        ax.set_xlabel("rank (1 = highest)")
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=7, frameon=False)
+        ax.set_title(_fit(title or f"Rank of every {nouns.unit} over {ranks.n_samples} runs of the standard uncertainty set", 7.5, 10))
         return _finish(fig, path)

@@ -222,9 +222,12 @@ def trigger_options(study, triggers, spec: IndexSpec | None = None, *, dropped: 
         if len(set(triggers)) != len(triggers):
             raise ClusterModelError(f"`triggers` lists a factor twice: {list(triggers)}")
         triggers = {t: None for t in triggers}
-    allowed = [f for f in IndexSpec.fields() if f != "min_coverage"]
+    allowed = [f for f in IndexSpec.fields() if f != "min_coverage"] + [EXCLUDE]
     out = {}
     for t, opts in triggers.items():
+        if t == EXCLUDE:
+            out[t] = _exclude_options(study.structure, opts)
+            continue
         if t not in allowed:
             extra = " (it changes the set of units, which Sobol' outputs cannot follow)" if t == "min_coverage" else ""
             raise ClusterModelError(f"`triggers` entries must be spec fields among {', '.join(map(repr, allowed))}; got {t!r}{extra}")
@@ -250,7 +253,32 @@ def trigger_options(study, triggers, spec: IndexSpec | None = None, *, dropped: 
         for o in opts:
             IndexSpec().replace(**{t: o})  # every option must be a valid value of the field
         out[t] = opts
-    return {t: out[t] for t in IndexSpec.fields() if t in out}
+    return {t: out[t] for t in (*IndexSpec.fields(), EXCLUDE) if t in out}
+
+
+#: The trigger that leaves one element out: options ``"none"`` and node names (weight 0, siblings renormalised).
+EXCLUDE = "exclude"
+
+
+def _exclude_options(structure, opts) -> tuple:
+    """Options of the ``exclude`` trigger: ``"none"`` then nodes below the index (default: the index's children)."""
+    from clustermodel.removal import removed_nodes
+
+    if opts is None:
+        opts = ["none", *structure.children(structure.root)]
+    opts = tuple(str(o) for o in opts)
+    bad = [o for o in opts if o != "none" and o not in structure.weighted]
+    if bad:
+        raise ClusterModelError(
+            f"trigger 'exclude' options must be 'none' or nodes below the index; {', '.join(map(repr, bad))} are not "
+            f"(nodes: {', '.join(structure.weighted)})"
+        )
+    if len(set(opts)) < 2:
+        raise ClusterModelError(f"trigger 'exclude' has fewer than two options ({list(opts)}); drop it")
+    for o in opts:
+        if o != "none":
+            removed_nodes(structure, o)  # refuses an element whose removal leaves nothing to aggregate
+    return opts
 
 
 def _computes(study, spec, field, option, dropped) -> bool:
@@ -314,7 +342,22 @@ class _WeightModel:
         return list(itertools.product(*(self.trigger_options[t] for t in self.triggers))) if self.triggers else []
 
     def _spec_of(self, combo):
-        return self.spec.replace(**dict(zip(self.triggers, combo)))
+        return self.spec.replace(**{t: o for t, o in zip(self.triggers, combo) if t != EXCLUDE})
+
+    def _exclude(self, W, X):
+        """Weights with the element each row's ``exclude`` option names set to 0 (renormalised within parents)."""
+        from clustermodel.removal import removed_nodes
+
+        k = self.triggers.index(EXCLUDE)
+        opts = self.trigger_options[EXCLUDE]
+        codes = self.trigger_specs(X)[:, k]
+        W = W.copy()
+        pos = {v: j for j, v in enumerate(self.labels)}
+        for c, o in enumerate(opts):
+            if o == "none":
+                continue
+            W[codes == c, pos[removed_nodes(self.structure, o)[-1]]] = 0.0
+        return self.structure.normalise_weights(W)
 
     def _model(self, spec):
         from clustermodel.scenarios import StudyModel
@@ -403,6 +446,8 @@ class _WeightModel:
         )
         if not self.triggers:
             return self._stack(self._outputs_raw(W, self.spec))
+        if EXCLUDE in self.triggers:
+            W = self._exclude(W, X)
         codes = self.trigger_specs(X)
         # one integer per combination of options (mixed radix, first trigger most significant: the order of
         # np.unique(codes, axis=0), which sorts rows through a slow structured view)

@@ -487,13 +487,33 @@ def run_sobol(study, config: dict, out) -> dict | None:
             study, spec.replace(aggregation="equation1"), rng=seed, **{**common, "n": int(cfg["n_equation1"])}
         )
         write_outputs(degenerate, out, stem="sobol_equation1", figures=False, nouns=nouns)
+    audit_found = []
+    if cfg["preset"] == "audit":
+        from clustermodel.plots import rank_intervals
+        from clustermodel.reporting.sobol import audit_finding, audit_markdown
+        from clustermodel.uncertainty import audit_preset, rank_uncertainty
+
+        preset = audit_preset(study, spec_from_config(study, config))
+        if preset.triggers:
+            audit_run = weight_sensitivity(
+                study, preset.spec, rng=seed, triggers=preset.triggers,
+                **{**common, "distribution": preset.distribution, "delta": preset.delta},
+            )
+            ranks = rank_uncertainty(
+                study, preset, n_samples=int(cfg["uncertainty_samples"]), rng=seed + 2, thresholds=thresholds_from_config(config)
+            )
+            extra_audit = {"preset": preset.to_dict(), "rank_uncertainty": ranks.to_dict()}
+            write_outputs(audit_run, out, stem="sobol_audit", extra=extra_audit, nouns=nouns, appendix=audit_markdown(preset, ranks, nouns=nouns))
+            write_csv(out / "sobol_audit_ranks.csv", ranks.to_dataframe().rename_axis("id"))
+            rank_intervals(ranks, out / "sobol_audit_ranks.png", nouns=nouns)
+            audit_found.append(audit_finding(preset, ranks, nouns=nouns))
     check_seed = cfg["check_seed"]
     second = weight_sensitivity(study, spec, rng=int(seed + 1 if check_seed is None else check_seed), **common)
     check = _seed_check(main_run, second)
     write_json(out / "sobol_seed_check.json", check)
 
     eq1_zero = None if degenerate is None else bool(np.all(degenerate.indices.S1 == 0) and np.all(degenerate.indices.ST == 0))
-    found = _note_weight_spec(findings(main_run, nouns=nouns, equation1=degenerate, triggers=triggers, seed_check=check), study, config)
+    found = _note_weight_spec(findings(main_run, nouns=nouns, equation1=degenerate, triggers=triggers, seed_check=check), study, config) + audit_found
     extra = {"findings": found, "headlines": conclusions(main_run, nouns=nouns), "equation1_all_zero": eq1_zero, "seed_check": check}
     write_outputs(main_run, out, stem="sobol", extra=extra, nouns=nouns)
     data = {**main_run.to_dict(), **extra}

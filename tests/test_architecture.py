@@ -55,7 +55,7 @@ FLOORS = {
     0: ["_errors", "_version", "_typing", "_validation", "_display", "_resources", "_io", "_tables", "_transaction", "_dask", "_provenance", "nouns"],
     1: ["spec", "structure", "data", "paper"],
     2: ["denominate", "impute", "treat", "normalise", "aggregate", "index", "scenarios"],
-    3: ["sensitivity", "sobol", "bootstrap", "relationship", "reproduction", "diagnostics", "_nodes", "coherence", "datastats", "importance", "removal", "compare"],
+    3: ["sensitivity", "sobol", "bootstrap", "relationship", "reproduction", "diagnostics", "_nodes", "coherence", "datastats", "importance", "removal", "compare", "uncertainty"],
     4: ["reporting", "plots"],
     5: ["config", "workflow", "report"],
     6: ["cli", "commands", "__main__"],

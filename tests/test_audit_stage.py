@@ -68,3 +68,20 @@ def test_named_variants_and_hostile_names(tmp_path):
     md = (tmp_path / "audit.md").read_text()
     assert "<img" not in md and "A\\|B" in md
     assert [v["name"] for v in data["variants"]["variants"]] == ["nominal", "ranks"]
+
+
+def test_the_audit_preset_in_the_sobol_stage(tmp_path):
+    from clustermodel.workflow import run_sobol
+
+    study = make_study(seed=23, n=20)
+    config = validate_config({"sobol": {"preset": "audit", "n": 64, "replicates": 2, "uncertainty_samples": 200}})
+    data = run_sobol(study, config, tmp_path)
+    assert any(f.startswith("**Standard uncertainty set**") for f in data["findings"])
+    ranks = pd.read_csv(tmp_path / "sobol_audit_ranks.csv", index_col="id")
+    assert (ranks["rank_low"] <= ranks["median_rank"]).all() and (ranks["median_rank"] <= ranks["rank_high"]).all()
+    md = (tmp_path / "sobol_audit.md").read_text()
+    assert "## The standard uncertainty set (audit preset)" in md and "exclude" in md
+    js = json.loads((tmp_path / "sobol_audit.json").read_text())
+    assert js["preset"]["plausibility"] == "each option of a factor equally likely"
+    with pytest.raises(ClusterModelError, match="preset must be one of"):
+        validate_config({"sobol": {"preset": "jrc"}})

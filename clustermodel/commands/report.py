@@ -31,6 +31,13 @@ def add_arguments(parser):
         help="TOML analysis config: seeds, sample sizes, [spec], [study] nouns (docs/config.md). Default: the paper's "
         "analyses/config.toml for the paper's data, the built-in defaults for your own",
     )
+    parser.add_argument(
+        "--preset",
+        choices=["none", "audit"],
+        default=None,
+        help="'audit': add the JRC's standard uncertainty set to the Sobol' stage (imputation, normalisation, aggregation, "
+        "leaving one pillar out, weights ±25%%) with every unit's median rank and 5-95%% interval (config [sobol] preset)",
+    )
     parser.add_argument("--only", nargs="+", choices=list(STAGES), default=None, metavar="STAGE", help=f"run only these stages, among {', '.join(STAGES)}")
     parser.add_argument("--out", type=output_folder, default=Path("reports"), help="output folder (default: reports)")
 
@@ -56,6 +63,8 @@ def run(args) -> int:
         value = getattr(args, f"{axis}_threshold", None)
         if value is not None:
             config["scenarios"][f"{axis}_threshold"] = value
+    if args.preset is not None:
+        config["sobol"]["preset"] = args.preset
     check_comparable(study, "a report (ranks, Sobol' indices, correlations)")
     summary = run_study(study, config, args.out, stages=args.only, config_source=source)
     skipped = f"; skipped: {', '.join(summary.skipped)}" if summary.skipped else ""

@@ -42,7 +42,8 @@ def add_arguments(parser):
     g.add_argument("--distribution", choices=list(WEIGHT_DISTRIBUTIONS), default=D["distribution"], help="how weights are drawn: 'dirichlet' = Dirichlet(concentration * published weights) via normalised Gamma draws; 'uniform' = published weights times 1 +/- delta, renormalised (default dirichlet)")
     g.add_argument("--concentration", type=float, default=D["concentration"], help=f"Dirichlet concentration kappa; larger = weights closer to the nominal ones (default {D['concentration']:g})")
     g.add_argument("--delta", type=float, default=D["delta"], help=f"largest relative perturbation of the uniform distribution, in (0, 1) (default {D['delta']:g})")
-    g.add_argument("--triggers", nargs="*", choices=[f for f in IndexSpec.fields() if f != "min_coverage"], default=[], metavar="FIELD", help=f"spec fields added as discrete trigger factors (default options: {'; '.join(f'{k}: {list(v)}' for k, v in TRIGGER_OPTIONS.items())})")
+    g.add_argument("--triggers", nargs="*", choices=[f for f in IndexSpec.fields() if f != "min_coverage"] + ["exclude"], default=[], metavar="FIELD", help=f"spec fields added as discrete trigger factors (default options: {'; '.join(f'{k}: {list(v)}' for k, v in TRIGGER_OPTIONS.items())}; exclude: none or each child of the index left out)")
+    g.add_argument("--preset", choices=["none", "audit"], default=D["preset"], help="'audit': the JRC's standard uncertainty set as the factors (imputation, normalisation, aggregation, one child of the index left out, weights uniform ±25%%); replaces --triggers, --distribution and --delta")
     g.add_argument("--n-resamples", type=int, default=D["n_resamples"], help=f"bootstrap resamples (method 'bootstrap' only, default {D['n_resamples']})")
     g.add_argument("--confidence-level", type=float, default=D["confidence_level"], help=f"confidence level of the intervals (default {D['confidence_level']:g})")
     g.add_argument("--convergence", type=int, default=D["convergence_levels"], metavar="L", help="also estimate at N/2^(L-1), ..., N/2, N to show convergence (default 1: N only)")
@@ -64,17 +65,23 @@ def _weight_spec(args, study):
 def run(args) -> int:
     study = load_from_args(args)
     check_comparable(study, "Sobol' indices of ranks, scenarios and the cluster-region correlation")
+    spec, triggers, distribution, delta = _weight_spec(args, study), args.triggers, args.distribution, args.delta
+    if args.preset == "audit":
+        from clustermodel.uncertainty import audit_preset
+
+        preset = audit_preset(study, spec_from_args(args, study))
+        spec, triggers, distribution, delta = preset.spec, preset.triggers, preset.distribution, preset.delta
     result = weight_sensitivity(
         study,
-        _weight_spec(args, study),
+        spec,
         n=args.n,
         replicates=args.replicates,
         method=args.method,
         rng=args.seed,
-        distribution=args.distribution,
+        distribution=distribution,
         concentration=args.concentration,
-        delta=args.delta,
-        triggers=args.triggers,
+        delta=delta,
+        triggers=triggers,
         thresholds=thresholds_from_args(args),
         n_resamples=args.n_resamples,
         confidence_level=args.confidence_level,

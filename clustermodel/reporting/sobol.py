@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clustermodel.reporting._text import md_escape as E, spec_text
+from clustermodel.reporting._text import md_escape, md_escape as E, spec_text
 from clustermodel.nouns import PAPER_NOUNS, Nouns
 
 __all__ = ["index_notes", "indices_markdown", "method_sentence", "markdown", "findings", "write_outputs"]
@@ -415,8 +415,10 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
     return out
 
 
-def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, extra: dict | None = None, nouns: Nouns | None = None) -> list:
+def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, extra: dict | None = None, nouns: Nouns | None = None, appendix: str = "") -> list:
     """Write ``<stem>.json``, ``<stem>.md``, ``<stem>.nc`` and (optionally) the figures into ``out``.
+
+    ``appendix`` is Markdown added at the end of ``<stem>.md`` (the audit preset's rank intervals).
 
     Figures: ``<stem>_bars.png`` (per-unit S1/ST with intervals), ``<stem>_heatmap.png`` (ST,
     units x factors) and, with a convergence study, ``<stem>_convergence.png``.
@@ -426,7 +428,7 @@ def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, ext
     out = ensure_dir(out)
     written = [
         write_json(out / f"{stem}.json", {**result.to_dict(), **(extra or {})}),
-        write_text(out / f"{stem}.md", result.summary(nouns=nouns)),
+        write_text(out / f"{stem}.md", result.summary(nouns=nouns) + (("\n\n" + appendix) if appendix else "")),
         write_netcdf(out / f"{stem}.nc", result.to_dataset()),
     ]
     if figures:
@@ -437,3 +439,51 @@ def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, ext
         if result.indices.convergence is not None:
             written.append(sobol_convergence(result, out / f"{stem}_convergence.png", nouns=nouns))
     return written
+
+
+def _option(o) -> str:
+    return " / ".join(o) if isinstance(o, (list, tuple)) else str(o)
+
+
+def audit_markdown(preset, ranks, *, nouns: Nouns | None = None) -> str:
+    """The audit preset's factors, each option with its plausibility, and every unit's rank interval."""
+    nouns = nouns or Nouns()
+    lo, hi = (1 - ranks.level) / 2 * 100, (1 + ranks.level) / 2 * 100
+    lines = [
+        "## The standard uncertainty set (audit preset)",
+        "",
+        f"Every factor below varies together, each option equally plausible; the weights vary by up to ±{preset.delta:.0%} "
+        f"each ({preset.distribution}, renormalised within their parent). Min-max and rank are mapped onto "
+        f"[{preset.spec.normalised_range[0]:g}, {preset.spec.normalised_range[1]:g}] in every run so that a geometric mean "
+        f"is defined for every {nouns.unit}; this moves {preset.rank_changes} nominal rank(s). The Sobol' indices of these "
+        "factors are in the tables above; below, each unit's rank over "
+        f"{ranks.n_samples} Monte Carlo runs: the median and the {lo:g}th-{hi:g}th percentiles (an interval of the ranks the "
+        "stated alternatives produce, not a confidence interval: it is as wide as the alternatives are, and would change "
+        "with other alternatives or other plausibilities).",
+        "",
+        "| factor | options (each equally likely) |",
+        "|---|---|",
+        *[f"| {md_escape(k)} | {', '.join(md_escape(_option(o)) for o in v)} |" for k, v in preset.triggers.items()],
+        f"| weights | nominal × (1 ± {preset.delta:g}), uniform |",
+    ]
+    if preset.dropped:
+        lines += ["", "Left out: " + "; ".join(f"`{md_escape(k)}` ({md_escape(v)})" for k, v in preset.dropped.items()) + "."]
+    order = np.argsort(ranks.nominal, kind="stable")
+    lines += ["", f"| {nouns.unit} | nominal rank | median rank | {lo:g}-{hi:g} % interval |", "|---|---|---|---|"]
+    for k in order[:60]:
+        lines.append(f"| {md_escape(ranks.units[k])} | {int(ranks.nominal[k])} | {ranks.median[k]:g} | {ranks.low[k]:g}-{ranks.high[k]:g} |")
+    if len(order) > 60:
+        lines += ["", f"(60 of {len(order)} rows; every {nouns.unit} in sobol_audit_ranks.csv.)"]
+    return "\n".join(lines) + "\n"
+
+
+def audit_finding(preset, ranks, *, nouns: Nouns | None = None) -> str:
+    nouns = nouns or Nouns()
+    w = ranks.high - ranks.low
+    k = int(np.argmax(w))
+    return (
+        f"**Standard uncertainty set** (audit preset: {', '.join(preset.triggers)} and the weights ±{preset.delta:.0%}, "
+        f"{ranks.n_samples} runs): the median width of the {ranks.level:.0%} rank intervals is {np.median(w):g} places; widest "
+        f"`{md_escape(ranks.units[k])}` (nominal {int(ranks.nominal[k])}, {ranks.low[k]:g}-{ranks.high[k]:g}). "
+        "[sobol_audit](sobol_audit.md), [figure](sobol_audit_ranks.png)"
+    )

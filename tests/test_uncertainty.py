@@ -1,0 +1,64 @@
+"""The audit preset and its rank intervals against independent computations: the exclude trigger against element
+removal, the Monte Carlo rank range against every combination of the options enumerated with compute_index."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.stats
+from audit_helpers import make_study
+
+import clustermodel as cm
+from clustermodel._errors import ClusterModelError
+from clustermodel.index import compute_index
+from clustermodel.removal import element_removal
+from clustermodel.sensitivity import weight_model
+from clustermodel.uncertainty import AUDIT_RANGE, AuditPreset, audit_preset, rank_uncertainty
+
+
+@pytest.fixture(scope="module")
+def study():
+    return make_study(seed=31, n=25)
+
+
+def test_the_exclude_trigger_is_element_removal(study):
+    model, problem = weight_model(study, study.spec, distribution="uniform", delta=0.25, triggers={"exclude": ["none", "p1", "b2"]})
+    X = np.full((3, problem["num_vars"]), 0.5)  # u = 0.5: every weight at its nominal value
+    X[:, -1] = [0.1, 0.5, 0.9]  # options none, p1, b2
+    Y = model(X)
+    idx = Y[:, np.asarray(model.output_meta["quantity"]) == "index"]
+    rem = element_removal(study, elements=["p1", "b2"])
+    assert np.allclose(idx[0], rem.nominal_score, rtol=1e-12)
+    assert np.allclose(idx[1], rem.score[0], rtol=1e-12)
+    assert np.allclose(idx[2], rem.score[1], rtol=1e-12)
+    with pytest.raises(ClusterModelError, match="'zz' are not"):
+        weight_model(study, study.spec, triggers={"exclude": ["none", "zz"]})
+
+
+def test_rank_range_equals_the_enumerated_combinations(study):
+    triggers = {"normalisation": ("minmax", "rank"), "aggregation": ("arithmetic", "geometric"), "exclude": ("none", "p3")}
+    spec = study.spec.replace(normalised_range=AUDIT_RANGE)
+    preset = AuditPreset(spec=spec, triggers=triggers, distribution="uniform", delta=1e-9, dropped={}, rank_changes=0)
+    res = rank_uncertainty(study, preset, n_samples=3000, level=0.9999, rng=4)
+    ranks = []
+    for norm, agg, exc in itertools.product(*triggers.values()):
+        s = spec.replace(normalisation=norm, aggregation=agg)
+        y = compute_index(study, spec=s).values if exc == "none" else element_removal(study, s, elements=[exc]).score[0]
+        ranks.append(scipy.stats.rankdata(-y, method="ordinal"))
+    ranks = np.array(ranks)
+    assert np.array_equal(res.low, ranks.min(axis=0))
+    assert np.array_equal(res.high, ranks.max(axis=0))
+    assert np.array_equal(res.nominal, ranks[0])
+
+
+def test_the_preset_of_a_study_and_of_the_paper(study):
+    p = audit_preset(study)
+    assert p.triggers["missing"][0] == study.spec.missing and set(p.triggers["normalisation"]) == {"minmax", "rank"}
+    assert "normalisation=zscore" in p.dropped  # z-scores cannot feed the geometric alternative
+    assert p.triggers["exclude"] == ("none", "p1", "p2", "p3") and p.rank_changes == 0
+    assert p.distribution == "uniform" and p.delta == 0.25
+    paper = audit_preset(cm.load_paper())
+    assert paper.triggers["aggregation"][0] == "equation1" and len(paper.triggers["exclude"]) == 5
+    assert set(paper.to_dataframe()["factor"]) == {"missing", "normalisation", "aggregation", "exclude", "weights"}
