@@ -11,6 +11,9 @@ Comparison with a paper     ``reproduce``
 Robustness                  ``weight_sensitivity`` (Sobol' over weights and spec choices), ``sobol_indices``
                             (the generic estimator), ``weight_bootstrap``, ``cluster_bootstrap``
 Relationship                ``relationship_analysis``
+Audit                       ``data_availability``, ``indicator_statistics``, ``statistical_coherence``,
+                            ``weight_importance``, ``optimise_weights``, ``element_removal``, ``compare_variants``,
+                            ``outranking``, ``unit_profile``, ``audit_preset``, ``rank_uncertainty``
 Everything at once          ``run_report`` (every analysis into one report folder), ``load_config``
 Constants and errors        ``SCENARIOS``, ``ClusterModelError``, ``InputError``, ``ClusterModelWarning``
 ==========================  ==================================================================================
@@ -55,6 +58,17 @@ _LAZY = {
     "weight_bootstrap": ("clustermodel.bootstrap", "weight_bootstrap"),
     "cluster_bootstrap": ("clustermodel.bootstrap", "cluster_bootstrap"),
     "relationship_analysis": ("clustermodel.relationship", "relationship_analysis"),
+    "data_availability": ("clustermodel.datastats", "data_availability"),
+    "indicator_statistics": ("clustermodel.datastats", "indicator_statistics"),
+    "statistical_coherence": ("clustermodel.coherence", "statistical_coherence"),
+    "weight_importance": ("clustermodel.importance", "weight_importance"),
+    "optimise_weights": ("clustermodel.importance", "optimise_weights"),
+    "element_removal": ("clustermodel.removal", "element_removal"),
+    "compare_variants": ("clustermodel.compare", "compare_variants"),
+    "outranking": ("clustermodel.compare", "outranking"),
+    "unit_profile": ("clustermodel.compare", "unit_profile"),
+    "audit_preset": ("clustermodel.uncertainty", "audit_preset"),
+    "rank_uncertainty": ("clustermodel.uncertainty", "rank_uncertainty"),
     "run_report": ("clustermodel.report", "run_study"),
     "load_config": ("clustermodel.config", "load_config"),
 }
@@ -83,6 +97,18 @@ __all__ = [
     "weight_bootstrap",
     "cluster_bootstrap",
     "relationship_analysis",
+    # the audit (docs/audit.md)
+    "data_availability",
+    "indicator_statistics",
+    "statistical_coherence",
+    "weight_importance",
+    "optimise_weights",
+    "element_removal",
+    "compare_variants",
+    "outranking",
+    "unit_profile",
+    "audit_preset",
+    "rank_uncertainty",
     # everything at once
     "run_report",
     "load_config",

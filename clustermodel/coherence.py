@@ -15,7 +15,7 @@ layer (:mod:`clustermodel.reporting.audit`) narrates them.
 - :func:`principal_components`: PCA of the standardised children of every aggregate (the eigen-decomposition of
   their correlation matrix over complete cases): the first component's share of the variance, its loadings and
   the number of eigenvalues above 1 (Kaiser's rule).
-- :func:`coherence`: all four under one spec.
+- :func:`statistical_coherence`: all four under one spec.
 
 Indicators enter with their normalised values (each indicator's direction applied, so "more is better"
 throughout) or, with ``values='raw'``, their raw values times their direction; aggregates enter with their scores.
@@ -50,6 +50,10 @@ from clustermodel._validation import check_number
 if TYPE_CHECKING:
     import pandas as pd
 
+    from clustermodel._typing import DataLike, RNGLike
+    from clustermodel.data import Study
+    from clustermodel.spec import IndexSpec
+
 __all__ = [
     "CORRELATION_METHODS",
     "FLAG_KINDS",
@@ -63,7 +67,7 @@ __all__ = [
     "correlation_flags",
     "cronbach_alpha",
     "principal_components",
-    "coherence",
+    "statistical_coherence",
     "pairwise_correlation",
 ]
 
@@ -477,7 +481,7 @@ class PCAResult(ResultDisplay):
 
 @dataclass(frozen=True, repr=False)
 class CoherenceResult(ResultDisplay):
-    """Correlations, their flags, Cronbach's alpha and PCA under one spec (:func:`coherence`).
+    """Correlations, their flags, Cronbach's alpha and PCA under one spec (:func:`statistical_coherence`).
 
     Attributes
     ----------
@@ -531,7 +535,7 @@ class CoherenceResult(ResultDisplay):
 
 
 # ---------------------------------------------------------------------------------------------- estimators
-def correlations(data=None, spec=None, *, method: str = "pearson", values: str = "normalised", table: NodeTable | None = None) -> CorrelationResult:
+def correlations(data: DataLike | None = None, spec: IndexSpec | None = None, *, method: str = "pearson", values: str = "normalised", table: NodeTable | None = None) -> CorrelationResult:
     """Correlation of every pair of nodes (indicators and aggregates) across units.
 
     Parameters
@@ -650,7 +654,7 @@ def _alpha(X: np.ndarray) -> tuple[float, str]:
     return float(k / (k - 1) * (1.0 - item_var.sum() / total_var)), "ok"
 
 
-def cronbach_alpha(data=None, spec=None, *, values: str = "normalised", table: NodeTable | None = None) -> CronbachResult:
+def cronbach_alpha(data: DataLike | None = None, spec: IndexSpec | None = None, *, values: str = "normalised", table: NodeTable | None = None) -> CronbachResult:
     """Cronbach's alpha of the children of every aggregate, over complete cases.
 
     alpha = k / (k - 1) * (1 - sum_i var(x_i) / var(sum_i x_i)) over the k children x_i of an aggregate and the
@@ -708,7 +712,7 @@ def _pca(X: np.ndarray, kids) -> dict:
     }
 
 
-def principal_components(data=None, spec=None, *, values: str = "normalised", table: NodeTable | None = None) -> PCAResult:
+def principal_components(data: DataLike | None = None, spec: IndexSpec | None = None, *, values: str = "normalised", table: NodeTable | None = None) -> PCAResult:
     """PCA of the standardised children of every aggregate, over complete cases.
 
     The children are centred and scaled to unit variance (n - 1 denominator; R's ``prcomp(scale = TRUE)``, as
@@ -733,9 +737,9 @@ def principal_components(data=None, spec=None, *, values: str = "normalised", ta
     return PCAResult(records=tuple(recs), values=t.values_kind)
 
 
-def coherence(
-    data,
-    spec=None,
+def statistical_coherence(
+    data: DataLike,
+    spec: IndexSpec | None = None,
     *,
     method: str = "pearson",
     values: str = "normalised",
@@ -765,7 +769,7 @@ def coherence(
     Examples
     --------
     >>> import clustermodel as cm
-    >>> res = coherence(cm.load_paper())
+    >>> res = statistical_coherence(cm.load_paper())
     >>> res.cronbach.records[0]["k"]
     4
     """

@@ -37,6 +37,8 @@ from clustermodel.structure import Structure
 if TYPE_CHECKING:
     import pandas as pd
 
+    from clustermodel._typing import DataLike
+
 __all__ = ["ComparisonResult", "compare_variants", "OutrankingResult", "outranking", "UnitProfile", "unit_profile"]
 
 
@@ -137,7 +139,7 @@ class ComparisonResult(ResultDisplay):
         return f"{len(self.variants)} variants of {len(self.units)} units", facts[:6]
 
 
-def compare_variants(data, variants, *, base_spec: IndexSpec | None = None) -> ComparisonResult:
+def compare_variants(data: DataLike, variants: dict, *, base_spec: IndexSpec | None = None) -> ComparisonResult:
     """Score the same units under several constructions.
 
     Parameters
@@ -239,7 +241,7 @@ class OutrankingResult(ResultDisplay):
         return f"outranking of {len(self.units)} units", [("Copeland winner", f"{self.units[best]} ({int(self.copeland[best])})")]
 
 
-def outranking(data, spec=None) -> OutrankingResult:
+def outranking(data: DataLike, spec: IndexSpec | None = None) -> OutrankingResult:
     """Weighted share of indicators on which each unit beats each other (normalised values, directions applied).
 
     Parameters
@@ -317,7 +319,7 @@ class UnitProfile(ResultDisplay):
         return f"strengths and weaknesses of {len(self.units)} units", [(str(self.units[0]), f"best {', '.join(self.strengths[0])}")]
 
 
-def unit_profile(data, spec=None, *, n: int = 3) -> UnitProfile:
+def unit_profile(data: DataLike, spec: IndexSpec | None = None, *, n: int = 3) -> UnitProfile:
     """Every unit's ``n`` best and ``n`` worst indicators by its rank among the units (COINr ``get_str_weak``).
 
     Ranks use the normalised values (directions applied, so rank 1 is the best performer whatever the

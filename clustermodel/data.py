@@ -387,7 +387,8 @@ class Study(Display):
             rows.append((nouns.highers, f"{self.regions.sizes['region']}, {len(self.region_weights)} indicators"))
         if "published_index" in self.clusters:
             rows.append(("published index", "yes"))
-        changed = {k: v for k, v in self.spec.to_dict().items() if v != getattr(IndexSpec(), k) or k == "aggregation"}
+        default = IndexSpec().to_dict()
+        changed = {k: v for k, v in self.spec.to_dict().items() if v != default[k] or k == "aggregation"}
         rows.append(("spec", ", ".join(f"{k}={' / '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in changed.items())))
         rows.append(("sources", names([Path(p).name for p in self.sources], 4)))
         return head, rows

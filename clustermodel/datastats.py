@@ -37,6 +37,10 @@ from clustermodel.treat import skew_kurtosis
 if TYPE_CHECKING:
     import pandas as pd
 
+    from clustermodel._typing import DataLike, RNGLike
+    from clustermodel.data import Study
+    from clustermodel.spec import IndexSpec
+
 __all__ = ["STAT_FLAGS", "STAGES", "AvailabilityResult", "IndicatorStats", "data_availability", "indicator_statistics"]
 
 #: Stages at which :func:`indicator_statistics` reads the indicators.
@@ -191,7 +195,7 @@ def _py(v):
     return v.item() if hasattr(v, "item") else v
 
 
-def data_availability(data, spec=None) -> AvailabilityResult:
+def data_availability(data: DataLike, spec: IndexSpec | None = None) -> AvailabilityResult:
     """Observed cells of every unit and indicator, before imputation and before the screen.
 
     A cell is observed when the indicator's value is finite and, for a denominated indicator, its denominator is
@@ -285,7 +289,7 @@ def _flags(s: dict, t: dict) -> list:
     return out
 
 
-def indicator_statistics(data, spec=None, *, stage: str = "raw", **thresholds) -> IndicatorStats:
+def indicator_statistics(data: DataLike, spec: IndexSpec | None = None, *, stage: str = "raw", **thresholds: float) -> IndicatorStats:
     """A statistics table of every indicator (COINr ``get_stats``), with flags.
 
     Parameters

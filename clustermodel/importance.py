@@ -58,7 +58,11 @@ from clustermodel.index import compute_scores
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MEASURES", "CorrelationRatio", "correlation_ratio", "ImportanceResult", "importance", "OptimisedWeights", "optimise_weights"]
+    from clustermodel._typing import DataLike, RNGLike
+    from clustermodel.data import Study
+    from clustermodel.spec import IndexSpec
+
+__all__ = ["MEASURES", "CorrelationRatio", "correlation_ratio", "ImportanceResult", "weight_importance", "OptimisedWeights", "optimise_weights"]
 
 #: Importance measures of :func:`optimise_weights`.
 MEASURES = {
@@ -288,7 +292,7 @@ class ImportanceResult(ResultDisplay):
         return "weights against importance", facts
 
 
-def importance(data, spec=None, *, n_resamples: int = 200, confidence_level: float = 0.95, rng=None, values: str = "normalised") -> ImportanceResult:
+def weight_importance(data: DataLike, spec: IndexSpec | None = None, *, n_resamples: int = 200, confidence_level: float = 0.95, rng: RNGLike = None, values: str = "normalised") -> ImportanceResult:
     """Linear and non-linear importance of every child in its parent, beside its nominal weight.
 
     Parameters
@@ -442,11 +446,11 @@ class OptimisedWeights(ResultDisplay):
 
 
 def optimise_weights(
-    data,
-    spec=None,
+    data: DataLike,
+    spec: IndexSpec | None = None,
     *,
     node: str | None = None,
-    target=None,
+    target: dict | list | None = None,
     measure: str = "pearson",
     max_evaluations: int | None = None,
     tolerance: float = 1e-8,

@@ -31,6 +31,10 @@ from clustermodel.index import compute_scores, construct, rank, resolve
 if TYPE_CHECKING:
     import pandas as pd
 
+    from clustermodel._typing import DataLike, RNGLike
+    from clustermodel.data import Study
+    from clustermodel.spec import IndexSpec
+
 __all__ = ["RemovalResult", "element_removal", "removed_nodes"]
 
 
@@ -151,7 +155,7 @@ class RemovalResult(ResultDisplay):
         )
 
 
-def element_removal(data, spec=None, *, elements=None, level: int | None = None) -> RemovalResult:
+def element_removal(data: DataLike, spec: IndexSpec | None = None, *, elements: list[str] | None = None, level: int | None = None) -> RemovalResult:
     """The index without each element in turn (weight zero, siblings renormalised).
 
     Parameters

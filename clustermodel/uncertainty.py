@@ -46,6 +46,10 @@ from clustermodel.sensitivity import EXCLUDE, weight_model
 if TYPE_CHECKING:
     import pandas as pd
 
+    from clustermodel._typing import DataLike, RNGLike
+    from clustermodel.data import Study
+    from clustermodel.spec import IndexSpec, ScenarioThresholds
+
 __all__ = ["AUDIT_DELTA", "AUDIT_RANGE", "AUDIT_FACTORS", "AuditPreset", "audit_preset", "RankUncertainty", "rank_uncertainty"]
 
 #: Largest relative change of a weight in the preset.
@@ -117,7 +121,7 @@ def _unique(items):
     return out
 
 
-def audit_preset(study, spec=None) -> AuditPreset:
+def audit_preset(study: Study, spec: IndexSpec | None = None) -> AuditPreset:
     """The standard set of uncertainty factors for ``study`` (see the module docstring).
 
     Parameters
@@ -227,7 +231,7 @@ class RankUncertainty:
         return f"rank uncertainty of {len(self.units)} units over {self.n_samples} runs", [("widest", f"{self.units[k]}: {fmt(self.low[k], 0)}-{fmt(self.high[k], 0)}")]
 
 
-def rank_uncertainty(study, preset: AuditPreset | None = None, *, n_samples: int = 2000, level: float = 0.90, rng=None, thresholds=None) -> RankUncertainty:
+def rank_uncertainty(study: Study, preset: AuditPreset | None = None, *, n_samples: int = 2000, level: float = 0.90, rng: RNGLike = None, thresholds: ScenarioThresholds | None = None) -> RankUncertainty:
     """Distribution of every unit's rank when the preset's factors vary together (plain Monte Carlo).
 
     Parameters

@@ -570,10 +570,10 @@ def run_audit(study, config: dict, out) -> dict:
     import pandas as pd
 
     from clustermodel._errors import ClusterModelError
-    from clustermodel.coherence import coherence
+    from clustermodel.coherence import statistical_coherence
     from clustermodel.compare import compare_variants, outranking, unit_profile
     from clustermodel.datastats import STAT_FLAGS, data_availability, indicator_statistics
-    from clustermodel.importance import importance, optimise_weights
+    from clustermodel.importance import optimise_weights, weight_importance
     from clustermodel.index import construct
     from clustermodel.plots import coherence_heatmap, distribution_strips
     from clustermodel.removal import element_removal
@@ -592,10 +592,10 @@ def run_audit(study, config: dict, out) -> dict:
     bundle["availability"] = data_availability(study, spec)
     bundle["stats_raw"] = indicator_statistics(study, spec, stage="raw")
     bundle["stats_normalised"] = indicator_statistics(study, spec, stage="normalised")
-    bundle["coherence"] = coherence(
+    bundle["coherence"] = statistical_coherence(
         study, spec, method=cfg["method"], values=cfg["values"], collinear=cfg["collinear"], negative=cfg["negative"], weak=cfg["weak"]
     )
-    bundle["importance"] = importance(
+    bundle["importance"] = weight_importance(
         study, spec, n_resamples=int(cfg["n_resamples"]), confidence_level=float(cfg["confidence_level"]), rng=int(cfg["seed"]), values=cfg["values"]
     )
     opt_spec = weight_robustness_spec(spec)

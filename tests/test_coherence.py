@@ -10,7 +10,7 @@ from audit_helpers import make_study
 
 from clustermodel._errors import ClusterModelError
 from clustermodel.coherence import (
-    coherence,
+    statistical_coherence,
     correlation_flags,
     correlations,
     cronbach_alpha,
@@ -174,7 +174,7 @@ def test_undefined_groups_carry_a_code():
 
 
 def test_coherence_bundles_and_exports(study):
-    res = coherence(study, method="spearman")
+    res = statistical_coherence(study, method="spearman")
     assert res.correlations.method == "spearman"
     frame = res.to_frame()
     assert list(frame.index) == ["p1", "p2", "p3", "index"]

@@ -10,7 +10,7 @@ import statsmodels.api as sm
 from audit_helpers import make_study
 
 from clustermodel._errors import ClusterModelError
-from clustermodel.importance import _bootstrap_ratio, correlation_ratio, importance, optimise_weights
+from clustermodel.importance import _bootstrap_ratio, correlation_ratio, optimise_weights, weight_importance
 from clustermodel.index import compute_index, compute_scores
 from clustermodel.spec import IndexSpec
 from clustermodel.structure import load_structure
@@ -57,7 +57,7 @@ def test_codes_for_what_cannot_be_estimated():
 
 def test_importance_table_of_a_hierarchy():
     study = make_study(seed=3, n=60)
-    res = importance(study, n_resamples=50, rng=1)
+    res = weight_importance(study, n_resamples=50, rng=1)
     p1 = res.of("p1")
     assert [r["child"] for r in p1] == ["a1", "a2", "a3"]
     scores = compute_scores(study, nodes=["p1", "a1"]).transpose("cluster", "node").values
