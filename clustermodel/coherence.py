@@ -139,6 +139,12 @@ def pairwise_correlation(X, *, method: str = "pearson") -> tuple[np.ndarray, np.
     ok = np.isfinite(X)
     N = ok.T.astype(np.int64) @ ok.astype(np.int64)
     p = X.shape[1]
+    if method == "pearson":  # pandas' pairwise-complete Pearson (its nancorr), the library way; NaN where constant
+        import pandas as pd
+
+        R = np.clip(pd.DataFrame(np.where(ok, X, np.nan)).corr(method="pearson", min_periods=MIN_UNITS).to_numpy(copy=True), -1.0, 1.0)
+        # pandas gives NaN for a constant column (its diagonal too) and for pairs sharing fewer than 3 rows
+        return R, N, _p_values(R, N)
     R = np.full((p, p), np.nan)
     full = np.flatnonzero(ok.all(axis=0))
     if full.size:
@@ -160,13 +166,19 @@ def pairwise_correlation(X, *, method: str = "pearson") -> tuple[np.ndarray, np.
                 pair = _ranks(pair)
             R[i, j] = R[j, i] = _corr_complete(pair)[0, 1] if i != j else _corr_complete(pair[:, :1])[0, 0]
     R[N < MIN_UNITS] = np.nan
+    return R, N, _p_values(R, N)
+
+
+def _p_values(R, N):
+    """Two-sided p of r = 0 from Student's t with n - 2 degrees of freedom (0 on the diagonal)."""
+    R = np.clip(R, -1.0, 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         df = N - 2.0
         t = R * np.sqrt(df / np.clip(1.0 - R**2, 1e-300, None))
         P = 2.0 * scipy.stats.t.sf(np.abs(t), np.where(df > 0, df, 1.0))
     P = np.where(np.isfinite(R), np.where(np.abs(R) >= 1.0, 0.0, P), np.nan)
     np.fill_diagonal(P, np.where(np.isfinite(np.diag(R)), 0.0, np.nan))
-    return R, N, P
+    return P
 
 
 def _check_method(method):

@@ -73,6 +73,9 @@ MEASURES = {
 #: Fewest units with which a correlation ratio is estimated.
 MIN_UNITS = 8
 
+#: Restarts of Nelder-Mead from its last point (each with a fresh simplex and the full budget of evaluations).
+RESTARTS = 2
+
 #: Largest number of units with a BCa interval (its jackknife costs n fits); above it, the percentile interval.
 BCA_MAX_UNITS = 500
 
@@ -469,7 +472,8 @@ def optimise_weights(
         See :data:`MEASURES`. For the correlation ratio each child's penalty is held at its choice under the
         nominal weights, so that the loss is a smooth function of the weights.
     max_evaluations : int, optional
-        Default 400 per child.
+        Per run of Nelder-Mead; default 400 per child. It is restarted from its last point up to
+        :data:`RESTARTS` times until a run ends where it started.
     tolerance : float
         Nelder-Mead's ``xatol`` and ``fatol``.
 
@@ -518,10 +522,24 @@ def optimise_weights(
                 raise ClusterModelError(f"the correlation ratio of {kids[j]!r} in {node!r} cannot be estimated ({code})")
             lams.append(sel)
 
-    def node_score(w):
+    def full_score(w):
         W = w0.copy()
         W[pos] = w
         return compute_scores(data, weights=W, spec=t.spec, nodes=[node], construction=c).values[:, 0]
+
+    # the node from its children's scores alone (they do not depend on these weights): one aggregation per
+    # evaluation instead of the whole tree; checked against the whole tree at the nominal weights
+    from clustermodel.aggregate import aggregate_array
+
+    agg = t.spec.aggregation_at(s.level(node), s.n_levels)
+    present = np.isfinite(X) if t.spec.missing == "rescale" else np.ones(X.shape, dtype=bool)
+    values = np.where(np.isfinite(X), X, 0.0)
+
+    def node_score(w):
+        return aggregate_array(values, present, w, aggregation=agg, missing=t.spec.missing)
+
+    if not np.allclose(node_score(nominal), full_score(nominal), rtol=1e-10, atol=1e-12, equal_nan=True):
+        node_score = full_score  # noqa: F811 (a child's value is not what the aggregation reads, e.g. normalised NaN)
 
     def shares(w):
         y = node_score(w)
@@ -543,12 +561,15 @@ def optimise_weights(
         return float(np.sum((sh - tgt) ** 2)) if np.all(np.isfinite(sh)) else 1e6
 
     theta0 = np.log(np.clip(nominal[1:], 1e-12, None) / max(nominal[0], 1e-12))
-    res = scipy.optimize.minimize(
-        loss,
-        theta0,
-        method="Nelder-Mead",
-        options={"maxfev": int(max_evaluations or 400 * len(kids)), "xatol": tolerance, "fatol": tolerance},
-    )
+    budget = int(max_evaluations or 400 * len(kids))
+    evaluations = iterations = 0
+    for _ in range(RESTARTS + 1):  # a fresh simplex around the last point: Nelder-Mead stalls in many dimensions
+        res = scipy.optimize.minimize(loss, theta0, method="Nelder-Mead", options={"maxfev": budget, "xatol": tolerance, "fatol": tolerance})
+        evaluations += int(res.nfev)
+        iterations += int(res.nit)
+        if res.success and np.allclose(res.x, theta0, atol=10 * tolerance):
+            break
+        theta0 = res.x
     w = np.exp(np.concatenate([[0.0], res.x]))
     w = w / w.sum()
     new = w0.copy()
@@ -566,8 +587,8 @@ def optimise_weights(
         nominal_loss=float(np.sum((sh_nom - tgt) ** 2)),
         loss=float(np.sum((sh_opt - tgt) ** 2)),
         success=bool(res.success),
-        n_iterations=int(res.nit),
-        n_evaluations=int(res.nfev),
+        n_iterations=iterations,
+        n_evaluations=evaluations,
         message=str(res.message),
         structure=s.with_weights(dict(zip(s.weighted, new))),
     )

@@ -256,9 +256,10 @@ def rank_uncertainty(study: Study, preset: AuditPreset | None = None, *, n_sampl
     rng = np.random.default_rng(rng)
     model, problem = weight_model(study, preset.spec, distribution=preset.distribution, delta=preset.delta, triggers=preset.triggers, thresholds=thresholds)
     X = rng.random((n_samples, problem["num_vars"]))
-    Y = model(X)
-    q = np.asarray(model.output_meta["quantity"])
-    R = Y[:, q == "rank"]
+    q = np.asarray(model.output_meta["quantity"]) == "rank"
+    n_out = q.size
+    block = max(1, int(2**25 // (8 * n_out)))  # rows per call: ~32 MB of outputs, of which only the ranks are kept
+    R = np.concatenate([model(X[lo : lo + block])[:, q] for lo in range(0, n_samples, block)])
     a = (1 - level) / 2
     lo, med, hi = np.quantile(R, [a, 0.5, 1 - a], axis=0, method="inverted_cdf")
     units = tuple(u.item() if hasattr(u, "item") else u for u in model.clusters)
