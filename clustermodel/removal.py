@@ -51,9 +51,17 @@ def removed_nodes(structure, node: str) -> tuple:
             break
         out.append(p)
         v = p
-    if out[-1] != node and structure.parent(out[-1]) == structure.root and len(structure.children(structure.root)) == 1:
+    if structure.parent(out[-1]) == structure.root and len(structure.children(structure.root)) == 1:
         raise ClusterModelError(f"removing {node!r} leaves the index with nothing to aggregate")
     return tuple(out)
+
+
+def _removable(structure, node) -> bool:
+    try:
+        removed_nodes(structure, node)
+        return True
+    except ClusterModelError:
+        return False
 
 
 @dataclass(frozen=True, repr=False)
@@ -168,13 +176,16 @@ def element_removal(data: DataLike, spec: IndexSpec | None = None, *, elements: 
     level : int, optional
         Remove only the nodes of this level (1 = indicators).
 
+    By default an element whose removal would leave the index with nothing to aggregate (the index's only child,
+    and the chain of only children below it) is not removed; naming it in ``elements`` is an error.
+
     Returns
     -------
     RemovalResult
     """
     _, _, structure, spec, _ = resolve(data, None, spec, None)
     if elements is None:
-        elements = [v for v in structure.weighted if level is None or structure.level(v) == level]
+        elements = [v for v in structure.weighted if (level is None or structure.level(v) == level) and _removable(structure, v)]
         if not elements:
             raise ClusterModelError(f"`level`: no node at level {level}; the levels below the index are 1 to {structure.n_levels - 1}")
     else:
