@@ -95,7 +95,7 @@ def _nest_headings(body: str, *, top: int) -> str:
 #: Conclusions at the top of the report (each stage gives one or two, in stage order).
 MAX_CONCLUSIONS = 7
 #: The report's one headline figure: the first of these a run wrote.
-HEADLINE_FIGURES = ("scores_scenarios.png", "correlation.png", "bootstrap_ranks.png")
+HEADLINE_FIGURES = ("scores_scenarios.png", "correlation.png", "sobol_audit_ranks.png", "bootstrap_ranks.png")
 
 
 def write_report(out, stages, *, skipped=None, title: str = "clustermodel report", preamble: str = "", nouns=None, paper: bool = False) -> Path:

@@ -514,7 +514,7 @@ def run_sobol(study, config: dict, out) -> dict | None:
 
     eq1_zero = None if degenerate is None else bool(np.all(degenerate.indices.S1 == 0) and np.all(degenerate.indices.ST == 0))
     found = _note_weight_spec(findings(main_run, nouns=nouns, equation1=degenerate, triggers=triggers, seed_check=check), study, config) + audit_found
-    extra = {"findings": found, "headlines": conclusions(main_run, nouns=nouns), "equation1_all_zero": eq1_zero, "seed_check": check}
+    extra = {"findings": found, "headlines": conclusions(main_run, nouns=nouns) + audit_found, "equation1_all_zero": eq1_zero, "seed_check": check}
     write_outputs(main_run, out, stem="sobol", extra=extra, nouns=nouns)
     data = {**main_run.to_dict(), **extra}
     write_csv(out / "sobol.csv", main_run.to_dataframe())
