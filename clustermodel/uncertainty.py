@@ -65,7 +65,7 @@ AUDIT_FACTORS = {
 
 
 @dataclass(frozen=True, repr=False)
-class AuditPreset:
+class AuditPreset(ResultDisplay):
     """The standard uncertainty set for one study.
 
     Attributes
@@ -175,7 +175,7 @@ def audit_preset(study: Study, spec: IndexSpec | None = None) -> AuditPreset:
 
 
 @dataclass(frozen=True, repr=False)
-class RankUncertainty:
+class RankUncertainty(ResultDisplay):
     """Each unit's rank over a Monte Carlo sample of the uncertainty factors.
 
     Attributes

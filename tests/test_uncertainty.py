@@ -62,3 +62,31 @@ def test_the_preset_of_a_study_and_of_the_paper(study):
     paper = audit_preset(cm.load_paper())
     assert paper.triggers["aggregation"][0] == "equation1" and len(paper.triggers["exclude"]) == 5
     assert set(paper.to_dataframe()["factor"]) == {"missing", "normalisation", "aggregation", "exclude", "weights"}
+
+
+def test_audit_results_show_themselves(study):
+    """Every audit result prints in a few short lines, shows as HTML in a notebook and exports to pandas and xarray."""
+    from clustermodel.coherence import statistical_coherence
+    from clustermodel.compare import compare_variants, outranking, unit_profile
+    from clustermodel.datastats import data_availability, indicator_statistics
+    from clustermodel.importance import optimise_weights, weight_importance
+
+    preset = audit_preset(study)
+    results = [
+        preset,
+        rank_uncertainty(study, preset, n_samples=50, rng=0),
+        data_availability(study),
+        indicator_statistics(study),
+        statistical_coherence(study),
+        weight_importance(study, n_resamples=0),
+        optimise_weights(study),
+        element_removal(study),
+        compare_variants(study, {"a": study.spec, "b": {"normalisation": "rank"}}),
+        outranking(study),
+        unit_profile(study),
+    ]
+    for r in results:
+        text = repr(r)
+        assert 1 <= len(text.splitlines()) <= 12 and max(map(len, text.splitlines())) <= 140, type(r).__name__
+        assert "<table" in r._repr_html_()
+        assert len(r.to_frame()) > 0 and len(r.to_xarray().data_vars) > 0
