@@ -183,7 +183,7 @@ def _coherence_section(b, nouns) -> list[str]:
         lines += [f"Flags ({len(recs)}; thresholds: collinear |r| > {fmt(co.flags.thresholds['collinear'], 2)}, negative r < "
                   f"{fmt(co.flags.thresholds['negative'], 2)}, weak r with parent < {fmt(co.flags.thresholds['weak'], 2)}):", ""]
         lines += _table(["flag", "node", "other", "parent", "r", "n"], [
-            [r["kind"], md_escape(r["node"]), md_escape(r["other"]), md_escape(r["parent"]), fmt(r["r"], 2), str(r["n"])] for r in recs[:TABLE_ROWS]
+            [md_escape(r["kind"]), md_escape(r["node"]), md_escape(r["other"]), md_escape(r["parent"]), fmt(r["r"], 2), str(r["n"])] for r in recs[:TABLE_ROWS]
         ])
         lines += _more(len(recs), min(len(recs), TABLE_ROWS), "audit_flags.csv")
     else:
