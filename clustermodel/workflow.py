@@ -110,6 +110,22 @@ def run_scores(study, config: dict, out) -> dict:
             row["scenario"] = SCENARIOS[int(ev.scenario.values[i])]
         rows.append(row)
     counts = None if ev is None else {s: int(v) for s, v in zip(SCENARIOS, ev.scenario_counts.values)}
+    zero_index = []
+    aggs = {spec.aggregation} if isinstance(spec.aggregation, str) else set(spec.aggregation)
+    if aggs & {"geometric", "harmonic"}:
+        for i in np.flatnonzero(scores.values[:, 0] == 0):
+            zero_cols = [v for j, v in enumerate(tree.leaves) if c.present[i, j] and c.normalised[i, j] == 0]
+            zero_index.append({"id": rows[i]["id"], "zero_indicators": zero_cols})
+    if zero_index:
+        from clustermodel._errors import ClusterModelWarning
+
+        warnings.warn(
+            f"{len(zero_index)} unit(s) score exactly 0 under a geometric or harmonic mean (a child at 0): "
+            f"{', '.join(str(z['id']) for z in zero_index[:8])}{' …' if len(zero_index) > 8 else ''}; they tie, so their order "
+            "is table order; set normalised_range = [1, 100] in the spec to keep every unit above 0",
+            ClusterModelWarning,
+            stacklevel=2,
+        )
     log = c.log()
     data = {
         "spec": spec.to_dict(),
@@ -120,6 +136,7 @@ def run_scores(study, config: dict, out) -> dict:
         "nodes": aggregates,
         "units": rows,
         "scenario_counts": counts,
+        "zero_index": zero_index,
         "weight_spread": {"n_draws": len(draws), "concentration": float(cfg["concentration"]), "max_abs_spread": spreads},
     }
     data["findings"] = findings(data, nouns=nouns)

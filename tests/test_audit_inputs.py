@@ -109,3 +109,24 @@ def test_correlation_ratio_optimisation_on_too_few_units():
     study = make_study(seed=47, n=6)
     with pytest.raises(ClusterModelError, match=r"correlation ratio of 'p1' in 'index' cannot be estimated \(too_few_units\)"):
         optimise_weights(study, measure="correlation_ratio")
+
+
+def test_a_geometric_mean_that_sends_units_to_zero_is_named(tmp_path):
+    """Issue 22.1: min-max + geometric sets the worst unit on any indicator to exactly 0; the scores stage warns,
+    names the units and their zero indicators, and points to normalised_range."""
+    import warnings
+
+    from clustermodel._errors import ClusterModelWarning
+    from clustermodel.workflow import run_scores
+
+    study = make_study(seed=48, spec=IndexSpec(aggregation="geometric", missing="rescale"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = run_scores(study, validate_config({"scores": {"n_draws": 20}}), tmp_path)
+    zeros = data["zero_index"]
+    assert zeros and all(z["zero_indicators"] for z in zeros)
+    assert all(u["index"] == 0 for u in data["units"] if u["id"] in {z["id"] for z in zeros})
+    assert any(issubclass(w.category, ClusterModelWarning) and "normalised_range" in str(w.message) for w in caught)
+    assert any("score exactly 0" in f for f in data["findings"])
+    fixed = run_scores(make_study(seed=48, spec=IndexSpec(aggregation="geometric", missing="rescale", normalised_range=(1, 100))), validate_config({"scores": {"n_draws": 20}}), tmp_path / "b")
+    assert fixed["zero_index"] == []

@@ -33,6 +33,18 @@ def conclusions(data: dict, *, nouns) -> list[str]:
     ]
 
 
+def zero_index_text(zeros: list, *, nouns) -> str:
+    """The units a geometric or harmonic mean sends to exactly 0, with the indicators at 0 that do it."""
+    shown = "; ".join(f"{md_escape(z['id'])} ({', '.join(md_escape(v) for v in z['zero_indicators'][:3])})" for z in zeros[:6])
+    more = f" and {len(zeros) - 6} more" if len(zeros) > 6 else ""
+    return (
+        f"**{len(zeros)} {nouns.unit if len(zeros) == 1 else nouns.units} score exactly 0** (scores stage): a geometric or "
+        f"harmonic mean is 0 when one child is 0, and these {nouns.units} are at the bottom of the normalised scale on at "
+        f"least one indicator: {shown}{more}. They tie at 0, so their ranks among themselves are table order, not data; "
+        "`normalised_range = [1, 100]` in the spec (COINr's usual scale) keeps every unit above 0."
+    )
+
+
 def findings(data: dict, *, nouns) -> list[str]:
     """Key findings of the scores stage (each names its analysis and spec)."""
     spec = data["spec"]
@@ -60,6 +72,9 @@ def findings(data: dict, *, nouns) -> list[str]:
             f"{len(log['imputed'])} cells imputed ({spec['missing']}), {len(log['treated_indicators'])} indicators treated "
             "for outliers; every cell is listed in [construction.json](construction.json)."
         )
+    zeros = data.get("zero_index")
+    if zeros:
+        out.append(zero_index_text(zeros, nouns=nouns) + " [scores](scores.md)")
     if data.get("scenario_counts"):
         counts = data["scenario_counts"]
         thr = data["thresholds"]
