@@ -398,11 +398,20 @@ class Structure(ResultDisplay):
         return cls([root, *names], [None] + [root] * len(names), [float("nan"), *values], directions=dirs, source=None if source is None else str(source))
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per node: the structure file's columns plus ``level`` and ``effective_weight``."""
+        """One row per node: the structure file's columns plus ``level``, ``weight_in_parent`` and ``effective_weight``
+        (the product of the normalised weights on the node's path to the index: an aggregate's is the sum of its
+        indicators', the index's is 1)."""
         import pandas as pd
 
         eff = dict(zip(self.leaves, self.effective_weights()))
         norm = dict(zip(self.weighted, self.normalise_weights(self.weight_vector().values)))
+        for v in reversed(self.nodes):  # an aggregate's effective weight: the product on its path, its leaves' sum
+            if v not in eff:
+                path, u = 1.0, v
+                while u != self._root:
+                    path *= norm[u]
+                    u = self.parent(u)
+                eff[v] = path
 
         def text(values):  # a missing name is NaN, as pandas shows missing text under every version
             return [np.nan if v is None else v for v in values]

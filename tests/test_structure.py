@@ -141,3 +141,24 @@ def test_structure_round_trips_through_its_dict():
     s = Structure(["i", "p", "a", "b"], [None, "i", "p", "p"], [np.nan, 1, 2, 3], directions=[1, 1, -1, 1])
     d = s.to_dict()
     assert d["levels"] == 3 and d["nodes"][2] == {"node": "a", "parent": "p", "level": 1, "weight": 2.0, "direction": -1}
+
+
+def test_effective_weight_of_every_node():
+    """Issue 21.16: an aggregate's effective weight is the product on its path, equal to the sum of its leaves'."""
+    from clustermodel.structure import load_structure
+    from conftest import ROOT
+
+    s = load_structure(ROOT / "data" / "examples" / "hierarchy" / "structure.csv")
+    df = s.to_frame()
+    assert df.loc[s.root, "effective_weight"] == 1.0
+    for v in s.aggregates:
+        leaves = [x for x in s.leaves if v in _ancestors_of(s, x)]
+        assert df.loc[v, "effective_weight"] == pytest.approx(df.loc[leaves, "effective_weight"].sum(), rel=1e-12)
+
+
+def _ancestors_of(s, v):
+    out = [v]
+    while s.parent(v) is not None:
+        v = s.parent(v)
+        out.append(v)
+    return out

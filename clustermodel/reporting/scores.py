@@ -114,8 +114,9 @@ def markdown(data: dict, *, nouns, structure) -> str:
     lines += [
         "### Structure and effective weights",
         "",
-        "Weights are relative within their parent; the effective weight of an indicator is the product of the "
-        "normalised weights on its path to the index.",
+        "Weights are relative within their parent; the effective weight of a node is the product of the "
+        "normalised weights on its path to the index (an aggregate's is the sum of its indicators'; it is the share of "
+        "the index the node carries where every level is an arithmetic mean).",
         "",
         "| Node | Parent | Level | Weight | Weight in parent | Effective weight | Direction |",
         "|---|---|---:|---:|---:|---:|---:|",
