@@ -50,8 +50,7 @@ from clustermodel._validation import check_number
 if TYPE_CHECKING:
     import pandas as pd
 
-    from clustermodel._typing import DataLike, RNGLike
-    from clustermodel.data import Study
+    from clustermodel._typing import DataLike
     from clustermodel.spec import IndexSpec
 
 __all__ = [

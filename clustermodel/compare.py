@@ -30,7 +30,7 @@ import xarray as xr
 
 from clustermodel._display import ResultDisplay, fmt
 from clustermodel._errors import ClusterModelError
-from clustermodel.index import compute_index, construct, resolve
+from clustermodel.index import _py, compute_index, construct, resolve
 from clustermodel.spec import IndexSpec
 from clustermodel.structure import Structure
 
@@ -41,9 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ComparisonResult", "compare_variants", "OutrankingResult", "outranking", "UnitProfile", "unit_profile"]
 
-
-def _py(v):
-    return v.item() if hasattr(v, "item") else v
 
 
 def _variant(value, name):

@@ -176,15 +176,20 @@ def _check_value(value, check, name):
         for vname, fields in value.items():
             if not isinstance(fields, dict):
                 raise ClusterModelError(f"{name}.{vname} must be a table of spec fields, got {fields!r}")
-            unknown = [k for k in fields if k not in IndexSpec.fields()]
-            if unknown:
-                raise ClusterModelError(f"{name}.{vname}: unknown spec field {', '.join(map(repr, unknown))}; valid: {', '.join(IndexSpec.fields())}")
-            try:
-                IndexSpec().replace(**fields)
-            except (ClusterModelError, TypeError) as exc:
-                raise ClusterModelError(f"{name}.{vname}: {exc}") from None
+            _check_spec_fields(fields, f"{name}.{vname}:", "unknown spec field")
         return value
     raise AssertionError(check)  # pragma: no cover
+
+
+def _check_spec_fields(fields: dict, label: str, unknown_word: str) -> None:
+    """A table of spec fields (the [spec] table, an audit variant): every key a field, every value valid."""
+    unknown = [k for k in fields if k not in IndexSpec.fields()]
+    if unknown:
+        raise ClusterModelError(f"{label} {unknown_word} {', '.join(map(repr, unknown))}; valid: {', '.join(IndexSpec.fields())}")
+    try:
+        IndexSpec().replace(**fields)
+    except (ClusterModelError, TypeError) as exc:
+        raise ClusterModelError(f"{label} {exc}") from None
 
 
 def validate_config(config: dict, source=None) -> dict:
@@ -214,13 +219,7 @@ def validate_config(config: dict, source=None) -> dict:
     spec = config.get("spec", {})
     if not isinstance(spec, dict):
         raise ClusterModelError(f"{where}[spec] must be a table of spec fields, got {spec!r}")
-    unknown = [k for k in spec if k not in IndexSpec.fields()]
-    if unknown:
-        raise ClusterModelError(f"{where}[spec] unknown key {', '.join(map(repr, unknown))}; valid: {', '.join(IndexSpec.fields())}")
-    try:
-        IndexSpec().replace(**spec)
-    except (ClusterModelError, TypeError) as exc:
-        raise ClusterModelError(f"{where}[spec] {exc}") from None
+    _check_spec_fields(spec, f"{where}[spec]", "unknown key")
     for table, keys in SCHEMA.items():
         given = config.get(table, {})
         if not isinstance(given, dict):

@@ -31,14 +31,13 @@ import xarray as xr
 from clustermodel._display import ResultDisplay, fmt
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import check_number
-from clustermodel.index import construct, resolve
+from clustermodel.index import _py, construct, resolve
 from clustermodel.treat import skew_kurtosis
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from clustermodel._typing import DataLike, RNGLike
-    from clustermodel.data import Study
+    from clustermodel._typing import DataLike
     from clustermodel.spec import IndexSpec
 
 __all__ = ["STAT_FLAGS", "STAGES", "AvailabilityResult", "IndicatorStats", "data_availability", "indicator_statistics"]
@@ -190,9 +189,6 @@ class IndicatorStats(ResultDisplay):
         n_flag = sum(1 for r in self.records if r["flags"])
         return f"statistics of {len(self.records)} indicators ({self.stage})", [("flagged", n_flag)]
 
-
-def _py(v):
-    return v.item() if hasattr(v, "item") else v
 
 
 def data_availability(data: DataLike, spec: IndexSpec | None = None) -> AvailabilityResult:

@@ -59,7 +59,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from clustermodel._typing import DataLike, RNGLike
-    from clustermodel.data import Study
     from clustermodel.spec import IndexSpec
 
 __all__ = ["MEASURES", "CorrelationRatio", "correlation_ratio", "ImportanceResult", "weight_importance", "OptimisedWeights", "optimise_weights"]

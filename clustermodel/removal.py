@@ -26,13 +26,12 @@ import xarray as xr
 
 from clustermodel._display import ResultDisplay, fmt
 from clustermodel._errors import ClusterModelError
-from clustermodel.index import compute_scores, construct, rank, resolve
+from clustermodel.index import _py, compute_scores, construct, rank, resolve
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from clustermodel._typing import DataLike, RNGLike
-    from clustermodel.data import Study
+    from clustermodel._typing import DataLike
     from clustermodel.spec import IndexSpec
 
 __all__ = ["RemovalResult", "element_removal", "removed_nodes"]
@@ -209,7 +208,7 @@ def element_removal(data: DataLike, spec: IndexSpec | None = None, *, elements: 
     s = s.values
     return RemovalResult(
         unit_dim=c.unit_dim,
-        units=tuple(u.item() if hasattr(u, "item") else u for u in c.units),
+        units=tuple(_py(u) for u in c.units),
         elements=tuple(elements),
         levels=tuple(structure.level(v) for v in elements),
         removed=tuple(removed),

@@ -40,13 +40,13 @@ import xarray as xr
 from clustermodel._display import ResultDisplay, fmt
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import check_number
-from clustermodel.index import compute_index, construct, rank
+from clustermodel.index import _py, compute_index, construct, rank
 from clustermodel.sensitivity import EXCLUDE, weight_model
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from clustermodel._typing import DataLike, RNGLike
+    from clustermodel._typing import RNGLike
     from clustermodel.data import Study
     from clustermodel.spec import IndexSpec, ScenarioThresholds
 
@@ -262,7 +262,7 @@ def rank_uncertainty(study: Study, preset: AuditPreset | None = None, *, n_sampl
     R = np.concatenate([model(X[lo : lo + block])[:, q] for lo in range(0, n_samples, block)])
     a = (1 - level) / 2
     lo, med, hi = np.quantile(R, [a, 0.5, 1 - a], axis=0, method="inverted_cdf")
-    units = tuple(u.item() if hasattr(u, "item") else u for u in model.clusters)
+    units = tuple(_py(u) for u in model.clusters)
     return RankUncertainty(
         units=units,
         nominal=np.asarray(model.nominal_rank, dtype=int),
