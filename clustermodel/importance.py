@@ -22,7 +22,8 @@ Saltelli 2013). For every aggregate and each of its children x, with y the aggre
 :func:`optimise_weights` finds the weights of one aggregate's children whose importance shares match a target
 (the nominal weights by default: "the weights that do what the nominal weights say"; Becker, Saisana, Paruolo &
 Vandecasteele 2017; COINr ``get_opt_weights``), minimising the sum of squared differences between shares and
-target with Nelder-Mead over log-weights. Its convergence is reported, and the optimised weights come back as a
+target with L-BFGS-B over log-weights (its gradient by central differences, the 2(k - 1) + 1 points of a step
+evaluated as one batch). Its convergence is reported, and the optimised weights come back as a
 :class:`~clustermodel.structure.Structure` that can be written as a structure file.
 
 Numbers and codes only; :mod:`clustermodel.reporting.audit` narrates them.
@@ -72,8 +73,8 @@ MEASURES = {
 #: Fewest units with which a correlation ratio is estimated.
 MIN_UNITS = 8
 
-#: Restarts of Nelder-Mead from its last point (each with a fresh simplex and the full budget of evaluations).
-RESTARTS = 2
+#: Step in log-weight of the central differences that give the optimiser its gradient.
+STEP = 1e-6
 
 #: Largest number of units with a BCa interval (its jackknife costs n fits); above it, the percentile interval.
 BCA_MAX_UNITS = 500
@@ -233,11 +234,30 @@ def _bootstrap_ratio(x, y, n_resamples, rng, level):
     return np.array([res.confidence_interval.low, res.confidence_interval.high])
 
 
-def _pearson_r2(x, y):
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
-        return float("nan")
-    return float(np.corrcoef(x[ok], y[ok])[0, 1] ** 2)
+def _pearson_r2_columns(X, Y):
+    """r² of every column of ``X`` (n, k) with every row of ``Y`` (B, n), pairwise complete: (B, k).
+
+    NaN below 3 complete pairs or where a side is constant over them. One call gives the optimiser's loss and its
+    gradient for a whole batch of candidate weights.
+    """
+    if np.isfinite(X).all() and np.isfinite(Y).all():  # no pair to leave out: one matrix product
+        xc, yc = X - X.mean(axis=0), Y - Y.mean(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r2 = (yc @ xc) ** 2 / (np.einsum("nk,nk->k", xc, xc)[None, :] * np.einsum("bn,bn->b", yc, yc)[:, None])
+        constant = (np.ptp(X, axis=0) == 0)[None, :] | (np.ptp(Y, axis=1) == 0)[:, None]
+        return np.where((X.shape[0] >= 3) & ~constant, r2, np.nan)
+    m = np.isfinite(X)[None, :, :] & np.isfinite(Y)[:, :, None]  # (B, n, k)
+    x = np.where(m, X[None, :, :], 0.0)
+    y = np.where(m, Y[:, :, None], 0.0)
+    cnt = m.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xc = np.where(m, x - x.sum(axis=1, keepdims=True) / cnt[:, None, :], 0.0)
+        yc = np.where(m, y - y.sum(axis=1, keepdims=True) / cnt[:, None, :], 0.0)
+        r2 = np.einsum("bnk,bnk->bk", xc, yc) ** 2 / (np.einsum("bnk,bnk->bk", xc, xc) * np.einsum("bnk,bnk->bk", yc, yc))
+    constant = np.zeros(cnt.shape, dtype=bool)
+    for v in (x, y):  # a side constant over the complete pairs is tested exactly, not by a variance near 0
+        constant |= np.where(m, v, np.inf).min(axis=1) == np.where(m, v, -np.inf).max(axis=1)
+    return np.where((cnt >= 3) & ~constant, r2, np.nan)
 
 
 @dataclass(frozen=True, repr=False)
@@ -342,7 +362,7 @@ def weight_importance(data: DataLike, spec: IndexSpec | None = None, *, n_resamp
                     "level": s.level(c),
                     "n": cr.n,
                     "weight": float(w_in[c]),
-                    "r2": _pearson_r2(x, y),
+                    "r2": float(_pearson_r2_columns(x[:, None], y[None, :])[0, 0]),
                     "S": cr.adjusted,
                     "S_raw": cr.raw,
                     "S_low": lo,
@@ -471,10 +491,10 @@ def optimise_weights(
         See :data:`MEASURES`. For the correlation ratio each child's penalty is held at its choice under the
         nominal weights, so that the loss is a smooth function of the weights.
     max_evaluations : int, optional
-        Per run of Nelder-Mead; default 400 per child. It is restarted from its last point up to
-        :data:`RESTARTS` times until a run ends where it started.
+        Loss evaluations allowed (default 400 per child); each step of the optimiser costs 2(k - 1) + 1 of them
+        (the loss and its central-difference gradient, evaluated as one batch).
     tolerance : float
-        Nelder-Mead's ``xatol`` and ``fatol``.
+        L-BFGS-B's ``gtol`` (largest gradient component at convergence); its ``ftol`` is the square.
 
     Returns
     -------
@@ -521,59 +541,73 @@ def optimise_weights(
                 raise ClusterModelError(f"the correlation ratio of {kids[j]!r} in {node!r} cannot be estimated ({code})")
             lams.append(sel)
 
-    def full_score(w):
-        W = w0.copy()
-        W[pos] = w
-        return compute_scores(data, weights=W, spec=t.spec, nodes=[node], construction=c).values[:, 0]
+    def full_scores(W):
+        out = []
+        for w in np.atleast_2d(W):
+            full = w0.copy()
+            full[pos] = w
+            out.append(compute_scores(data, weights=full, spec=t.spec, nodes=[node], construction=c).values[:, 0])
+        return np.array(out)
 
-    # the node from its children's scores alone (they do not depend on these weights): one aggregation per
-    # evaluation instead of the whole tree; checked against the whole tree at the nominal weights
+    # the node from its children's scores alone (they do not depend on these weights): one aggregation of a whole
+    # batch of weight vectors instead of the whole tree per vector; checked against the whole tree at the nominal weights
     from clustermodel.aggregate import aggregate_array
 
     agg = t.spec.aggregation_at(s.level(node), s.n_levels)
     present = np.isfinite(X) if t.spec.missing == "rescale" else np.ones(X.shape, dtype=bool)
     values = np.where(np.isfinite(X), X, 0.0)
 
-    def node_score(w):
-        return aggregate_array(values, present, w, aggregation=agg, missing=t.spec.missing)
+    def node_scores(W):  # (B, k) weights within the node -> (B, n)
+        return aggregate_array(values, present, np.atleast_2d(W), aggregation=agg, missing=t.spec.missing)
 
-    if not np.allclose(node_score(nominal), full_score(nominal), rtol=1e-10, atol=1e-12, equal_nan=True):
-        node_score = full_score  # noqa: F811 (a child's value is not what the aggregation reads, e.g. normalised NaN)
+    if not np.allclose(node_scores(nominal), full_scores(nominal), rtol=1e-10, atol=1e-12, equal_nan=True):
+        node_scores = full_scores  # noqa: F811 (a child's value is not what the aggregation reads, e.g. normalised NaN)
 
-    def shares(w):
-        y = node_score(w)
+    def shares(W):  # (B, k) -> (B, k)
+        Y = node_scores(W)
         if measure == "pearson":
-            v = np.array([_pearson_r2(X[:, j], y) for j in range(len(kids))])
+            v = _pearson_r2_columns(X, Y)
         else:
-            v = []
-            for j, (B, P, (_, lam, _, _)) in enumerate(lams):
-                xs, ys = _prepare(X[:, j], y)
-                fitted, edf = _fit(B, P, ys, lam)
-                v.append(float(_ratio_stats(ys, fitted, edf)[0][0]))
-            v = np.array(v)
+            v = np.empty((len(Y), len(kids)))
+            for b, y in enumerate(Y):
+                for j, (B, P, (_, lam, _, _)) in enumerate(lams):
+                    xs, ys = _prepare(X[:, j], y)
+                    fitted, edf = _fit(B, P, ys, lam)
+                    v[b, j] = float(_ratio_stats(ys, fitted, edf)[0][0])
         v = np.where(np.isfinite(v), np.clip(v, 0.0, None), 0.0)
-        return v / v.sum() if v.sum() > 0 else np.full(len(kids), np.nan)
+        total = v.sum(axis=-1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, v / np.where(total > 0, total, 1.0), np.nan)
 
-    def loss(theta):
-        w = np.exp(np.concatenate([[0.0], theta]))
-        sh = shares(w / w.sum())
-        return float(np.sum((sh - tgt) ** 2)) if np.all(np.isfinite(sh)) else 1e6
+    evaluations = 0
+
+    def losses(Theta):  # (B, k - 1) log-weight ratios to the first child -> (B,)
+        nonlocal evaluations
+        Theta = np.atleast_2d(Theta)
+        evaluations += len(Theta)
+        w = np.exp(np.concatenate([np.zeros((len(Theta), 1)), Theta], axis=1))
+        sh = shares(w / w.sum(axis=1, keepdims=True))
+        return np.where(np.all(np.isfinite(sh), axis=1), np.sum((sh - tgt) ** 2, axis=1), 1e6)
+
+    def loss_and_gradient(theta):
+        # central differences in one batched evaluation of 2(k - 1) + 1 points (the loss is smooth in the log-weights)
+        d = theta.size
+        steps = STEP * np.eye(d)
+        f = losses(np.vstack([theta, theta + steps, theta - steps]))
+        return float(f[0]), (f[1 : d + 1] - f[d + 1 :]) / (2 * STEP)
 
     theta0 = np.log(np.clip(nominal[1:], 1e-12, None) / max(nominal[0], 1e-12))
     budget = int(max_evaluations or 400 * len(kids))
-    evaluations = iterations = 0
-    for _ in range(RESTARTS + 1):  # a fresh simplex around the last point: Nelder-Mead stalls in many dimensions
-        res = scipy.optimize.minimize(loss, theta0, method="Nelder-Mead", options={"maxfev": budget, "xatol": tolerance, "fatol": tolerance})
-        evaluations += int(res.nfev)
-        iterations += int(res.nit)
-        if res.success and np.allclose(res.x, theta0, atol=10 * tolerance):
-            break
-        theta0 = res.x
+    res = scipy.optimize.minimize(
+        loss_and_gradient, theta0, jac=True, method="L-BFGS-B",
+        options={"maxfun": max(2, budget // (2 * len(theta0) + 1)), "maxiter": budget, "gtol": tolerance, "ftol": tolerance**2},
+    )
+    iterations = int(res.nit)
     w = np.exp(np.concatenate([[0.0], res.x]))
     w = w / w.sum()
     new = w0.copy()
     new[pos] = w * w0[pos].sum()  # same total as before, so the other levels' numbers are untouched
-    sh_nom, sh_opt = shares(nominal), shares(w)
+    sh_nom, sh_opt = shares(nominal)[0], shares(w)[0]
     return OptimisedWeights(
         node=node,
         children=kids,

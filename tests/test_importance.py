@@ -117,3 +117,48 @@ def test_optimising_the_correlation_ratio_moves_it_towards_the_target():
     res = optimise_weights(study, measure="correlation_ratio", target=[0.6, 0.2, 0.2])
     assert res.loss < res.nominal_loss
     assert res.to_dataframe().shape == (3, 5)
+
+
+def test_batched_r2_is_numpy_corrcoef_pair_by_pair():
+    """The optimiser's r² (a batch of scores against every child, pairwise complete) against np.corrcoef on the
+    complete pairs of each (child, score) pair; NaN where fewer than 3 pairs are complete or a side is constant."""
+    from clustermodel.importance import _pearson_r2_columns
+
+    rng = np.random.default_rng(21)
+    X = rng.normal(size=(40, 4))
+    X[rng.random(X.shape) < 0.2] = np.nan
+    X[:, 3] = np.where(np.isfinite(X[:, 3]), 7669.99, np.nan)  # constant over its pairs: centred values are not 0
+    Y = X[:, :3] @ rng.random((3, 5)) + rng.normal(size=(40, 5)) * 0.1
+    Y = np.where(np.isfinite(Y), Y, rng.normal(size=Y.shape)).T
+    Y[2, :38] = np.nan  # two pairs left
+    got = _pearson_r2_columns(X, Y)
+    for b in range(Y.shape[0]):
+        for j in range(X.shape[1]):
+            ok = np.isfinite(X[:, j]) & np.isfinite(Y[b])
+            if ok.sum() < 3 or np.ptp(X[ok, j]) == 0:
+                assert np.isnan(got[b, j])
+            else:
+                assert got[b, j] == pytest.approx(np.corrcoef(X[ok, j], Y[b, ok])[0, 1] ** 2, rel=1e-12, abs=1e-15)
+    assert np.isnan(got[:, 3]).all() and np.isnan(got[2]).all() and np.isfinite(got[[0, 1, 3, 4], :3]).all()
+    full = rng.normal(size=(30, 3))  # nothing missing: the one-product path
+    Yf = (full @ rng.random((3, 4))).T
+    want = [[np.corrcoef(full[:, j], Yf[b])[0, 1] ** 2 for j in range(3)] for b in range(4)]
+    assert _pearson_r2_columns(full, Yf) == pytest.approx(np.array(want), rel=1e-12)
+    assert np.isnan(_pearson_r2_columns(np.column_stack([full[:, 0], np.full(30, 7669.99)]), Yf)[:, 1]).all()
+
+
+def test_optimised_weights_reach_a_target_in_thirty_dimensions():
+    """Thirty children uncorrelated in the sample (centred and orthogonalised) with unequal spreads: r_i² is
+    w_i² var_i / Σ w_j² var_j exactly, so equal linear importance needs w_i ∝ 1 / sd_i, to 1e-4 (29 free log-weights)."""
+    rng = np.random.default_rng(22)
+    sds = np.linspace(0.5, 3.0, 30)
+    Z = rng.normal(size=(3000, 30))
+    q = np.linalg.qr(Z - Z.mean(0))[0]
+    X = q / q.std(0) * sds + 10
+    spec = IndexSpec(normalisation="minmax", aggregation="arithmetic", missing="rescale")
+    study = make_study(X, spec=spec, pillars={"p1": [f"a{j}" for j in range(30)]})
+    res = optimise_weights(study, node="p1", target=np.ones(30))
+    N = (X - X.min(0)) / np.ptp(X, axis=0)
+    w = 1 / N.std(0)
+    assert res.success and res.loss < 1e-12
+    assert res.weights == pytest.approx(w / w.sum(), rel=1e-4)

@@ -244,7 +244,7 @@ def _importance_section(b, nouns) -> list[str]:
             "",
             f"**Weights that give the target importance.** The weights of the children of `{md_escape(opt.node)}` were optimised "
             + (f"under aggregation `{md_escape(b['optimise_aggregation'])}` (the study's cancels every weight) " if b.get("optimise_aggregation") else "")
-            + f"(Nelder-Mead over log-weights, {opt.n_evaluations} evaluations, {'converged' if opt.success else 'did not converge: ' + md_escape(opt.message)}) "
+            + f"(L-BFGS-B over log-weights, {opt.n_iterations} steps, {opt.n_evaluations} evaluations, {'converged' if opt.success else 'did not converge: ' + md_escape(opt.message)}) "
             f"so that their {opt.measure} importance shares match the target (the nominal weights unless the config gives one); "
             f"sum of squared differences {fmt(opt.nominal_loss, 4)} at the nominal weights, {fmt(opt.loss, 4)} at the optimum. "
             "A loss that stays well above 0 means no weights can give that importance (children that move together cannot be "
