@@ -47,7 +47,6 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import os
 import tracemalloc
 import warnings
 from collections import Counter
@@ -56,16 +55,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.stats
 import xarray as xr
 
 from clustermodel._version import __version__
-from clustermodel._dask import client_iv, memory_limit_iv, workers as dask_workers
+from clustermodel._dask import client_iv, memory_limit_iv, one_blas_thread, workers as dask_workers
 from clustermodel._display import ResultDisplay, names
 from clustermodel._typing import PathLike, RNGLike
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
 from clustermodel._validation import as_rng, check_choice, check_positive_int, check_probability
 from clustermodel.aggregate import AGGREGATORS, aggregate_tree
+from clustermodel.index import ordinal_ranks
 from clustermodel.scenarios import classify, pearson
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
 
@@ -1133,11 +1132,12 @@ def _execute(fn, ctx, ranges, fold, *, client, workers, progress, desc):
         if client is None:
             import dask
 
-            for s in range(0, len(ranges), workers):
-                tasks = [dask.delayed(fn, pure=False)(ctx, lo, hi) for lo, hi in ranges[s : s + workers]]
-                for res in dask.compute(*tasks, scheduler="threads", num_workers=workers):
-                    fold(res)
-                    bar.update(1)
+            with one_blas_thread():
+                for s in range(0, len(ranges), workers):
+                    tasks = [dask.delayed(fn, pure=False)(ctx, lo, hi) for lo, hi in ranges[s : s + workers]]
+                    for res in dask.compute(*tasks, scheduler="threads", num_workers=workers):
+                        fold(res)
+                        bar.update(1)
             return
         shared = client.scatter(ctx, broadcast=True, hash=False)
         pending = {}
@@ -1379,12 +1379,6 @@ _MEASURED = ("memory_estimate", "bytes_per_resample")
 
 def _record(streaming: dict) -> dict:
     return {k: v for k, v in streaming.items() if k not in _MEASURED}
-
-
-def _ordinal_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks along the last axis, 1 = highest, ties by order, NaN last (as :meth:`StudyModel.outputs`)."""
-    v = np.where(np.isnan(values), -np.inf, values)
-    return scipy.stats.rankdata(-v, method="ordinal", axis=-1).astype(np.int32)
 
 
 def _weights_cancel(spec: IndexSpec, structure) -> bool:
@@ -1714,7 +1708,7 @@ def _weight_outputs(task: _WeightTask, W: np.ndarray) -> dict:
     ranks = np.empty(scores.shape, np.int32)
     ranks[..., 0] = out["rank"]
     for p in range(1, scores.shape[-1]):
-        ranks[..., p] = _ordinal_ranks(scores[..., p])
+        ranks[..., p] = ordinal_ranks(scores[..., p], dtype=np.int32)
     res = {
         "weights": W,
         "score": scores,
@@ -1888,7 +1882,7 @@ def weight_bootstrap(
     nominal_ranks = np.empty(nominal_scores.shape, np.int32)
     nominal_ranks[:, 0] = nominal["rank"][0]
     for p in range(1, nominal_scores.shape[-1]):
-        nominal_ranks[:, p] = _ordinal_ranks(nominal_scores[:, p])
+        nominal_ranks[:, p] = ordinal_ranks(nominal_scores[:, p], dtype=np.int32)
     task = _WeightTask(model, design.sampler, out_nodes, nominal, nominal_ranks, reference)
 
     K, P = len(structure.weighted), 1 + len(out_nodes)

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.stats
 import xarray as xr
 
 from clustermodel._display import ResultDisplay, names
@@ -729,6 +728,26 @@ def index_maximum(data, weights=None, spec: IndexSpec | None = None, *, structur
     return xr.DataArray(res.reshape(Wb.shape[:-1]), dims=batch, coords=bcoords, name="attainable_maximum")
 
 
+def ordinal_ranks(values, axis: int = -1, dtype=np.int64) -> np.ndarray:
+    """Ordinal ranks along ``axis``: 1 = highest value, ties by position (the earlier gets the better rank), NaN last.
+
+    The same ranks as ``scipy.stats.rankdata(-v, method="ordinal")`` with NaN mapped below every value, at the cost
+    of numpy's unstable (vectorised) sort: a stable sort is run only for the rows that hold a tie, which is where
+    stability can change the order.
+    """
+    v = np.moveaxis(np.asarray(values, dtype=float), axis, -1)
+    n = v.shape[-1]
+    key = np.where(np.isnan(v), np.inf, -v).reshape(-1, n)  # ascending key: highest value first, NaN last
+    order = np.argsort(key, axis=-1)
+    s = key[np.arange(key.shape[0])[:, None], order]  # (fancy indexing: 4x faster than take_along_axis here)
+    tied = np.flatnonzero((s[:, 1:] == s[:, :-1]).any(axis=1))
+    if tied.size:
+        order[tied] = np.argsort(key[tied], axis=-1, kind="stable")
+    ranks = np.empty(key.shape, dtype=dtype)
+    np.put_along_axis(ranks, order, np.arange(1, n + 1, dtype=dtype), axis=-1)
+    return np.moveaxis(ranks.reshape(v.shape), -1, axis)
+
+
 def rank(index: xr.DataArray, dim: str | None = None) -> xr.DataArray:
     """Ordinal ranks along ``dim``: 1 = highest index.
 
@@ -736,7 +755,4 @@ def rank(index: xr.DataArray, dim: str | None = None) -> xr.DataArray:
     the ranks are always a permutation of 1..n. NaN ranks last.
     """
     dim = dim or index.dims[-1]
-    axis = index.get_axis_num(dim)
-    vals = np.where(np.isnan(index.values), -np.inf, index.values)
-    ranks = scipy.stats.rankdata(-vals, method="ordinal", axis=axis)
-    return index.copy(data=ranks.astype(np.int64)).rename("rank")
+    return index.copy(data=ordinal_ranks(index.values, axis=index.get_axis_num(dim))).rename("rank")

@@ -25,7 +25,7 @@ import xarray as xr
 from clustermodel._display import ResultDisplay, fmt
 from clustermodel._errors import ClusterModelError
 from clustermodel.aggregate import aggregate_tree
-from clustermodel.index import TOP_UNIT, as_weights, compute_index, construct, index_maximum, rank
+from clustermodel.index import TOP_UNIT, as_weights, compute_index, construct, index_maximum, ordinal_ranks, rank
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
 from clustermodel.structure import Structure
 
@@ -167,14 +167,11 @@ class StudyModel:
             one vector) also ``scenario_kept``, ``counts_kept`` and
             ``mean_rank_shift`` (the mean absolute rank shift, Saisana et al. 2005).
         """
-        import scipy.stats
-
         W = np.atleast_2d(np.asarray(W, dtype=float))
         res = self.scores(W, self.nodes)
         full = res[self.structure.root]
         ci, top = full[..., :-1], full[..., -1]
-        vals = np.where(np.isnan(ci), -np.inf, ci)
-        ranks = scipy.stats.rankdata(-vals, method="ordinal", axis=-1).astype(float)
+        ranks = ordinal_ranks(ci, dtype=float)
         out = {"index": ci, "rank": ranks, "maximum": top}
         for v in self.nodes:
             out[f"score[{v}]"] = res[v][..., :-1]

@@ -33,7 +33,6 @@ from __future__ import annotations
 import copy
 import math
 import numbers
-import os
 import threading
 import tracemalloc
 import uuid
@@ -46,7 +45,7 @@ import numpy as np
 import scipy.stats
 import xarray as xr
 
-from clustermodel._dask import client_iv, memory_limit_iv, workers as dask_workers
+from clustermodel._dask import client_iv, memory_limit_iv, one_blas_thread, workers as dask_workers
 from clustermodel._display import ResultDisplay, fmt, names
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import as_rng, check_choice, check_positive_int, check_probability
@@ -980,7 +979,7 @@ def _run_graph(groups, chunk_key, n_chunks, client, progress):
                 if isinstance(key, tuple) and key[0] == chunk_key:
                     bar.update(1)
 
-            with Callback(posttask=posttask):
+            with Callback(posttask=posttask), one_blas_thread():
                 return list(dask.compute(*groups, scheduler="threads"))
         from distributed import as_completed
 

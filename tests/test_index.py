@@ -142,3 +142,24 @@ def test_normalised_range_maps_minmax_and_rank_onto_lower_upper():
     assert (compute_index(x, w, geo).values == 0).sum() >= 1
     assert (compute_index(x, w, geo.replace(normalised_range=(1, 100))).values > 1).all()
     assert IndexSpec.from_dict({"normalised_range": [1, 100]}).normalised_range == (1.0, 100.0)
+
+
+def test_ordinal_ranks_are_scipy_ordinal_ranks_with_nan_last():
+    """Against scipy.stats.rankdata(method='ordinal') of the negated values (NaN mapped below every value), on rows
+    with and without ties (exact duplicates, several NaN, -inf, -0.0 against 0.0) and along either axis."""
+    import scipy.stats
+
+    from clustermodel.index import ordinal_ranks
+
+    rng = np.random.default_rng(5)
+    x = rng.random((200, 37))
+    x[::3, 5] = x[::3, 9]  # a tie in every third row
+    x[1::7, [2, 30]] = np.nan
+    x[2::11, 4] = -np.inf
+    x[5, :] = 0.0
+    x[5, 3] = -0.0
+    x[6, :] = np.round(x[6, :], 1)  # many ties
+    want = scipy.stats.rankdata(-np.where(np.isnan(x), -np.inf, x), method="ordinal", axis=-1)
+    assert np.array_equal(ordinal_ranks(x), want)
+    assert np.array_equal(ordinal_ranks(x.T, axis=0), want.T)
+    assert ordinal_ranks(x, dtype=float).dtype == float
