@@ -40,23 +40,33 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{message} (run '{self.prog} --help' for the options)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with ``command``, only that subcommand's options are built (the others import nothing)."""
     parser = _Parser(
         prog="clustermodel",
         description=(
-            "Reproduce and stress-test the cluster internationalization index "
-            "(Equation 1, Tables 4-6 and Figure 13 of the paper). Without data options every "
-            "command runs on the paper's data in data/."
+            "Audit a composite index: its scores, ranks and conclusions, how much they depend on the weights and on "
+            "every construction choice, with honest statistics. Give your own units with --clusters and --weights "
+            "or --structure; without data options every command runs on the paper's 25 clusters in data/."
         ),
         epilog="Run 'clustermodel <command> --help' for the options of one command.",
     )
-    parser.add_argument("--version", action="version", version=f"clustermodel {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"clustermodel {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="<command>")
     for mod in _commands():
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
-        mod.add_arguments(p)
+        if command is None or command == mod.NAME:
+            mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser
+
+
+def _command_of(argv) -> str:
+    """The subcommand a command line names (its first word that is not an option), or '' for none."""
+    for word in sys.argv[1:] if argv is None else argv:
+        if not word.startswith("-"):
+            return word
+    return ""
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
@@ -70,7 +80,7 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
+    parser = build_parser(_command_of(argv))
     try:
         args = parser.parse_args(argv)
     except _UsageError as exc:

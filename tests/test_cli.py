@@ -80,3 +80,19 @@ def test_usage_errors_are_one_line(capsys):
     assert main(["reproduce", "--cluster-threshold", "abc"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == ["clustermodel: error: argument --cluster-threshold: invalid float value: 'abc' (run 'clustermodel reproduce --help' for the options)"]
+
+
+def test_the_top_level_help_imports_no_heavy_library():
+    """`clustermodel --help` builds only the list of commands: no estimator, hence no scipy.stats, matplotlib,
+    xarray, pandas or dask (they cost about a second and a half of start-up); one command's parser needs only its own."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from clustermodel.cli import build_parser; build_parser('{}'); "
+        "print(sorted(m for m in ('scipy.stats', 'matplotlib', 'xarray', 'pandas', 'dask') if m in sys.modules))"
+    )
+    top = subprocess.run([sys.executable, "-c", code.format("")], capture_output=True, text=True, check=True)
+    assert top.stdout.strip() == "[]", top.stdout + top.stderr
+    one = subprocess.run([sys.executable, "-c", code.format("report")], capture_output=True, text=True, check=True)
+    assert one.stdout.strip() == "[]", one.stdout + one.stderr

@@ -13,7 +13,6 @@ import numpy as np
 
 from clustermodel._errors import ClusterModelError, InputError
 from clustermodel._validation import SEED_MAX, check_seed
-from clustermodel.data import load_paper, load_spec, load_study
 from clustermodel.spec import (
     AGGREGATIONS,
     MISSING_POLICIES,
@@ -188,6 +187,8 @@ def load_from_args(args):
     A column option given on the command line must name a column of the unit table: ``--group-column
     nosuch`` is an error, not a silent fall back to normalising over the whole sample.
     """
+    from clustermodel.data import load_paper, load_spec, load_study
+
     given = {opt: getattr(args, attr, None) for opt, (attr, _, _) in COLUMN_OPTIONS.items()}
     given = {opt: v for opt, v in given.items() if v is not None}
     own = any(getattr(args, k, None) is not None for k in ("clusters", "weights", "structure", "regions"))

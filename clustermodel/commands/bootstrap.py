@@ -8,22 +8,12 @@ from __future__ import annotations
 import argparse
 
 from clustermodel._io import staged_outputs, write_json, write_netcdf, write_text
-from clustermodel.bootstrap import (
-    DEFAULT_CONCENTRATION,
-    DEFAULT_PANEL_SIZE,
-    MAXIMA,
-    MODES,
-    QUANTILES,
-    cluster_bootstrap,
-    weight_bootstrap,
-)
 from clustermodel.commands._common import (
     add_data_arguments,
     add_output_arguments,
     add_spec_arguments,
     add_threshold_arguments,
     emit_json,
-    json_text,
     load_from_args,
     memory_option,
     seed_option,
@@ -45,6 +35,8 @@ HELP = "bootstrap the expert panel behind the weights (and optionally the units)
 
 
 def add_arguments(parser):
+    from clustermodel.bootstrap import DEFAULT_PANEL_SIZE, MAXIMA, MODES, QUANTILES  # only for this command's options
+
     add_data_arguments(parser)
     add_spec_arguments(parser)
     g = parser.add_argument_group("weight bootstrap (expert panels; the data stay fixed)")
@@ -108,9 +100,10 @@ def _weight_spec(args, study):
 
 
 def run(args: argparse.Namespace) -> int:
+    from clustermodel.bootstrap import cluster_bootstrap, weight_bootstrap
+
     from clustermodel._validation import as_rng
     from clustermodel.reporting.bootstrap import figure_titles, findings, markdown, reference_counts_for
-    from clustermodel.nouns import PAPER_NOUNS
 
     study = load_from_args(args)
     spec = _weight_spec(args, study)
@@ -156,7 +149,6 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.out is not None:
         from clustermodel.plots import rank_uncertainty, scenario_stability
-        from clustermodel.nouns import PAPER_NOUNS
 
         titles = figure_titles(wb, nouns)
         with staged_outputs(args.out) as out:  # every file or none

@@ -73,8 +73,6 @@ def run(args) -> int:
         rng=args.seed,
     )
     if args.out is not None:
-        from clustermodel.nouns import PAPER_NOUNS
-
         with staged_outputs(args.out) as out:  # every file or none
             write_reports(result, out, nouns=study.nouns)
     if args.json:

@@ -10,11 +10,9 @@ from clustermodel.commands._common import (
     add_output_arguments,
     add_spec_arguments,
     emit_json,
-    json_text,
     load_from_args,
     spec_from_args,
 )
-from clustermodel.index import compute_scores, construct, index_maximum, rank
 
 NAME = "index"
 HELP = "compute every unit's index and the scores of its pillars under a spec (every construction choice is an option)"
@@ -32,6 +30,8 @@ def _num(v):
 
 
 def _table(study, spec) -> dict:
+    from clustermodel.index import compute_scores, construct, index_maximum, rank
+
     c = construct(study, spec)
     tree = study.structure
     aggregates = sorted(tree.aggregates, key=lambda v: (-tree.level(v), tree.nodes.index(v)))  # the index, then each level below it

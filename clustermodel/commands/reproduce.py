@@ -11,7 +11,6 @@ from clustermodel.commands._common import (
     load_from_args,
     thresholds_from_args,
 )
-from clustermodel.reproduction import reproduce
 
 NAME = "reproduce"
 HELP = "compare the recomputed index with the published Tables 5 and 6 and classify the four scenarios"
@@ -25,13 +24,14 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
+    from clustermodel.reproduction import reproduce
+
     study = load_from_args(args)
     spec = None if args.reference is None else study.spec.replace(reference=args.reference)
     thr = thresholds_from_args(args)
     result = reproduce(study, spec, thresholds=thr)
     if args.out is not None:
         from clustermodel.plots import figure13
-        from clustermodel.nouns import PAPER_NOUNS
 
         with staged_outputs(args.out) as out:  # all three files or none
             write_text(out / "reproduction.md", result.summary())

@@ -16,22 +16,22 @@ from clustermodel.commands._common import (
     spec_from_args,
     thresholds_from_args,
 )
-from clustermodel.reporting.sobol import write_outputs
-from clustermodel.sensitivity import TRIGGER_OPTIONS, WEIGHT_DISTRIBUTIONS, weight_sensitivity
-from clustermodel.sobol import DEFAULT_REPLICATES, METHODS
 from clustermodel.config import DEFAULTS
 from clustermodel.spec import IndexSpec, weight_robustness_spec
 
 #: Every default of this command is the [sobol] table's default (clustermodel.config.SCHEMA), one for all entry points.
 D = DEFAULTS["sobol"]
 
-__all__ = ["NAME", "HELP", "add_arguments", "run", "write_outputs"]
+__all__ = ["NAME", "HELP", "add_arguments", "run"]
 
 NAME = "sobol"
 HELP = "Sobol' sensitivity of every cluster's index, rank and scenario and of the scenario counts to the expert weights (and method choices)"
 
 
 def add_arguments(parser):
+    from clustermodel.sensitivity import TRIGGER_OPTIONS, WEIGHT_DISTRIBUTIONS  # only for this command's options
+    from clustermodel.sobol import DEFAULT_REPLICATES, METHODS
+
     add_data_arguments(parser)
     add_spec_arguments(parser)
     g = parser.add_argument_group("Sobol' design")
@@ -63,6 +63,9 @@ def _weight_spec(args, study):
 
 
 def run(args) -> int:
+    from clustermodel.reporting.sobol import write_outputs
+    from clustermodel.sensitivity import weight_sensitivity
+
     study = load_from_args(args)
     check_comparable(study, "Sobol' indices of ranks, scenarios and the cluster-region correlation")
     spec, triggers, distribution, delta = _weight_spec(args, study), args.triggers, args.distribution, args.delta
@@ -92,8 +95,6 @@ def run(args) -> int:
         progress=not args.json,
     )
     if args.out is not None:
-        from clustermodel.nouns import PAPER_NOUNS
-
         with staged_outputs(args.out) as out:  # every file or none
             write_outputs(result, out, nouns=study.nouns)
     if args.json:
