@@ -1601,17 +1601,21 @@ class WeightBootstrapResult(ResultDisplay):
         s = self.summary
         units = []
         coords = {k: s[k].values for k in ("name", "group", "region") if k in s.coords}
+        nodes, index_node = self.nodes, self.index_node
+        stats = ("nominal", "median", "low", "high", "mean", "sd", "min", "max")
+        # every (statistic, node) column as a numpy array once, not one xarray selection per unit
+        col = {(f, v): s[f].sel(node=v).values for v in nodes for f in (f"{k}_{q}" for k in ("score", "rank") for q in stats)}
         for i, u in enumerate(s["cluster"].values):
             rec = {"id": u.item() if hasattr(u, "item") else u}
             for k, vals in coords.items():
                 rec[k] = str(vals[i])
-            for v in self.nodes:
+            for v in nodes:
                 node = {}
-                first = v == self.index_node  # the index in full; the other nodes' medians and intervals
-                for q in ("nominal", "median", "low", "high", "mean", "sd", "min", "max")[: 8 if first else 4]:
-                    node[f"score_{q}"] = _num(s[f"score_{q}"].sel(node=v).values[i])
-                for q in ("nominal", "median", "low", "high", "mean", "sd", "min", "max")[: 8 if first else 4]:
-                    x = s[f"rank_{q}"].sel(node=v).values[i]
+                first = v == index_node  # the index in full; the other nodes' medians and intervals
+                for q in stats[: 8 if first else 4]:
+                    node[f"score_{q}"] = _num(col[f"score_{q}", v][i])
+                for q in stats[: 8 if first else 4]:
+                    x = col[f"rank_{q}", v][i]
                     node[f"rank_{q}"] = int(x) if q in ("nominal", "min", "max") else _num(x)
                 if first:
                     rec.update({k.replace("score_", "index_"): val for k, val in node.items()})

@@ -160,7 +160,19 @@ def _axes(ax, width: float, height: float):
 
 
 def save(fig, path, dpi: int = DPI):
-    """Save ``fig`` as PNG atomically with deterministic metadata; never more than MAX_PIXELS a side."""
+    """Save ``fig`` as PNG atomically with deterministic metadata; never more than MAX_PIXELS a side.
+
+    Inside :func:`clustermodel._background.in_background` (a report run) the rendering happens in a forked child
+    while the caller goes on; the run waits for every figure before it writes the report that embeds them.
+    """
+    from clustermodel._background import submit
+
+    if submit(_render, fig, path, dpi, what=f"figure {getattr(path, 'name', path)}"):
+        return path
+    return _render(fig, path, dpi)
+
+
+def _render(fig, path, dpi):
     w, h = fig.get_size_inches()
     dpi = min(dpi, MAX_PIXELS / max(w, h, 1e-9))
     engine = fig.get_layout_engine()

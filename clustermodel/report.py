@@ -289,7 +289,9 @@ def run_study(
         raise ClusterModelError("an empty output folder; name one, e.g. --out reports")
     _refuse_inputs_inside(study, out)
     say = progress or (lambda *_: None)
-    with published(out, replace_previous=True, say=say) as stage:
+    from clustermodel._background import in_background
+
+    with published(out, replace_previous=True, say=say) as stage, in_background() as figures:
         done, skipped, partial = [], {}, {}
         for name in names:
             raise_if_interrupted()
@@ -309,6 +311,8 @@ def run_study(
             else:
                 done.append(name)
         config.pop("_given_study", None)
+        if figures is not None:  # every figure is in the folder before the report that embeds them
+            figures.wait()
         write_report(stage, done, skipped={**skipped, **partial}, title=title, preamble=preamble, nouns=nouns, paper=bool(getattr(study, "paper", False)))
         write_manifest(stage, study=study, config=config, stages=done, skipped=skipped, partial=partial, root=root)
     return RunSummary(done=tuple(done), skipped=skipped, out=out)

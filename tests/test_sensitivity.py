@@ -740,6 +740,12 @@ def test_cli_triggers_and_out(tmp_path, capsys):
     assert {p.name for p in tmp_path.iterdir()} == {"sobol.json", "sobol.md", "sobol.nc", "sobol_bars.png", "sobol_heatmap.png"}
     d = json.loads((tmp_path / "sobol.json").read_text())
     assert d["factors"][-1] == {"factor": "negative", "kind": "trigger", "nominal_weight": None}
+    # the summary names the full-resolution file instead of holding a third copy of every record
+    assert "records" not in d and d["full_resolution"]["file"] == "sobol.nc"
+    import xarray as xr
+
+    with xr.open_dataset(tmp_path / "sobol.nc") as ds:
+        assert ds["ST"].shape == (len(d["outputs"]), len(d["factors"]))
 
 
 @pytest.mark.parametrize(

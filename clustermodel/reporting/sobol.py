@@ -418,6 +418,10 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
 def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, extra: dict | None = None, nouns: Nouns | None = None, appendix: str = "") -> list:
     """Write ``<stem>.json``, ``<stem>.md``, ``<stem>.nc`` and (optionally) the figures into ``out``.
 
+    ``<stem>.nc`` holds every index (output x factor) at full resolution; ``<stem>.json`` is the run's summary:
+    ``result.to_dict()`` without its ``records`` (a third copy of the same numbers: 72 MB at 2000 units), with
+    ``full_resolution`` naming the NetCDF file instead.
+
     ``appendix`` is Markdown added at the end of ``<stem>.md`` (the audit preset's rank intervals).
 
     Figures: ``<stem>_bars.png`` (per-unit S1/ST with intervals), ``<stem>_heatmap.png`` (ST,
@@ -426,8 +430,10 @@ def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, ext
     from clustermodel._io import ensure_dir, write_json, write_netcdf, write_text
 
     out = ensure_dir(out)
+    summary = {k: v for k, v in result.to_dict().items() if k != "records"}  # every record is in the NetCDF file once
+    summary["full_resolution"] = {"file": f"{stem}.nc", "contents": "S1, ST and their intervals for every output x factor"}
     written = [
-        write_json(out / f"{stem}.json", {**result.to_dict(), **(extra or {})}),
+        write_json(out / f"{stem}.json", {**summary, **(extra or {})}),
         write_text(out / f"{stem}.md", result.summary(nouns=nouns) + (("\n\n" + appendix) if appendix else "")),
         write_netcdf(out / f"{stem}.nc", result.to_dataset()),
     ]
