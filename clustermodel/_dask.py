@@ -11,7 +11,7 @@ import numpy as np
 
 from clustermodel._errors import ClusterModelError
 
-__all__ = ["workers", "client_iv", "memory_limit_iv", "one_blas_thread", "CONNECT_TIMEOUT"]
+__all__ = ["workers", "client_iv", "memory_limit_iv", "default_memory_limit", "one_blas_thread", "CONNECT_TIMEOUT", "MEMORY_SHARE"]
 
 #: How long to wait for a scheduler named by its address.
 CONNECT_TIMEOUT = "10s"
@@ -29,10 +29,26 @@ def one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def memory_limit_iv(memory_limit, default: int) -> int:
-    """A memory budget in bytes from a number or a size string such as '512MiB' (``default`` where None)."""
+#: The share of the memory this process may use (the machine's, or its container's limit) that an analysis takes
+#: when no ``memory_limit`` is given; dask's ``memory_limit="auto"`` likewise divides the machine among its workers.
+MEMORY_SHARE = 0.25
+#: The smallest default budget, for machines with little memory.
+MEMORY_FLOOR = 512 * 2**20
+
+
+def default_memory_limit() -> int:
+    """The default memory budget: :data:`MEMORY_SHARE` of the memory available to this process, at least
+    :data:`MEMORY_FLOOR` (dask.distributed's ``memory_limit()``, which reads cgroup and rlimit limits)."""
+    from distributed.system import memory_limit
+
+    return max(MEMORY_FLOOR, int(MEMORY_SHARE * memory_limit()))
+
+
+def memory_limit_iv(memory_limit, default: int | None = None) -> int:
+    """A memory budget in bytes from a number or a size string such as '512MiB' (``default`` where None, else
+    :func:`default_memory_limit`)."""
     if memory_limit is None:
-        return default
+        return default_memory_limit() if default is None else default
     if isinstance(memory_limit, str):
         from dask.utils import parse_bytes
 

@@ -124,7 +124,8 @@ _ROW_SUM_EXACT = 1e-9
 #: (the batched model may differ in the last bit between batch shapes).
 ZERO_SPREAD_RTOL = 1e-12
 
-#: Memory budget of one bootstrap unless ``memory_limit=`` says otherwise (bytes).
+#: Kept for code that imported it: the smallest default budget. Unless ``memory_limit=`` says otherwise a bootstrap
+#: takes a share of this machine's memory (:func:`clustermodel._dask.default_memory_limit`).
 DEFAULT_MEMORY_LIMIT = 512 * 2**20
 
 #: Histogram bins per unit and real-valued output (rank histograms have up to 4 times as many).
@@ -1156,7 +1157,7 @@ def _ranges(n: int, b: int) -> list:
 
 def _stream(fn, ctx, outputs, *, what, n_resamples, memory_limit, chunk_size, client, progress, parts_fix):
     """Plan, run and fold every chunk; returns (running statistics, streaming record)."""
-    limit = memory_limit_iv(memory_limit, DEFAULT_MEMORY_LIMIT)
+    limit = memory_limit_iv(memory_limit)
     client, owned = client_iv(client)
     try:
         workers = dask_workers(client)
@@ -1803,7 +1804,8 @@ def weight_bootstrap(
     chunk_size : int, optional
         Panels per chunk; default the largest that fits ``memory_limit``.
     memory_limit : int or str, optional
-        Memory budget (bytes or a size such as ``'2GiB'``; default 512 MiB).
+        Memory budget (bytes or a size such as ``'2GiB'``; default a quarter of the memory available to this process,
+        at least 512 MiB: :func:`clustermodel._dask.default_memory_limit`).
         The need is estimated before the first chunk (a traced pilot chunk);
         if it cannot be met a one-line :class:`ClusterModelError` names the
         option that fixes it.
@@ -1876,7 +1878,7 @@ def weight_bootstrap(
     seed = _seed_of(rng)
     gen = as_rng(rng)
     design = _panel_design(structure, mode=mode, experts=experts, panel_size=panel_size, concentration=concentration, root=_root_seed(gen))
-    limit = memory_limit_iv(memory_limit, DEFAULT_MEMORY_LIMIT)
+    limit = memory_limit_iv(memory_limit)
 
     model = StudyModel(study, spec, thresholds=thresholds, nodes=out_nodes)
     c = model.construction
@@ -2340,7 +2342,7 @@ def cluster_bootstrap(
     out_nodes = _output_nodes(study.structure, nodes)
     seed = _seed_of(rng)
     gen = as_rng(rng)
-    limit = memory_limit_iv(memory_limit, DEFAULT_MEMORY_LIMIT)
+    limit = memory_limit_iv(memory_limit)
     model = StudyModel(study, spec, thresholds=thresholds)
     n = len(model.units)
     if n < 2:

@@ -859,8 +859,8 @@ def weight_sensitivity(
     convergence_levels : int, default 1
         L > 1 also estimates the indices at N / 2^(L-1), …, N / 2, N.
     chunk_size, memory_limit, client, progress
-        How the model runs are chunked and scheduled (dask; memory budget, default
-        1 GiB; a ``dask.distributed`` client or scheduler address; a progress bar on a
+        How the model runs are chunked and scheduled (dask; memory budget, default a
+        quarter of the memory available; a ``dask.distributed`` client or scheduler address; a progress bar on a
         terminal): see :func:`clustermodel.sobol.sobol_indices`.
 
     Returns

@@ -79,7 +79,8 @@ __all__ = [
 METHODS = ("replicate", "bootstrap")
 #: Independent scrambled designs of the replicate method unless ``replicates=`` says otherwise.
 DEFAULT_REPLICATES = 10
-#: Memory budget of one analysis unless ``memory_limit=`` says otherwise (bytes).
+#: Kept for code that imported it (the budget before it followed the machine). Unless ``memory_limit=`` says otherwise
+#: an analysis takes a share of this machine's memory (:func:`clustermodel._dask.default_memory_limit`).
 DEFAULT_MEMORY_LIMIT = 2**30
 #: An output whose spread over all runs is at most this fraction of its magnitude is constant
 #: up to rounding: its indices are 0 exactly.
@@ -1050,7 +1051,7 @@ def sobol_indices(
     chunk_size : int, optional
         Design rows per chunk (each chunk runs the model on chunk_size * (D + 2) rows). Default:
         the largest power of two that keeps the estimated memory within ``memory_limit``.
-    memory_limit : int or str, default '1GiB'
+    memory_limit : int or str, optional
         Memory budget of the analysis (bytes, or a size such as ``'4GiB'``), on top of what the
         process already holds (Python, the imported libraries, the study). The need is estimated
         before the first chunk (from a pilot run of the model traced with :mod:`tracemalloc`); if
@@ -1134,7 +1135,7 @@ def sobol_indices(
         )
     if chunk_size is not None:
         chunk_size = check_positive_int(chunk_size, "chunk_size")
-    limit = memory_limit_iv(memory_limit, DEFAULT_MEMORY_LIMIT)
+    limit = memory_limit_iv(memory_limit)
     if not callable(model):
         raise ClusterModelError(f"`model` must be callable as model(X), got {type(model).__name__}")
     gen, user_seed = _rng_iv(rng, seed)

@@ -99,3 +99,17 @@ def test_every_api_default_is_the_schema_default(function, table):
         default = params[key].default
         expected = DEFAULTS[table][key]
         assert (list(default) if isinstance(default, tuple) else default) == expected, f"{function}({key}=…)"
+
+
+def test_the_default_memory_budget_follows_the_machine(monkeypatch):
+    """No memory_limit: a quarter of what dask.distributed says this process may use (cgroup and rlimit aware),
+    never below 512 MiB; every streamed estimator reads the same default."""
+    import distributed.system
+
+    from clustermodel import _dask
+
+    monkeypatch.setattr(distributed.system, "memory_limit", lambda: 16 * 2**30)
+    assert _dask.memory_limit_iv(None) == _dask.default_memory_limit() == 4 * 2**30
+    monkeypatch.setattr(distributed.system, "memory_limit", lambda: 2**30)
+    assert _dask.memory_limit_iv(None) == 512 * 2**20  # the floor
+    assert _dask.memory_limit_iv("3GiB") == 3 * 2**30  # a given budget is kept

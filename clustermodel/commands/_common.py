@@ -159,6 +159,19 @@ def memory_option(text: str) -> str:
     return text
 
 
+def say_memory_budget(args) -> None:
+    """Say on standard error which memory budget a streamed analysis gets when --memory-limit was not given (the
+    default follows the machine, so a run elsewhere may chunk differently); like the progress bars, only on a
+    terminal and never under --json."""
+    if getattr(args, "memory_limit", None) is None and not getattr(args, "json", False) and sys.stderr.isatty():
+        from dask.utils import format_bytes
+
+        from clustermodel._dask import MEMORY_SHARE, default_memory_limit
+
+        print(f"clustermodel: memory budget {format_bytes(default_memory_limit())} ({MEMORY_SHARE:.0%} of the memory available; "
+              "--memory-limit to set it)", file=sys.stderr)
+
+
 def add_threshold_arguments(parser, *, default=0.5):
     """--cluster-threshold / --region-threshold: 'high' from this fraction of the attainable maximum."""
     for axis in ("cluster", "region"):

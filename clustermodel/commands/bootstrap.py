@@ -16,6 +16,7 @@ from clustermodel.commands._common import (
     emit_json,
     load_from_args,
     memory_option,
+    say_memory_budget,
     seed_option,
     spec_from_args,
     thresholds_from_args,
@@ -84,7 +85,7 @@ def add_arguments(parser):
         "(default) or keep the full sample's",
     )
     s = parser.add_argument_group("scale: chunks of resamples scheduled by dask, summaries streamed")
-    s.add_argument("--memory-limit", type=memory_option, default=None, help="memory budget, e.g. 2GiB (default 512MiB); the need is estimated first")
+    s.add_argument("--memory-limit", type=memory_option, default=None, help="memory budget, e.g. 2GiB (default: a quarter of the memory available, at least 512MiB); the need is estimated first")
     s.add_argument("--chunk-size", type=int, default=None, help="resamples per chunk (default: the largest within --memory-limit)")
     s.add_argument("--scheduler", default=None, help="address of a dask.distributed scheduler, e.g. tcp://10.0.0.1:8786 (default: local threads)")
     s.add_argument("--quantiles", choices=list(QUANTILES), default=D["quantiles"], help="percentiles of scores: exact (values kept), histogram, or auto (exact while they fit)")
@@ -125,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         confidence_level=args.confidence_level,
         nodes=args.nodes,
     )
+    say_memory_budget(args)
     wb = weight_bootstrap(
         study,
         spec,

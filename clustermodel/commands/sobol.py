@@ -12,6 +12,7 @@ from clustermodel.commands._common import (
     emit_json,
     load_from_args,
     memory_option,
+    say_memory_budget,
     seed_option,
     spec_from_args,
     thresholds_from_args,
@@ -49,7 +50,7 @@ def add_arguments(parser):
     g.add_argument("--convergence", type=int, default=D["convergence_levels"], metavar="L", help="also estimate at N/2^(L-1), ..., N/2, N to show convergence (default 1: N only)")
     add_threshold_arguments(g)
     e = parser.add_argument_group("memory and scheduling")
-    e.add_argument("--memory-limit", type=memory_option, default=None, metavar="SIZE", help="memory budget of the analysis, e.g. 4GiB (default 1GiB); the chunk size is chosen to fit")
+    e.add_argument("--memory-limit", type=memory_option, default=None, metavar="SIZE", help="memory budget of the analysis, e.g. 4GiB (default: a quarter of the memory available, at least 512MiB); the chunk size is chosen to fit")
     e.add_argument("--chunk-size", type=int, default=None, metavar="ROWS", help="design rows per chunk of model runs (default: the largest that fits the memory budget)")
     e.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run the chunks on a dask.distributed scheduler, e.g. tcp://10.0.0.1:8786 (default: local threads)")
     add_output_arguments(parser)
@@ -74,6 +75,7 @@ def run(args) -> int:
 
         preset = audit_preset(study, spec_from_args(args, study))
         spec, triggers, distribution, delta = preset.spec, preset.triggers, preset.distribution, preset.delta
+    say_memory_budget(args)
     result = weight_sensitivity(
         study,
         spec,
