@@ -392,7 +392,8 @@ def _group_colours(groups, nouns: Nouns):
         shown = [names[k] for k in sorted(order, key=lambda k: names[k])]
     colour = {g: _GROUP_COLOURS[k % len(_GROUP_COLOURS)] for k, g in enumerate(shown)}
     point = [colour.get(g, _OTHER) for g in groups]
-    entries = [(colour[g], f"{_plain(g, 32)} ({int(counts[list(names).index(g)])})") for g in shown]
+    # long names are wrapped, not cut: "Pharmaceutical, biotechnology and medical industry" is one group, whole
+    entries = [(colour[g], textwrap.fill(f"{_plain(g, 90)} ({int(counts[list(names).index(g)])})", 34)) for g in shown]
     rest = [g for g in names if g not in colour]
     if rest:
         m = int(sum(counts[list(names).index(g)] for g in rest))

@@ -237,6 +237,31 @@ class IndexSpec:
         """Return a copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 
+    def changed(self) -> dict:
+        """The fields that differ from :class:`IndexSpec`'s defaults, in field order."""
+        default = IndexSpec()
+        return {f: getattr(self, f) for f in self.fields() if getattr(self, f) != getattr(default, f)}
+
+    def __repr__(self) -> str:
+        """The fields that differ from the defaults: ``eval(repr(spec)) == spec``.
+
+        >>> IndexSpec(normalisation="zscore", aggregation=("arithmetic", "geometric"))
+        IndexSpec(normalisation='zscore', aggregation=('arithmetic', 'geometric'))
+        """
+        return f"IndexSpec({', '.join(f'{k}={v!r}' for k, v in self.changed().items())})"
+
+    def _repr_html_(self) -> str:
+        """A notebook table: every choice, its value, and whether it is the default."""
+        from html import escape
+
+        changed = self.changed()
+        rows = "".join(
+            f"<tr><td><code>{escape(k)}</code></td><td>{'<b>' if k in changed else ''}{escape(repr(getattr(self, k)))}"
+            f"{'</b>' if k in changed else ''}</td><td>{'' if k in changed else 'default'}</td></tr>"
+            for k in self.fields()
+        )
+        return f"<table><caption>IndexSpec ({len(changed)} of {len(self.fields())} choices changed)</caption>{rows}</table>"
+
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         if isinstance(d["aggregation"], tuple):
