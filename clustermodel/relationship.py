@@ -1649,7 +1649,7 @@ def clustered_ols(cluster_index, region_index, regions, *, confidence_level: flo
     cluster-robust inference. Journal of Human Resources 50(2), 317-372.
     https://doi.org/10.3368/jhr.50.2.317
     """
-    import statsmodels.api as sm
+    from clustermodel import _statsmodels as sm
 
     confidence_level = check_probability(confidence_level, "confidence_level")
     x, y, codes, names, _ = _check_relationship(cluster_index, region_index, regions)
@@ -1768,7 +1768,7 @@ def random_intercept_model(cluster_index, region_index, regions, *, confidence_l
     Laird, N. M., & Ware, J. H. (1982). Random-effects models for longitudinal
     data. Biometrics 38(4), 963-974. https://doi.org/10.2307/2529876
     """
-    import statsmodels.api as sm
+    from clustermodel import _statsmodels as sm
 
     confidence_level = check_probability(confidence_level, "confidence_level")
     x, y, codes, names, _ = _check_relationship(cluster_index, region_index, regions)
@@ -1821,7 +1821,7 @@ def weighted_region_regression(cluster_index, region_index, regions, *, confiden
     -------
     ModelResult (kind ``'weighted_region_mean'``)
     """
-    import statsmodels.api as sm
+    from clustermodel import _statsmodels as sm
 
     confidence_level = check_probability(confidence_level, "confidence_level")
     x, y, codes, names, _ = _check_relationship(cluster_index, region_index, regions)
@@ -1952,7 +1952,7 @@ def influence(cluster_index, region_index, regions) -> InfluenceResult:
     Belsley, D. A., Kuh, E., & Welsch, R. E. (1980). Regression Diagnostics.
     Wiley. https://doi.org/10.1002/0471725153
     """
-    import statsmodels.api as sm
+    from clustermodel import _statsmodels as sm
     from statsmodels.stats.outliers_influence import OLSInfluence
 
     x, y, codes, names, values = _check_relationship(cluster_index, region_index, regions)
