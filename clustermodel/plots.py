@@ -159,20 +159,24 @@ def _axes(ax, width: float, height: float):
     return fig, fig.add_subplot()
 
 
-def save(fig, path, dpi: int = DPI):
+def save(fig, path, dpi: int = DPI, *, then=None):
     """Save ``fig`` as PNG atomically with deterministic metadata; never more than MAX_PIXELS a side.
 
     Inside :func:`clustermodel._background.in_background` (a report run) the rendering happens in a forked child
     while the caller goes on; the run waits for every figure before it writes the report that embeds them.
+    ``then(fig)``, if given, runs just before the rendering (there too): the last touches that need the final
+    layout, such as values written into heatmap cells, cost the caller nothing.
     """
     from clustermodel._background import submit
 
-    if submit(_render, fig, path, dpi, what=f"figure {getattr(path, 'name', path)}"):
+    if submit(_render, fig, path, dpi, then, what=f"figure {getattr(path, 'name', path)}"):
         return path
-    return _render(fig, path, dpi)
+    return _render(fig, path, dpi, then)
 
 
-def _render(fig, path, dpi):
+def _render(fig, path, dpi, then=None):
+    if then is not None:
+        then(fig)
     w, h = fig.get_size_inches()
     dpi = min(dpi, MAX_PIXELS / max(w, h, 1e-9))
     engine = fig.get_layout_engine()
@@ -223,10 +227,12 @@ def _freeze_layout(fig, *, draw: bool = True):
     fig.set_layout_engine(None)
 
 
-def _finish(fig, path, given_ax=None):
-    """Save and return the path; else the caller's axes, or the new figure."""
+def _finish(fig, path, given_ax=None, then=None):
+    """Save and return the path; else the caller's axes, or the new figure (``then(fig)`` first, see :func:`save`)."""
     if path is not None:
-        return save(fig, path)
+        return save(fig, path, then=then)
+    if then is not None:
+        then(fig)
     return given_ax if given_ax is not None else fig
 
 
@@ -1032,11 +1038,12 @@ def sobol_heatmap(result, path=None, *, quantities=("index", "rank", "scenario_k
         fig.suptitle(_fit(title or f"Total Sobol' indices of {nouns.count(n, 'unit')} × {sub} (N = {ix.n}, aggregation {result.spec.aggregation_label})", fig.get_figwidth(), 11))
         if artefacts:
             fig.supxlabel(f"Red outline: ST > 1 in {artefacts} cell(s), an estimator artefact (a true total index is at most 1).", fontsize=7.5, color="#d62728")
-        if cells:  # the values in the cells, once the layout is fixed (so that they are drawn once, not twice)
+        def annotate(fig):  # the values in the cells, once the layout is fixed (so that they are drawn once, not twice)
             _freeze_layout(fig)
             for ax, data, light in cells:
                 _cell_values(ax, data, light, fontsize=6.5)
-        return _finish(fig, path)
+
+        return _finish(fig, path, then=annotate if cells else None)
 
 
 def sobol_convergence(result, path=None, *, outputs=("mean_rank_shift", "correlation", "counts_kept"), title: str | None = None, nouns: Nouns | None = None, top: int = _TOP_LINES):
@@ -1130,14 +1137,15 @@ def coherence_heatmap(result, path=None, *, title: str | None = None, max_nodes:
                 ax.axvline(i - 0.5, color="0.35", linewidth=0.5)
         fig.colorbar(im, ax=ax, shrink=0.7, label=f"{result.method} correlation")
         ax.set_title(_fit(title or f"Correlations of {n} nodes ({result.method}, {result.values} indicator values; aggregates in bold)", side, 10))
-        if n <= 16:
+        def annotate(fig):  # the values, once the layout is fixed
             _freeze_layout(fig)
             for i in range(n):
                 for j in range(i + 1):
                     v = shown[i, j]
                     if np.isfinite(v):
                         ax.text(j, i, _num(v, 2), ha="center", va="center", fontsize=6.5, color="white" if abs(v) > 0.6 else "black")
-        return _finish(fig, path)
+
+        return _finish(fig, path, then=annotate if n <= 16 else None)
 
 
 def _tree_order(nodes, parents, root):
