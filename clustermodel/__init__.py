@@ -4,7 +4,8 @@
 
 ==========================  ==================================================================================
 Data                        ``load_paper``, ``load_study``, ``load_structure``, ``load_spec``, ``Study``,
-                            ``Structure``, ``IndexSpec``, ``PAPER_SPEC``, ``ScenarioThresholds``
+                            ``Structure``, ``IndexSpec``, ``PAPER_SPEC``, ``ScenarioThresholds``,
+                            ``example_path`` (the shipped example data)
 Index                       ``construct`` (steps 1-4 and their log), ``compute_scores`` (every node),
                             ``compute_index`` (the index), ``evaluate`` (index, ranks, scenarios)
 Comparison with a paper     ``reproduce``
@@ -43,6 +44,7 @@ from clustermodel._version import __version__
 #: Public name -> (module, attribute): imported on first access by :func:`__getattr__`.
 _LAZY = {
     "load_paper": ("clustermodel.data", "load_paper"),
+    "example_path": ("clustermodel.data", "example_path"),
     "load_study": ("clustermodel.data", "load_study"),
     "load_spec": ("clustermodel.data", "load_spec"),
     "Study": ("clustermodel.data", "Study"),
@@ -76,6 +78,7 @@ _LAZY = {
 __all__ = [
     # data, structure and spec
     "load_paper",
+    "example_path",
     "load_study",
     "load_structure",
     "load_spec",

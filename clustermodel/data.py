@@ -47,6 +47,7 @@ __all__ = [
     "load_weights",
     "load_spec",
     "paper_data_dir",
+    "example_path",
     "MISSING_TOKENS",
 ]
 
@@ -664,6 +665,22 @@ def load_study(
     if indicator_meta is not None:
         sources[str(indicator_meta)] = _sha256(Path(indicator_meta))
     return Study(clusters=ds, weights=w, regions=rds, region_weights=rw, sources=sources, structure=tree, spec=study_spec)
+
+
+def example_path(relative: str = "") -> Path:
+    """A file or folder of the example data shipped with clustermodel (``data/examples/`` of the repository), from
+    any working directory and in an installed wheel.
+
+    Examples
+    --------
+    >>> example_path("hierarchy/cities.csv").name
+    'cities.csv'
+    >>> sorted(p.name for p in example_path("hierarchy").glob("*.toml"))
+    ['spec.toml']
+    """
+    from clustermodel._resources import resource
+
+    return resource(Path("data", "examples", relative).as_posix())
 
 
 def load_paper() -> Study:

@@ -315,3 +315,16 @@ def test_dir_of_the_package_is_its_public_api():
     assert not {"Any", "TYPE_CHECKING", "annotations", "importlib"} & set(dir(cm))
     for name in cm.__all__:  # every listed name resolves
         assert getattr(cm, name) is not None
+
+
+def test_the_readme_python_example_runs_from_any_folder(tmp_path):
+    """The README's Python block, run in a folder that is not the checkout: it reads the shipped example data through
+    cm.example_path, not paths relative to the repository."""
+    import os
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    assert "example_path" in code
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
