@@ -1712,8 +1712,7 @@ def _weight_outputs(task: _WeightTask, W: np.ndarray) -> dict:
     scores = np.stack([out["index"]] + [out[f"score[{v}]"] for v in task.nodes], axis=-1)  # (B, n, P)
     ranks = np.empty(scores.shape, np.int32)
     ranks[..., 0] = out["rank"]
-    for p in range(1, scores.shape[-1]):
-        ranks[..., p] = ordinal_ranks(scores[..., p], dtype=np.int32)
+    ranks[..., 1:] = ordinal_ranks(scores[..., 1:], axis=-2, dtype=np.int32)  # every other node, one call
     res = {
         "weights": W,
         "score": scores,
@@ -1887,8 +1886,7 @@ def weight_bootstrap(
     nominal_scores = np.stack([nominal["index"][0]] + [nominal[f"score[{v}]"][0] for v in out_nodes], axis=-1)
     nominal_ranks = np.empty(nominal_scores.shape, np.int32)
     nominal_ranks[:, 0] = nominal["rank"][0]
-    for p in range(1, nominal_scores.shape[-1]):
-        nominal_ranks[:, p] = ordinal_ranks(nominal_scores[:, p], dtype=np.int32)
+    nominal_ranks[:, 1:] = ordinal_ranks(nominal_scores[:, 1:], axis=0, dtype=np.int32)
     task = _WeightTask(model, design.sampler, out_nodes, nominal, nominal_ranks, reference)
 
     K, P = len(structure.weighted), 1 + len(out_nodes)

@@ -183,7 +183,7 @@ def bootstrap_coverage(x, y, *, n_outer: int = 400, n_inner: int = 1999, confide
     # and two formulas for r may differ in the last bits
     tol = ROUNDING * max(1.0, abs(truth))
     below = int(np.sum(finite & (high < truth - tol)))
-    above = int(np.sum(finite & ~(high < truth - tol) & (low > truth + tol)))
+    above = int(np.sum(finite & (low > truth + tol)))  # low <= high, so these are not among `below`
     undefined = int(n_outer - finite.sum())
     covered = int(finite.sum()) - below - above
     cov = covered / n_outer

@@ -727,9 +727,11 @@ class SobolResult(ResultDisplay):
             )
         return {"records": recs, "median_interval_width": widths}
 
-    def to_dict(self) -> dict:
+    def to_dict(self, records: bool = True) -> dict:
+        """Everything as plain data; ``records=False`` leaves out the per-(output, factor) records (the summary a file
+        writer keeps, without building 120 000 dicts at 2000 units only to drop them)."""
         ix = self.indices
-        return {
+        d = {
             "n": ix.n,
             "replicates": ix.replicates,
             "method": ix.method,
@@ -745,12 +747,11 @@ class SobolResult(ResultDisplay):
             "distribution": self.distribution,
             "triggers": {k: list(v) for k, v in self.triggers.items()},
             "factors": [{"factor": f, "kind": kd, "nominal_weight": self.nominal_weights.get(f)} for f, kd in zip(ix.factors, self.factor_kind)],
-            "records": self.to_records(),
-            "outputs": self.output_table(),
-            "weights_vs_importance": self.importance,
-            "convergence": self.convergence_table(),
-            "notes": list(self.notes),
         }
+        if records:
+            d["records"] = self.to_records()
+        d.update(outputs=self.output_table(), weights_vs_importance=self.importance, convergence=self.convergence_table(), notes=list(self.notes))
+        return d
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), indent=kwargs.pop("indent", 2), ensure_ascii=False, **kwargs)

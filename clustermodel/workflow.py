@@ -533,7 +533,7 @@ def run_sobol(study, config: dict, out) -> dict | None:
     found = _note_weight_spec(findings(main_run, nouns=nouns, equation1=degenerate, triggers=triggers, seed_check=check), study, config) + audit_found
     extra = {"findings": found, "headlines": conclusions(main_run, nouns=nouns) + audit_found, "equation1_all_zero": eq1_zero, "seed_check": check}
     write_outputs(main_run, out, stem="sobol", extra=extra, nouns=nouns)
-    data = {**main_run.to_dict(), **extra}
+    data = {**main_run.to_dict(records=False), **extra}  # the stage's summary; the records are in sobol.nc / sobol.csv
     write_csv(out / "sobol.csv", main_run.to_dataframe())
     return data
 

@@ -336,8 +336,7 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
         File stem of the main run's outputs, for the links.
     """
     ix = result.indices
-    d = result.to_dict()
-    wvi = d["weights_vs_importance"]
+    wvi = result.importance
     shift = _output(result, "mean_rank_shift")
     kept = _output(result, "counts_kept")
     design = (
@@ -430,7 +429,7 @@ def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, ext
     from clustermodel._io import ensure_dir, write_json, write_netcdf, write_text
 
     out = ensure_dir(out)
-    summary = {k: v for k, v in result.to_dict().items() if k != "records"}  # every record is in the NetCDF file once
+    summary = result.to_dict(records=False)  # every record is in the NetCDF file once
     summary["full_resolution"] = {"file": f"{stem}.nc", "contents": "S1, ST and their intervals for every output x factor"}
     written = [
         write_json(out / f"{stem}.json", {**summary, **(extra or {})}),
