@@ -23,7 +23,6 @@ Words about these numbers are written by :mod:`clustermodel.reporting`.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -234,7 +233,7 @@ def _bca_pearson(xs, ys, inner, confidence_level: float):
 
     ``xs, ys`` are (B, n), ``inner`` is (B, R, n). The computation is scipy.stats.bootstrap's (``method="BCa"``,
     ``paired=True``; Efron & Tibshirani 1993, eq. 14.14 and 14.15) applied row by row: bias from the share of resampled
-    r below / at the sample's r, acceleration from the jackknife, end points by ``scipy.stats.quantile``. scipy
+    r below / at the sample's r, acceleration from the jackknife, end points by linear interpolation between order statistics (``_linear_quantiles``). scipy
     draws one set of resample indices for a whole batch, so a batch of independent double-bootstrap samples is
     computed here; ``tests/test_diagnostics.py`` checks it against one scipy call per sample on the same stream.
     """
@@ -253,10 +252,28 @@ def _bca_pearson(xs, ys, inner, confidence_level: float):
         z_alpha = float(ndtri((1 - confidence_level) / 2))
         num1, num2 = z0 + z_alpha, z0 - z_alpha
         probs = np.stack([ndtr(z0 + num1 / (1 - a * num1)), ndtr(z0 + num2 / (1 - a * num2))], axis=-1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ci = scipy.stats.quantile(theta_b, probs, axis=-1)
+    ci = _linear_quantiles(theta_b, probs)
     return ci[:, 0], ci[:, 1]
+
+
+def _linear_quantiles(values, probs):
+    """Quantiles of each row of ``values`` (B, R) at that row's own ``probs`` (B, K), by linear interpolation between
+    order statistics (Hyndman & Fan's definition 7, numpy's and scipy's default ``"linear"``): the value at position
+    ``p (R - 1)`` of the sorted row. A row holding a NaN, or a NaN or out-of-range probability, gives NaN, as in
+    ``numpy.quantile``. numpy takes one set of probabilities for all rows, hence this row-wise form.
+    """
+    r = values.shape[-1]
+    ordered = np.sort(values, axis=-1)
+    with np.errstate(invalid="ignore"):
+        valid = (probs >= 0) & (probs <= 1) & ~np.isnan(values).any(axis=-1, keepdims=True)
+    h = np.where(valid, probs, 0.0) * (r - 1)
+    lo = np.clip(np.floor(h).astype(np.intp), 0, r - 1)
+    hi = np.minimum(lo + 1, r - 1)
+    below, above = np.take_along_axis(ordered, lo, axis=-1), np.take_along_axis(ordered, hi, axis=-1)
+    t = h - lo
+    with np.errstate(invalid="ignore"):
+        out = np.where(t < 0.5, below + (above - below) * t, above - (above - below) * (1 - t))
+    return np.where(valid, out, np.nan)
 
 
 def absence_share(n: int) -> float:

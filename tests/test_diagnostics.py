@@ -106,6 +106,25 @@ def test_bootstrap_coverage_is_one_scipy_bca_call_per_outer_sample(n, seed):
         assert max(abs(got[k] - want[k]) for k in want) <= 2
 
 
+def test_row_wise_linear_quantiles_are_numpys_row_by_row():
+    """The BCa end points use each row's own probabilities; row by row they are numpy's default quantile, and a row
+    holding a NaN (a constant resample) or a NaN probability (undefined acceleration) gives NaN, as numpy does."""
+    from clustermodel.diagnostics import _linear_quantiles
+
+    g = np.random.default_rng(3)
+    values = g.normal(size=(40, 57))
+    probs = np.column_stack([g.uniform(size=40), g.uniform(size=40)])
+    probs[:3] = [[0.0, 1.0], [1e-9, 1 - 1e-9], [0.5, 0.5]]
+    values[5, 7] = np.nan
+    probs[6, 1] = np.nan
+    got = _linear_quantiles(values, probs)
+    for i in range(40):
+        for k in range(2):
+            want = np.nan if np.isnan(probs[i, k]) else np.quantile(values[i], probs[i, k])
+            np.testing.assert_allclose(got[i, k], want, rtol=1e-14, atol=1e-15)
+    assert np.isnan(got[5]).all() and np.isnan(got[6, 1]) and not np.isnan(got[6, 0])
+
+
 def test_bootstrap_coverage_refuses_short_or_mismatched_input():
     with pytest.raises(ClusterModelError, match="same length"):
         bootstrap_coverage([1, 2, 3], [1, 2, 3])
