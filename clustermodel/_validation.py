@@ -14,6 +14,7 @@ __all__ = [
     "check_probability",
     "check_choice",
     "check_seed",
+    "seed_record",
     "check_number",
     "config_number",
     "check_fits_memory",
@@ -41,6 +42,20 @@ def as_rng(rng, *, name: str = "rng") -> np.random.Generator:
     if isinstance(rng, numbers.Integral) and rng < 0:
         raise ClusterModelError(f"`{name}` seed must be non-negative, got {rng}")
     return np.random.default_rng(rng)
+
+
+def seed_record(rng) -> tuple[int | None, tuple[int, ...]]:
+    """What a result can record of ``rng`` so that a reader can repeat the run: ``(seed, spawn_key)``.
+
+    An integer seed is ``(seed, ())``; a ``numpy.random.SeedSequence`` with an integer entropy is that entropy and
+    its spawn key (``SeedSequence(s).spawn(k)[i]`` is ``(s, (i,))``, the stream ``default_rng(s).spawn(k)[i]``
+    draws); anything else, a Generator included (its state may have been consumed), is ``(None, ())``.
+    """
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_)):
+        return int(rng), ()
+    if isinstance(rng, np.random.SeedSequence) and isinstance(rng.entropy, numbers.Integral):
+        return int(rng.entropy), tuple(int(k) for k in rng.spawn_key)
+    return None, ()
 
 
 def check_positive_int(value, name: str, *, minimum: int = 1) -> int:

@@ -62,7 +62,7 @@ from clustermodel._dask import client_iv, memory_limit_iv, one_blas_thread, work
 from clustermodel._display import ResultDisplay, names
 from clustermodel._typing import PathLike, RNGLike
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
-from clustermodel._validation import as_rng, check_choice, check_positive_int, check_probability
+from clustermodel._validation import as_rng, check_choice, check_positive_int, check_probability, seed_record
 from clustermodel.aggregate import AGGREGATORS, aggregate_tree
 from clustermodel.index import ordinal_ranks
 from clustermodel.scenarios import classify, pearson
@@ -1268,10 +1268,6 @@ def _attr_value(v):
     return v
 
 
-def _seed_of(rng):
-    return int(rng) if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) else None
-
-
 def _stat(ds: xr.Dataset, prefix: str, nominal=None, sel=None) -> dict:
     """A scalar output's summary as JSON: nominal, median, interval, mean, sd, min, max, bias."""
     def get(k):
@@ -1460,7 +1456,10 @@ class WeightBootstrapResult(ResultDisplay):
         Whether the expert table weighs every node or only the indicators (the
         aggregates' weights then stay nominal).
     confidence_level : float
-    seed : int, str or None
+    seed : int or None
+        The integer seed (or a SeedSequence's entropy) the run was given, else None.
+    spawn_key : tuple of int
+        The spawn key of that SeedSequence: ``(k,)`` for the k-th stream spawned from ``seed``; empty for a plain seed.
     n_resamples : int
     zero_spread : bool
         True when no unit's index varies over the panels beyond rounding (:data:`ZERO_SPREAD_RTOL`).
@@ -1487,13 +1486,14 @@ class WeightBootstrapResult(ResultDisplay):
     experts_source: str | None
     expert_columns: str | None
     confidence_level: float
-    seed: int | str | None
+    seed: int | None
     n_resamples: int
     zero_spread: bool
     weights_cancel: bool
     centre_differs: bool
     has_regions: bool
     streaming: dict = field(default_factory=dict)
+    spawn_key: tuple[int, ...] = ()
 
     def _display_(self) -> tuple[str, list]:
         head = f"Expert-panel bootstrap: {self.n_resamples} panels, {self.summary.sizes['cluster']} units x {len(self.nodes)} node(s)"
@@ -1636,6 +1636,7 @@ class WeightBootstrapResult(ResultDisplay):
             "expert_columns": self.expert_columns,
             "n_resamples": self.n_resamples,
             "seed": self.seed,
+            "spawn_key": list(self.spawn_key),
             "confidence_level": self.confidence_level,
             "percentiles": list(_tails(self.confidence_level)),
             "percentile_method": _PERCENTILE_METHOD,
@@ -1682,6 +1683,7 @@ class WeightBootstrapResult(ResultDisplay):
             "expert_columns": _attr_value(self.expert_columns),
             "n_resamples": self.n_resamples,
             "seed": _attr_value(self.seed),
+            "spawn_key": " ".join(map(str, self.spawn_key)),
             "confidence_level": self.confidence_level,
             "percentile_method": _PERCENTILE_METHOD,
             "zero_spread": int(self.zero_spread),
@@ -1874,7 +1876,7 @@ def weight_bootstrap(
         mode = "parametric" if experts is None else "nonparametric"
     structure = study.structure
     out_nodes = _output_nodes(structure, nodes)
-    seed = _seed_of(rng)
+    seed, spawn_key = seed_record(rng)
     gen = as_rng(rng)
     design = _panel_design(structure, mode=mode, experts=experts, panel_size=panel_size, concentration=concentration, root=_root_seed(gen))
     limit = memory_limit_iv(memory_limit)
@@ -1985,6 +1987,7 @@ def weight_bootstrap(
         expert_columns=design.expert_columns,
         confidence_level=cl,
         seed=seed,
+        spawn_key=spawn_key,
         n_resamples=n_resamples,
         zero_spread=zero,
         weights_cancel=_weights_cancel(spec, structure),
@@ -2040,7 +2043,7 @@ class ClusterBootstrapResult(ResultDisplay):
         Every resample's positions and statistics (dim ``resample``), only
         with ``keep_draws=True``.
     maxima : {'resample', 'fixed'}
-    spec, thresholds, confidence_level, seed, n_resamples
+    spec, thresholds, confidence_level, seed, spawn_key, n_resamples
     n_units : int
     has_regions : bool
     streaming : dict
@@ -2051,12 +2054,13 @@ class ClusterBootstrapResult(ResultDisplay):
     spec: IndexSpec
     thresholds: ScenarioThresholds
     confidence_level: float
-    seed: int | str | None
+    seed: int | None
     n_resamples: int
     n_units: int
     maxima: str
     has_regions: bool
     streaming: dict = field(default_factory=dict)
+    spawn_key: tuple[int, ...] = ()
 
     def _display_(self) -> tuple[str, list]:
         head = f"Unit (data) bootstrap: {self.n_resamples} resamples of {self.n_units} units"
@@ -2084,6 +2088,7 @@ class ClusterBootstrapResult(ResultDisplay):
             "n_resamples": self.n_resamples,
             "n_units": self.n_units,
             "seed": self.seed,
+            "spawn_key": list(self.spawn_key),
             "confidence_level": self.confidence_level,
             "percentiles": list(_tails(self.confidence_level)),
             "percentile_method": _PERCENTILE_METHOD,
@@ -2129,6 +2134,7 @@ class ClusterBootstrapResult(ResultDisplay):
             "n_units": self.n_units,
             "maxima": self.maxima,
             "seed": _attr_value(self.seed),
+            "spawn_key": " ".join(map(str, self.spawn_key)),
             "confidence_level": self.confidence_level,
             "percentile_method": _PERCENTILE_METHOD,
             **({"joint_counts": joint} if joint else {}),
@@ -2338,7 +2344,7 @@ def cluster_bootstrap(
     quantiles = _check_quantiles(quantiles)
     reference = _reference_iv(reference_counts)
     out_nodes = _output_nodes(study.structure, nodes)
-    seed = _seed_of(rng)
+    seed, spawn_key = seed_record(rng)
     gen = as_rng(rng)
     limit = memory_limit_iv(memory_limit)
     model = StudyModel(study, spec, thresholds=thresholds)
@@ -2424,6 +2430,7 @@ def cluster_bootstrap(
         thresholds=thresholds,
         confidence_level=cl,
         seed=seed,
+        spawn_key=spawn_key,
         n_resamples=n_resamples,
         n_units=n,
         maxima=maxima,

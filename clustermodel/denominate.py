@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clustermodel._errors import CellError, ClusterModelError
+from clustermodel._errors import CellError
 
 __all__ = ["denominate_array"]
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -805,7 +806,6 @@ def weight_sensitivity(
     replicates: int | None = None,
     method: str = "replicate",
     rng: RNGLike = None,
-    seed: RNGLike = None,
     distribution: str = "dirichlet",
     concentration: float = 50.0,
     delta: float = 0.25,
@@ -818,6 +818,7 @@ def weight_sensitivity(
     memory_limit: int | str | None = None,
     client: Client | str | None = None,
     progress: bool = True,
+    seed: RNGLike = None,
 ) -> SobolResult:
     """Sobol' sensitivity of every score, rank and conclusion to the expert weights.
 
@@ -840,7 +841,8 @@ def weight_sensitivity(
         design (for comparison; too wide for smooth outputs).
     rng : int, numpy.random.Generator or None
         Seed or generator, normalised once; the designs use independent streams spawned
-        from it. ``seed`` is accepted as SALib's name for it.
+        from it. (``seed=`` is still accepted, with a ``DeprecationWarning``: ``rng`` is the one
+        name, as in scipy.)
     distribution : {'dirichlet', 'uniform'}, default 'dirichlet'
         How the independent uniform inputs map onto the simplex
         (:data:`WEIGHT_DISTRIBUTIONS`, :func:`weights_from_unit`).
@@ -908,6 +910,11 @@ def weight_sensitivity(
     >>> res.indices.S1.shape
     (82, 4)
     """
+    if seed is not None:
+        warnings.warn("weight_sensitivity(seed=...) is deprecated; pass the same value as rng=", DeprecationWarning, stacklevel=2)
+        if rng is not None:
+            raise ClusterModelError("pass `rng` only (`seed` is its deprecated name), not both")
+        rng, seed = seed, None
     model, problem = weight_model(
         study, spec, distribution=distribution, concentration=concentration, delta=delta, triggers=triggers, thresholds=thresholds
     )
@@ -921,7 +928,6 @@ def weight_sensitivity(
         replicates=replicates,
         method=method,
         rng=rng,
-        seed=seed,
         n_resamples=n_resamples,
         confidence_level=confidence_level,
         output_names=meta["name"],

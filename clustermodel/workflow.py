@@ -10,7 +10,6 @@ byte-deterministic for a given config (no timestamps, no absolute paths).
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 
 import numpy as np
@@ -155,7 +154,6 @@ def run_scores(study, config: dict, out) -> dict:
     write_netcdf(out / "scores.nc", ds)
     if ev is not None:
         from clustermodel.plots import scenario_plot
-        from clustermodel.nouns import PAPER_NOUNS
 
         scenario_plot(
             ev.cluster_index.values,
@@ -184,9 +182,6 @@ def run_reproduction(study, config: dict, out) -> dict | None:
     out = ensure_dir(out)
     result = reproduce(study, thresholds=thresholds_from_config(config))
     data = result.to_dict()
-    n = result.n_reproduced
-    rs = result.reference_search
-    bad = [r for r in result.clusters if not r["reproduced"]]
     data["findings"] = findings(result, paper=bool(study.paper))
     data["headlines"] = conclusions(result, paper=bool(study.paper))
     write_text(out / "reproduction.md", markdown(result, nouns=study.nouns))
@@ -240,7 +235,6 @@ def run_bootstrap(study, config: dict, out) -> dict:
     """
     from clustermodel.bootstrap import cluster_bootstrap, weight_bootstrap
     from clustermodel.reporting.bootstrap import conclusions, findings, markdown, reference_counts_for, skip_reason
-    from clustermodel.nouns import PAPER_NOUNS
     from clustermodel.scenarios import StudyModel
 
     nouns = study.nouns
@@ -260,7 +254,7 @@ def run_bootstrap(study, config: dict, out) -> dict:
     reference = reference_counts_for(study) if study.has_regions else None
     reference_label = "the paper's counts" if reference is not None else None
     # one independent stream per run, spawned in a fixed order from the config seed
-    spawned = np.random.default_rng(seed).spawn(4 + len(kappas))
+    spawned = np.random.SeedSequence(seed).spawn(4 + len(kappas))  # each result records (seed, its spawn key)
     streams = iter(spawned)
     keep = bool(cfg["keep_draws"])  # every draw in bootstrap.nc / bootstrap_data.nc (large for big studies)
     common = dict(
@@ -298,11 +292,6 @@ def run_bootstrap(study, config: dict, out) -> dict:
     if not study.has_regions:
         skipped["scenarios"] = "no_higher_level"
 
-    if main_run is not None:
-        main_run = dataclasses.replace(main_run, seed=f"{seed} (spawned stream 0)")
-    if eq1 is not None:
-        eq1 = dataclasses.replace(eq1, seed=f"{seed} (spawned stream 1)")
-    data_runs = {m: dataclasses.replace(r, seed=f"{seed} (spawned stream {2 + k})") for k, (m, r) in enumerate(data_runs.items())}
     bundle = {
         "weight": main_run,
         "equation1": eq1,

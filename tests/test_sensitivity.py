@@ -478,7 +478,10 @@ def test_equation1_is_a_finding_not_a_crash(paper):
 
 def test_same_seed_bit_identical(paper):
     a = weight_sensitivity(paper, QUADRATIC, n=128, rng=42)
-    b = weight_sensitivity(paper, QUADRATIC, n=128, seed=42, chunk_size=16)  # SALib's name, other chunks
+    with pytest.warns(DeprecationWarning, match="pass the same value as rng="):
+        b = weight_sensitivity(paper, QUADRATIC, n=128, seed=42, chunk_size=16)  # the deprecated name, other chunks
+    with pytest.raises(ClusterModelError, match="not both"), pytest.warns(DeprecationWarning):
+        weight_sensitivity(paper, QUADRATIC, n=128, seed=42, rng=42)
     for key in ("S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"):
         np.testing.assert_allclose(getattr(a.indices, key), getattr(b.indices, key), rtol=0, atol=1e-12)
     c = weight_sensitivity(paper, QUADRATIC, n=128, rng=42)
@@ -624,8 +627,6 @@ def test_estimator_modules_hold_no_prose():
         ({"n": 64.0}, "`n` must be an integer"),
         ({"rng": "abc"}, "`rng` must be a numpy Generator"),
         ({"rng": -3}, "`rng` seed must be non-negative"),
-        ({"rng": None, "seed": -3}, "`seed` seed must be non-negative"),
-        ({"seed": 4}, "pass either `rng` or `seed`"),
         ({"distribution": "beta"}, "`distribution` must be one of"),
         ({"concentration": 0}, "`concentration` must be a positive"),
         ({"delta": 1.5, "distribution": "uniform"}, "`delta` must lie in (0, 1)"),

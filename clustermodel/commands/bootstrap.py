@@ -103,6 +103,8 @@ def _weight_spec(args, study):
 def run(args: argparse.Namespace) -> int:
     from clustermodel.bootstrap import cluster_bootstrap, weight_bootstrap
 
+    import numpy as np
+
     from clustermodel._validation import as_rng
     from clustermodel.reporting.bootstrap import figure_titles, findings, markdown, reference_counts_for
 
@@ -112,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
     nouns = study.nouns
     reference = reference_counts_for(study) if study.has_regions else None
     label = "the paper's counts" if reference is not None else None
-    weight_rng, data_rng = as_rng(args.seed, name="--seed").spawn(2)
+    as_rng(args.seed, name="--seed")  # validated here, so a bad seed is named as the option
+    weight_rng, data_rng = np.random.SeedSequence(args.seed).spawn(2)  # each result records (seed, spawn key)
     scale = dict(
         memory_limit=args.memory_limit,
         chunk_size=args.chunk_size,
@@ -137,11 +140,9 @@ def run(args: argparse.Namespace) -> int:
         rng=weight_rng,
         **scale,
     )
-    wb = _with_seed(wb, args.seed, 0)
     cb = None
     if args.data_bootstrap:
         cb = cluster_bootstrap(study, spec, maxima=args.maxima, rng=data_rng, **scale)
-        cb = _with_seed(cb, args.seed, 1)
     bundle = {"weight": wb, "data": {} if cb is None else {args.maxima: cb}}
     summary = markdown(wb, nouns=nouns, reference_label=label) + ("" if cb is None else "\n" + markdown(cb, nouns=nouns, reference_label=label))
     payload = {
@@ -167,11 +168,4 @@ def run(args: argparse.Namespace) -> int:
     elif args.out is None:
         print(summary, end="")
     return 0
-
-
-def _with_seed(result, seed, stream):
-    """Record the user's seed and which stream spawned from it the result used."""
-    import dataclasses
-
-    return dataclasses.replace(result, seed=None if seed is None else f"{seed} (spawned stream {stream})")
 

@@ -75,6 +75,13 @@ def fmt(x, digits: int = 3) -> str:
     return f"{v:.{digits}f}"
 
 
+def seed_text(seed, spawn_key=()) -> str:
+    """A recorded seed as a reader repeats it: ``20261130``, ``20261130 (spawned stream 2)``, ``None``."""
+    if seed is None or not spawn_key:
+        return str(seed)
+    return f"{seed} (spawned stream {'.'.join(map(str, spawn_key))})"
+
+
 def spec_text(spec) -> str:
     """A spec as ``field=value`` pairs, the fields that differ from the defaults (``'defaults'`` if none)."""
     from clustermodel.spec import IndexSpec

@@ -25,7 +25,7 @@ def _table(header, rows) -> list[str]:
 
 
 def _more(n_rows, shown, csv) -> list[str]:
-    return [f"", f"({shown} of {n_rows} rows shown; every row is in [{csv}]({csv}).)"] if n_rows > shown else []
+    return ["", f"({shown} of {n_rows} rows shown; every row is in [{csv}]({csv}).)"] if n_rows > shown else []
 
 
 def _flag_counts(b) -> dict:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from clustermodel.reporting._text import md_escape as E
+from clustermodel.reporting._text import seed_text
 from clustermodel.nouns import Nouns
 from clustermodel.spec import SCENARIOS
 
@@ -305,7 +306,7 @@ def weight_markdown(result, *, nouns: Nouns, reference_label: str | None = None,
         f"## {title or 'Weight bootstrap: expert panels (data fixed)'}",
         "",
         f"- Mode: **{mode_text(result, nouns)}**.",
-        f"- {result.n_resamples} panels, seed {result.seed}; aggregation `{result.spec.aggregation_label}`, spec {_spec_fields(result.spec)}"
+        f"- {result.n_resamples} panels, seed {seed_text(result.seed, result.spawn_key)}; aggregation `{result.spec.aggregation_label}`, spec {_spec_fields(result.spec)}"
         + (f"; thresholds {result.thresholds.cluster:g} / {result.thresholds.region:g} of the attainable maximum" if result.has_regions else "")
         + ".",
         f"- Intervals: equal-tailed {lo_p}–{hi_p} % percentile intervals (numpy's linear method).",
@@ -356,7 +357,7 @@ def cluster_markdown(result, *, nouns: Nouns, reference_label: str | None = None
         "",
         f"- {result.n_resamples} resamples of {nouns.count(result.n_units)} with replacement"
         + (f" ({nouns.highers} intact)" if result.has_regions else "")
-        + f", seed {result.seed}; aggregation `{result.spec.aggregation_label}`, spec {_spec_fields(result.spec)}; reference statistics: "
+        + f", seed {seed_text(result.seed, result.spawn_key)}; aggregation `{result.spec.aggregation_label}`, spec {_spec_fields(result.spec)}; reference statistics: "
         + ("**recomputed in every resample**" if result.maxima == "resample" else "**kept at the full sample's**")
         + ".",
     ]

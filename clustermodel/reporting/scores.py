@@ -79,7 +79,7 @@ def findings(data: dict, *, nouns) -> list[str]:
         counts = data["scenario_counts"]
         thr = data["thresholds"]
         out.append(
-            f"**Scenarios under the nominal spec** (scores stage): "
+            "**Scenarios under the nominal spec** (scores stage): "
             + ", ".join(f"{counts[k]} {k}" for k in SCENARIOS)
             + f" (thresholds {thr['cluster']:g} and {thr['region']:g} of the attainable maximum). "
             "[scores](scores.md), [figure](scores_scenarios.png)"
