@@ -262,6 +262,21 @@ def test_chunked_equals_unchunked_and_same_seed(paper):
     assert not np.array_equal(other.summary["score_median"].values, one.summary["score_median"].values)
 
 
+def test_a_result_records_the_seed_and_spawn_key_it_ran_on(paper):
+    """The seed a reader needs to repeat a run: an integer seed as given; a spawned SeedSequence as its root seed and
+    spawn key, whose stream is the one default_rng(seed).spawn gives; a Generator (state unknown) as None."""
+    plain = weight_bootstrap(paper, QUAD, n_resamples=50, rng=4, **FAST)
+    assert (plain.seed, plain.spawn_key) == (4, ()) and plain.to_dict()["spawn_key"] == []
+    child = np.random.SeedSequence(4).spawn(3)[2]
+    spawned = weight_bootstrap(paper, QUAD, n_resamples=50, rng=child, **FAST)
+    assert (spawned.seed, spawned.spawn_key) == (4, (2,))
+    same = weight_bootstrap(paper, QUAD, n_resamples=50, rng=np.random.default_rng(4).spawn(3)[2], **FAST)
+    xr.testing.assert_identical(spawned.summary, same.summary)
+    assert (same.seed, same.spawn_key) == (None, ())
+    data = cluster_bootstrap(paper, QUAD, n_resamples=20, rng=child, **FAST)
+    assert (data.seed, data.spawn_key) == (4, (2,)) and data.to_dataset().attrs["spawn_key"] == "2"
+
+
 def test_histogram_mode_is_chunk_independent_and_within_its_bound(hierarchy):
     exact = weight_bootstrap(hierarchy, n_resamples=500, rng=6, keep_draws=True, quantiles="exact", **FAST)
     a = weight_bootstrap(hierarchy, n_resamples=500, rng=6, quantiles="histogram", bins=64, **FAST)
