@@ -64,7 +64,7 @@ from clustermodel._typing import PathLike, RNGLike
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
 from clustermodel._validation import as_rng, check_choice, check_positive_int, check_probability, seed_record
 from clustermodel.aggregate import AGGREGATORS, aggregate_tree
-from clustermodel.index import ordinal_ranks
+from clustermodel.index import rank_values
 from clustermodel.scenarios import classify, pearson
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
 
@@ -1714,7 +1714,7 @@ def _weight_outputs(task: _WeightTask, W: np.ndarray) -> dict:
     scores = np.stack([out["index"]] + [out[f"score[{v}]"] for v in task.nodes], axis=-1)  # (B, n, P)
     ranks = np.empty(scores.shape, np.int32)
     ranks[..., 0] = out["rank"]
-    ranks[..., 1:] = ordinal_ranks(scores[..., 1:], axis=-2, dtype=np.int32)  # every other node, one call
+    ranks[..., 1:] = rank_values(scores[..., 1:], axis=-2, dtype=np.int32)  # every other node, one call
     res = {
         "weights": W,
         "score": scores,
@@ -1840,7 +1840,7 @@ def weight_bootstrap(
     values (``quantiles='exact'``, or ``'auto'`` while they fit in a quarter of
     the budget) or histograms on aligned power-of-two grids (``'histogram'``):
     then each percentile is within ``score_error`` (half a bin width, at most
-    range / (0.75 bins - 1)) of numpy's. Ranks are ordinal (ties by table order).
+    range / (0.75 bins - 1)) of numpy's. Ranks are competition ranks (exactly tied units share one).
     The panels are drawn in fixed blocks, each from its own stream spawned
     from ``rng``, so the result does not depend on ``chunk_size`` or the scheduler.
 
@@ -1888,7 +1888,7 @@ def weight_bootstrap(
     nominal_scores = np.stack([nominal["index"][0]] + [nominal[f"score[{v}]"][0] for v in out_nodes], axis=-1)
     nominal_ranks = np.empty(nominal_scores.shape, np.int32)
     nominal_ranks[:, 0] = nominal["rank"][0]
-    nominal_ranks[:, 1:] = ordinal_ranks(nominal_scores[:, 1:], axis=0, dtype=np.int32)
+    nominal_ranks[:, 1:] = rank_values(nominal_scores[:, 1:], axis=0, dtype=np.int32)
     task = _WeightTask(model, design.sampler, out_nodes, nominal, nominal_ranks, reference)
 
     K, P = len(structure.weighted), 1 + len(out_nodes)

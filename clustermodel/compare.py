@@ -30,7 +30,7 @@ import xarray as xr
 
 from clustermodel._display import ResultDisplay, fmt
 from clustermodel._errors import ClusterModelError
-from clustermodel.index import _py, compute_index, construct, resolve
+from clustermodel.index import _py, compute_index, construct, rank_values, resolve
 from clustermodel.spec import IndexSpec
 from clustermodel.structure import Structure
 
@@ -87,6 +87,20 @@ class ComparisonResult(ResultDisplay):
     mean_abs_shift: np.ndarray
 
     @property
+    def tied_units(self) -> np.ndarray:
+        """Per variant, how many units share their rank with another (exactly equal scores; NaN not counted)."""
+        out = np.zeros(len(self.variants), dtype=int)
+        for k, r in enumerate(self.rank):
+            values, counts = np.unique(r[np.isfinite(r)], return_counts=True)
+            out[k] = int(counts[counts > 1].sum())
+        return out
+
+    @property
+    def largest_tie(self) -> np.ndarray:
+        """Per variant, the size of the largest group of units tied at one rank (1 when no two tie)."""
+        return np.array([max((np.unique(r[np.isfinite(r)], return_counts=True)[1].max(initial=0)), 1) for r in self.rank])
+
+    @property
     def rank_change(self) -> np.ndarray:
         """Rank under each variant minus the rank under the first (positive: the unit falls)."""
         return self.rank - self.rank[:1]
@@ -127,7 +141,10 @@ class ComparisonResult(ResultDisplay):
 
     def to_dict(self) -> dict:
         return {
-            "variants": [{"name": v, "spec": s} for v, s in zip(self.variants, self.specs)],
+            "variants": [
+                {"name": v, "spec": s, "tied_units": int(t), "largest_tie": int(g)}
+                for v, s, t, g in zip(self.variants, self.specs, self.tied_units, self.largest_tie)
+            ],
             "pairs": self.pairs_frame().to_dict(orient="records"),
         }
 
@@ -177,14 +194,14 @@ def compare_variants(data: DataLike, variants: dict, *, base_spec: IndexSpec | N
     R = np.full((V, n), np.nan)
     for k in range(V):
         ok = np.isfinite(S[k])
-        R[k, ok] = scipy.stats.rankdata(-S[k, ok], method="ordinal")
+        R[k, ok] = rank_values(S[k, ok])
     rho = np.eye(V)
     shift = np.zeros((V, V))
     for a in range(V):
         for b in range(a + 1, V):
             both = np.isfinite(S[a]) & np.isfinite(S[b])
-            ra = scipy.stats.rankdata(-S[a, both], method="ordinal")
-            rb = scipy.stats.rankdata(-S[b, both], method="ordinal")
+            ra = rank_values(S[a, both])
+            rb = rank_values(S[b, both])
             rho[a, b] = rho[b, a] = scipy.stats.spearmanr(S[a, both], S[b, both]).statistic if both.sum() > 2 else np.nan
             shift[a, b] = shift[b, a] = float(np.abs(ra - rb).mean()) if both.any() else np.nan
     return ComparisonResult(
@@ -330,7 +347,7 @@ def unit_profile(data: DataLike, spec: IndexSpec | None = None, *, n: int = 3) -
     R = np.full(X.shape, np.nan)
     for j in range(X.shape[1]):
         ok = np.isfinite(X[:, j])
-        R[ok, j] = scipy.stats.rankdata(-X[ok, j], method="min")
+        R[ok, j] = rank_values(X[ok, j])
     leaves = c.structure.leaves
     strong, weak = [], []
     for i in range(X.shape[0]):

@@ -211,8 +211,8 @@ def _warn_degenerate(values, names, path, lines, unit):
     constant = [j for j in range(values.shape[1]) if complete[j] and np.all(values[:, j] == values[0, j])]
     if len(constant) == values.shape[1]:
         warnings.warn(
-            f"{path}: every indicator takes the same value in every row: every {unit} gets the same index, ranks "
-            "follow the table order and no analysis can tell the units apart; check the table",
+            f"{path}: every indicator takes the same value in every row: every {unit} gets the same index and rank 1, "
+            "and no analysis can tell the units apart; check the table",
             ClusterModelWarning,
             stacklevel=4,
         )

@@ -728,31 +728,32 @@ def index_maximum(data, weights=None, spec: IndexSpec | None = None, *, structur
     return xr.DataArray(res.reshape(Wb.shape[:-1]), dims=batch, coords=bcoords, name="attainable_maximum")
 
 
-def ordinal_ranks(values, axis: int = -1, dtype=np.int64) -> np.ndarray:
-    """Ordinal ranks along ``axis``: 1 = highest value, ties by position (the earlier gets the better rank), NaN last.
+def rank_values(values, axis: int = -1, dtype=np.int64) -> np.ndarray:
+    """Ranks along ``axis``: 1 = highest value; exactly equal values share the best rank of their group and the next
+    value skips (competition ranking, "1224": ``scipy.stats.rankdata(-v, method="min")``, COINr's
+    ``ties.method = "min"``); NaN ranks after every value, all NaN together.
 
-    The same ranks as ``scipy.stats.rankdata(-v, method="ordinal")`` with NaN mapped below every value, at the cost
-    of numpy's unstable (vectorised) sort: a stable sort is run only for the rows that hold a tie, which is where
-    stability can change the order.
+    A tie is exact equality: units that the data cannot order (say, several at exactly 0 under a geometric mean) get
+    one rank instead of an order taken from the table. numpy's vectorised (unstable) sort is enough, since tied
+    values get the same rank whatever their order; the group pass runs only for rows that hold a tie.
     """
     v = np.moveaxis(np.asarray(values, dtype=float), axis, -1)
     n = v.shape[-1]
-    key = np.where(np.isnan(v), np.inf, -v).reshape(-1, n)  # ascending key: highest value first, NaN last
+    key = -v.reshape(-1, n)  # ascending key: highest value first; numpy sorts NaN after +inf (the key of -inf)
     order = np.argsort(key, axis=-1)
     s = key[np.arange(key.shape[0])[:, None], order]  # (fancy indexing: 4x faster than take_along_axis here)
-    tied = np.flatnonzero((s[:, 1:] == s[:, :-1]).any(axis=1))
-    if tied.size:
-        order[tied] = np.argsort(key[tied], axis=-1, kind="stable")
-    ranks = np.empty(key.shape, dtype=dtype)
-    np.put_along_axis(ranks, order, np.arange(1, n + 1, dtype=dtype), axis=-1)
-    return np.moveaxis(ranks.reshape(v.shape), -1, axis)
+    same = (s[:, 1:] == s[:, :-1]) | (np.isnan(s[:, 1:]) & np.isnan(s[:, :-1]))
+    positions = np.broadcast_to(np.arange(1, n + 1, dtype=dtype), key.shape).copy()
+    tied = np.flatnonzero(same.any(axis=1))
+    if tied.size:  # within a run of equal sorted keys every position takes the run's first
+        starts = np.where(np.concatenate([np.ones((tied.size, 1), bool), ~same[tied]], axis=1), positions[tied], 0)
+        positions[tied] = np.maximum.accumulate(starts, axis=1)
+    out = np.empty(key.shape, dtype=dtype)
+    np.put_along_axis(out, order, positions, axis=-1)
+    return np.moveaxis(out.reshape(v.shape), -1, axis)
 
 
 def rank(index: xr.DataArray, dim: str | None = None) -> xr.DataArray:
-    """Ordinal ranks along ``dim``: 1 = highest index.
-
-    Ties are broken by table order (the earlier unit gets the better rank), so
-    the ranks are always a permutation of 1..n. NaN ranks last.
-    """
+    """Ranks along ``dim``: 1 = highest index; equal values share a rank (:func:`rank_values`); NaN ranks last."""
     dim = dim or index.dims[-1]
-    return index.copy(data=ordinal_ranks(index.values, axis=index.get_axis_num(dim))).rename("rank")
+    return index.copy(data=rank_values(index.values, axis=index.get_axis_num(dim))).rename("rank")

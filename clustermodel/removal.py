@@ -79,7 +79,7 @@ class RemovalResult(ResultDisplay):
         Every node set to zero for each element (see :func:`removed_nodes`).
     nominal_score, nominal_rank : ndarray (n_units,)
     score, rank : ndarray (n_elements, n_units)
-        The index and its rank (1 = best; ties in table order, as :func:`clustermodel.index.rank`) without the
+        The index and its rank (1 = best; tied units share a rank, as :func:`clustermodel.index.rank`) without the
         element.
     spec : dict
     """

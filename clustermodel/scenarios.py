@@ -25,7 +25,7 @@ import xarray as xr
 from clustermodel._display import ResultDisplay, fmt
 from clustermodel._errors import ClusterModelError
 from clustermodel.aggregate import aggregate_tree
-from clustermodel.index import TOP_UNIT, as_weights, compute_index, construct, index_maximum, ordinal_ranks, rank
+from clustermodel.index import TOP_UNIT, as_weights, compute_index, construct, index_maximum, rank, rank_values
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
 from clustermodel.structure import Structure
 
@@ -171,7 +171,7 @@ class StudyModel:
         res = self.scores(W, self.nodes)
         full = res[self.structure.root]
         ci, top = full[..., :-1], full[..., -1]
-        ranks = ordinal_ranks(ci, dtype=float)
+        ranks = rank_values(ci, dtype=float)
         out = {"index": ci, "rank": ranks, "maximum": top}
         for v in self.nodes:
             out[f"score[{v}]"] = res[v][..., :-1]
@@ -195,7 +195,7 @@ class Evaluation(ResultDisplay):
     Attributes
     ----------
     cluster_index : DataArray (*batch, cluster)
-    cluster_rank : DataArray (*batch, cluster), 1 = highest, ties by table order
+    cluster_rank : DataArray (*batch, cluster), 1 = highest, exactly tied units share a rank
     attainable_maximum : DataArray (*batch,)
     region_index : DataArray (region,) or None
     region_index_of_cluster : DataArray (cluster,) or None, the index of each unit's region

@@ -30,7 +30,7 @@ import xarray as xr
 
 from clustermodel._display import ResultDisplay, fmt
 from clustermodel._errors import ClusterModelError
-from clustermodel.index import ordinal_ranks
+from clustermodel.index import rank_values
 from clustermodel.scenarios import pearson
 from clustermodel.sobol import (
     ISHIGAMI_PROBLEM,
@@ -377,7 +377,7 @@ class _WeightModel:
         out = m.outputs(W, nominal=self._nominal)
         for v in self.node_outputs:
             sc = out[f"score[{v}]"]
-            out[f"rank[{v}]"] = ordinal_ranks(sc, dtype=float)
+            out[f"rank[{v}]"] = rank_values(sc, dtype=float)
         return out
 
     def _output_meta(self):
@@ -414,7 +414,7 @@ class _WeightModel:
             parts.append(np.ones(n))
         for v in self.node_outputs:
             sc = self.nominal_node[v]
-            parts += [sc, ordinal_ranks(sc, dtype=float)]
+            parts += [sc, rank_values(sc, dtype=float)]
         if self.has_regions:
             parts += [self.nominal_counts, [1.0]]
         parts.append([0.0])

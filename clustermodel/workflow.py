@@ -120,8 +120,8 @@ def run_scores(study, config: dict, out) -> dict:
 
         warnings.warn(
             f"{len(zero_index)} unit(s) score exactly 0 under a geometric or harmonic mean (a child at 0): "
-            f"{', '.join(str(z['id']) for z in zero_index[:8])}{' …' if len(zero_index) > 8 else ''}; they tie, so their order "
-            "is table order; set normalised_range = [1, 100] in the spec to keep every unit above 0",
+            f"{', '.join(str(z['id']) for z in zero_index[:8])}{' …' if len(zero_index) > 8 else ''}; they tie at one rank, "
+            "which the data cannot break; set normalised_range = [1, 100] in the spec to keep every unit above 0",
             ClusterModelWarning,
             stacklevel=2,
         )

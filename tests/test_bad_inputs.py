@@ -968,8 +968,8 @@ def test_degenerate_studies(files, write_csv, cli):
     assert [str(r.message) for r in rec] == [msg_one]
     equal = {"clusters": write_csv("equal.csv", "no,group,a,b\n1,G1,1,1\n2,G1,1,1\n3,G1,1,1\n"), "weights": one["weights"]}
     msg_equal = (
-        f"{equal['clusters']}: every indicator takes the same value in every row: every cluster gets the same index, "
-        "ranks follow the table order and no analysis can tell the units apart; check the table"
+        f"{equal['clusters']}: every indicator takes the same value in every row: every cluster gets the same index and rank 1, "
+        "and no analysis can tell the units apart; check the table"
     )
     with pytest.warns(ClusterModelWarning) as rec:
         load_study(equal["clusters"], equal["weights"])

@@ -26,12 +26,28 @@ def test_variants_match_their_own_index_and_scipy(study):
     for k, (spec, structure) in enumerate([(study.spec, None), (geo, None), (None, other), (study.spec.replace(normalisation="rank"), None)]):
         expected = compute_index(study, spec=spec, structure=structure).values
         assert np.allclose(res.score[k], expected, rtol=1e-12)
-    r0 = scipy.stats.rankdata(-res.score[0], method="ordinal")
-    r1 = scipy.stats.rankdata(-res.score[1], method="ordinal")
+    r0 = scipy.stats.rankdata(-res.score[0], method="min")
+    r1 = scipy.stats.rankdata(-res.score[1], method="min")
     assert res.spearman[0, 1] == pytest.approx(scipy.stats.spearmanr(res.score[0], res.score[1]).statistic)
     assert res.mean_abs_shift[0, 1] == pytest.approx(np.abs(r0 - r1).mean())
     assert np.array_equal(res.rank_change[1], r1 - r0)
     assert res.pairs_frame().shape == (6, 4)
+
+
+def test_tied_units_share_a_rank_and_are_counted(study):
+    """A geometric mean over min-max values sends every unit at the bottom of an indicator to exactly 0: those units
+    share one rank (scipy's 'min'), and the counts of tied units and of the largest tie are those of the scores."""
+    from collections import Counter
+
+    res = compare_variants(study, {"nominal": study.spec, "geometric": study.spec.replace(aggregation="geometric", normalisation="minmax")})
+    zeros = int((res.score[1] == 0).sum())
+    assert zeros >= 2
+    assert np.array_equal(res.rank[1], scipy.stats.rankdata(-res.score[1], method="min"))
+    for k in range(2):
+        counts = Counter(res.score[k].tolist())
+        assert res.tied_units[k] == sum(c for c in counts.values() if c > 1)
+        assert res.largest_tie[k] == max(counts.values())
+    assert res.largest_tie[1] == zeros and res.to_dict()["variants"][1]["tied_units"] == res.tied_units[1]
 
 
 def test_a_unit_screened_out_by_one_variant_has_no_rank_there():

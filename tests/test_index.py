@@ -101,9 +101,9 @@ def test_group_reference_needs_group_column():
         compute_index(_da([[1.0]]), [1.0], PAPER_SPEC.replace(reference="group"))
 
 
-def test_rank_is_ordinal_with_table_order_ties():
+def test_rank_gives_tied_units_one_rank():
     idx = xr.DataArray([0.5, 0.9, 0.5, 0.1], dims="cluster")
-    assert rank(idx).values.tolist() == [2, 1, 3, 4]
+    assert rank(idx).values.tolist() == [2, 1, 2, 4]
 
 
 def test_normalise_array_batched_groups():
@@ -144,12 +144,13 @@ def test_normalised_range_maps_minmax_and_rank_onto_lower_upper():
     assert IndexSpec.from_dict({"normalised_range": [1, 100]}).normalised_range == (1.0, 100.0)
 
 
-def test_ordinal_ranks_are_scipy_ordinal_ranks_with_nan_last():
-    """Against scipy.stats.rankdata(method='ordinal') of the negated values (NaN mapped below every value), on rows
-    with and without ties (exact duplicates, several NaN, -inf, -0.0 against 0.0) and along either axis."""
+def test_rank_values_are_scipy_min_ranks_with_nan_last():
+    """Against scipy.stats.rankdata(method='min') of the negated values row by row, NaN ranked after every value
+    (all NaN of a row together), on rows with and without ties (exact duplicates, several NaN, -inf, -0.0 against
+    0.0, a row of NaN) and along either axis: tied units share the best rank of their group, the next one skips."""
     import scipy.stats
 
-    from clustermodel.index import ordinal_ranks
+    from clustermodel.index import rank_values
 
     rng = np.random.default_rng(5)
     x = rng.random((200, 37))
@@ -159,7 +160,13 @@ def test_ordinal_ranks_are_scipy_ordinal_ranks_with_nan_last():
     x[5, :] = 0.0
     x[5, 3] = -0.0
     x[6, :] = np.round(x[6, :], 1)  # many ties
-    want = scipy.stats.rankdata(-np.where(np.isnan(x), -np.inf, x), method="ordinal", axis=-1)
-    assert np.array_equal(ordinal_ranks(x), want)
-    assert np.array_equal(ordinal_ranks(x.T, axis=0), want.T)
-    assert ordinal_ranks(x, dtype=float).dtype == float
+    x[7, :] = np.nan
+    want = np.empty(x.shape, dtype=np.int64)
+    for i, row in enumerate(x):
+        ok = ~np.isnan(row)
+        want[i, ok] = scipy.stats.rankdata(-row[ok], method="min")
+        want[i, ~ok] = ok.sum() + 1
+    assert np.array_equal(rank_values(x), want)
+    assert np.array_equal(rank_values(x.T, axis=0), want.T)
+    assert rank_values(x, dtype=float).dtype == float
+    assert rank_values([0.3, 0.0, 0.9, 0.0, 0.0]).tolist() == [2, 3, 1, 3, 3]

@@ -112,7 +112,9 @@ def findings(b, *, nouns) -> list[str]:
             out.append(
                 f"**Variants** (audit, {len(cmp.variants) - 1} one-at-a-time changes of the spec): the largest change of the ranking is "
                 f"`{md_escape(worst['variant_b'])}` (mean |rank shift| {fmt(worst['mean_abs_rank_shift'], 2)}, Spearman rho "
-                f"{fmt(worst['spearman'], 3)} with the nominal ranking). [audit](audit.md)"
+                f"{fmt(worst['spearman'], 3)} with the nominal ranking)"
+                + "".join(f"; under `{md_escape(v)}` {g} of {m} {nouns.units} tie at one rank, so its shift measures ties" for v, g, m in _degenerate_variants(cmp))
+                + ". [audit](audit.md)"
             )
     return out
 
@@ -268,7 +270,7 @@ def _removal_section(b, nouns) -> list[str]:
     lines += [
         f"Each node below the index left out in turn (its weight set to 0, its siblings' weights renormalised within the "
         f"parent; an only child takes its parent with it) and every {nouns.unit}'s rank recomputed. The mean |rank shift| "
-        f"is over the {nouns.count(len(rem.units))}; ties are ranked in table order, so a tie can add a shift of one.",
+        f"is over the {nouns.count(len(rem.units))}; exactly tied {nouns.units} share a rank, so a tie that a removal breaks shows as a shift.",
         "",
     ]
     rows = [
@@ -278,6 +280,25 @@ def _removal_section(b, nouns) -> list[str]:
     lines += _table(["left out", "level", "mean abs rank shift", "largest shift", f"{nouns.unit} moved most", "its change"], rows[: TABLE_ROWS * 2])
     lines += _more(len(rows), min(len(rows), TABLE_ROWS * 2), "audit_removal.csv")
     return lines + [""]
+
+
+def _degenerate_variants(cmp) -> list[tuple[str, int, int]]:
+    """(variant, largest tie, units scored) of the variants where at least a fifth of the units tie at one rank."""
+    n = np.isfinite(cmp.rank).sum(axis=1)
+    return [(v, int(g), int(m)) for v, g, m in zip(cmp.variants, cmp.largest_tie, n) if m and g >= max(2, 0.2 * m)]
+
+
+def _tie_note(cmp, nouns) -> list[str]:
+    bad = _degenerate_variants(cmp)
+    if not bad:
+        return []
+    said = "; ".join(f"`{md_escape(v)}`: {g} of {m} {nouns.units} tie at one rank" for v, g, m in bad)
+    return [
+        "",
+        f"Tied {nouns.units} share the best rank of their group (\"1224\"). Where many tie, a variant's rank shift and rho "
+        f"measure the ties more than a reordering: {said} (under a geometric or harmonic mean, typically {nouns.units} "
+        "that score exactly 0 because one indicator is at the bottom of its scale).",
+    ]
 
 
 def _variants_section(b, nouns) -> list[str]:
@@ -293,9 +314,11 @@ def _variants_section(b, nouns) -> list[str]:
     ]
     pf = cmp.pairs_frame()
     base = pf[pf["variant_a"] == cmp.variants[0]]
-    lines += _table(["variant", "Spearman rho", "mean abs rank shift"], [
-        [md_escape(r.variant_b), fmt(r.spearman, 3), fmt(r.mean_abs_rank_shift, 2)] for r in base.itertuples()
+    tied = dict(zip(cmp.variants, cmp.tied_units))
+    lines += _table(["variant", "Spearman rho", "mean abs rank shift", f"tied {nouns.units}"], [
+        [md_escape(r.variant_b), fmt(r.spearman, 3), fmt(r.mean_abs_rank_shift, 2), str(int(tied[r.variant_b]))] for r in base.itertuples()
     ])
+    lines += _tie_note(cmp, nouns)
     shift = np.nanmax(np.abs(cmp.rank_change[1:]), axis=0) if len(cmp.variants) > 1 else np.zeros(len(cmp.units))
     order = np.argsort(-shift, kind="stable")[:10]
     lines += ["", f"The {nouns.units} whose rank moves most across the variants (every {nouns.unit} in [audit_variants.csv](audit_variants.csv)):", ""]

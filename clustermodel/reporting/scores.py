@@ -40,7 +40,7 @@ def zero_index_text(zeros: list, *, nouns) -> str:
     return (
         f"**{len(zeros)} {nouns.unit if len(zeros) == 1 else nouns.units} score exactly 0** (scores stage): a geometric or "
         f"harmonic mean is 0 when one child is 0, and these {nouns.units} are at the bottom of the normalised scale on at "
-        f"least one indicator: {shown}{more}. They tie at 0, so their ranks among themselves are table order, not data; "
+        f"least one indicator: {shown}{more}. They tie at 0 and share one rank: the data do not order them; "
         "`normalised_range = [1, 100]` in the spec (COINr's usual scale) keeps every unit above 0."
     )
 
