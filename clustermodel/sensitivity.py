@@ -600,7 +600,9 @@ class SobolResult(ResultDisplay):
         Cluster label -> name.
     nominal_scenario : dict
         Cluster label -> its scenario at the published weights.
-    notes : tuple of str
+    note_codes : tuple of (str, dict)
+        What the run's notes must say, as machine-readable codes with their numbers (``"equation1_weights_inert"``,
+        ``"spec_moves_paper_counts"`` with the counts, ...); :attr:`notes` words them.
     nouns : clustermodel.nouns.Nouns or None
         The study's nouns, used by :meth:`summary` (None: the paper's).
     """
@@ -620,8 +622,15 @@ class SobolResult(ResultDisplay):
     seed: int | None
     cluster_names: dict = field(default_factory=dict)
     nominal_scenario: dict = field(default_factory=dict)
-    notes: tuple = ()
+    note_codes: tuple = ()
     nouns: Nouns | None = None
+
+    @property
+    def notes(self) -> tuple:
+        """The notes as sentences (written by :func:`clustermodel.reporting.sobol.result_notes` from :attr:`note_codes`)."""
+        from clustermodel._display import call_narrator
+
+        return tuple(call_narrator("clustermodel.reporting.sobol:result_notes", self))
 
     def _display_(self) -> tuple[str, list]:
         ix = self.indices
@@ -751,7 +760,7 @@ class SobolResult(ResultDisplay):
         }
         if records:
             d["records"] = self.to_records()
-        d.update(outputs=self.output_table(), weights_vs_importance=self.importance, convergence=self.convergence_table(), notes=list(self.notes))
+        d.update(outputs=self.output_table(), weights_vs_importance=self.importance, convergence=self.convergence_table(), notes=list(self.notes), note_codes=[[c, p] for c, p in self.note_codes])
         return d
 
     def to_json(self, **kwargs: Any) -> str:
@@ -970,60 +979,25 @@ def weight_sensitivity(
         dist["delta"] = delta
     dist["description"] = WEIGHT_DISTRIBUTIONS[distribution]
 
-    notes = [
-        "Factors are independent uniform inputs: one per indicator weight, mapped onto the simplex inside the model "
-        f"({WEIGHT_DISTRIBUTIONS[distribution]}), so Sobol's independence assumption holds although the weights "
-        "sum to one. A weight factor's index measures the influence of that indicator's raw (pre-normalisation) "
-        "draw, which acts on every weight through the normalisation.",
-    ]
+    # what the report must say about this run, as codes and numbers; reporting/sobol.py:result_notes words them
+    codes: list[tuple[str, dict]] = [("independent_uniforms", {"distribution": distribution})]
     weight_cols = ix.ST[:, :m]
     weights_inert = bool(np.all(ix.S1[:, :m] == 0) and np.all(weight_cols == 0))
-    if spec.top_aggregation == "equation1" and "aggregation" not in triggers:
-        if weights_inert:
-            notes.append(
-                "Under Equation 1 as printed the outputs do not depend on the weights: every weight index is exactly 0. "
-                "Why: alpha_j x_ij / max_i(alpha_j x_ij) = x_ij / max_i x_ij for any alpha_j > 0, so a positive weight "
-                "cancels between numerator and maximum and Table 4's weights cannot move any score, rank or scenario. "
-                "This is a property of the printed formula, not of the sample; use aggregation 'quadratic' or "
-                "'arithmetic' for weights that act."
-            )
-        else:
-            notes.append(
-                "Under Equation 1 as printed positive weights cancel; the weight factors matter here only through "
-                "other factors or because some sampled weight underflowed to 0 (which drops its indicator)."
-            )
-    if ix.constant.all() and not (spec.top_aggregation == "equation1" and "aggregation" not in triggers):
-        notes.append("Every output is constant over the sample: no factor has any influence on this study under this spec.")
-    notes += list(ix.notes)
-    notes.append(
-        "Ranks, scenario counts and the 0/1 outputs (scenario kept, counts kept) are discrete; variance-based indices "
-        "remain well defined for them and give the share of the variance of a rank, or of a flip probability, that "
-        "each factor explains. A 0/1 output that rarely flips rests on few events (see the rare-events note, if any)."
-    )
+    equation1 = spec.top_aggregation == "equation1" and "aggregation" not in triggers
+    if equation1:
+        codes.append(("equation1_weights_inert" if weights_inert else "equation1_weights_cancel", {}))
+    if ix.constant.all() and not equation1:
+        codes.append(("every_output_constant", {}))
+    codes += [("index_notes", {}), ("discrete_outputs", {})]
     nominal_counts = {s: int(c) for s, c in zip(SCENARIOS, model.nominal_counts)} if model.has_regions else None
-    from clustermodel.reproduction import PAPER_COUNTS
+    from clustermodel.paper import PAPER_COUNTS
 
     if model.has_regions and nominal_counts != PAPER_COUNTS and study.spec.normalisation == "max":
-        notes.append(
-            f"At the published weights this spec gives scenario counts {nominal_counts}, not the paper's {PAPER_COUNTS}: "
-            "the spec change alone moves the conclusion before any weight varies; 'kept' outputs compare with this "
-            "spec's own nominal result."
-        )
+        codes.append(("spec_moves_paper_counts", {"counts": nominal_counts, "paper": dict(PAPER_COUNTS)}))
     for option, why in model.dropped_options.items():
-        notes.append(f"Trigger option {option} was left out: it cannot be computed on this study ({why}).")
+        codes.append(("trigger_option_dropped", {"option": option, "reason": why}))
     if triggers:
-        notes.append(
-            "Trigger factors split their uniform input into equal parts, one per option, in the order "
-            + "; ".join(f"{t}: {list(model.trigger_options[t])}" for t in triggers)
-            + ". The nominal point is the base spec at the published weights."
-            + (
-                " Index values under different aggregations are on different scales (a sum versus a square root), so "
-                "the aggregation trigger's influence on the index values includes that change of scale; ranks and "
-                "scenarios are comparable across aggregations."
-                if "aggregation" in triggers
-                else ""
-            )
-        )
+        codes.append(("trigger_factors", {"options": {t: list(model.trigger_options[t]) for t in triggers}}))
     kept = study.clusters.sel(cluster=model.clusters)
     names = kept["name"].values if "name" in kept.coords else model.clusters
     item = lambda c: c.item() if hasattr(c, "item") else c  # noqa: E731
@@ -1047,6 +1021,6 @@ def weight_sensitivity(
         seed=ix.seed,
         cluster_names=cluster_names,
         nominal_scenario=nominal_scenario,
-        notes=tuple(notes),
+        note_codes=tuple(codes),
         nouns=getattr(study, "nouns", None),
     )

@@ -1,6 +1,7 @@
 """Tests of clustermodel.sobol and clustermodel.sensitivity: oracles (Ishigami, G, SALib), calibration, streaming,\nthe degenerate case, seeds, validation, reporting, CLI."""
 
 import copy
+import dataclasses
 import json
 import warnings
 
@@ -369,6 +370,30 @@ def test_constant_output_gives_zero_and_note():
     assert np.all(res.S1[1] == 0) and np.all(res.ST_high[1] == 0) and res.constant.tolist() == [False, True]
     assert any("same value in every model run" in t and "c" in t for t in res.notes)
     assert np.any(res.S1[0] != 0)
+
+
+def test_the_estimator_returns_note_codes_and_reporting_words_them(paper):
+    """Numbers below, words above: weight_sensitivity records what its notes must say as codes with their numbers
+    (the counts as a dict, the trigger options as lists); the sentences come from reporting.sobol.result_notes, one
+    or more per code, in order, and the JSON carries both."""
+    from clustermodel.reporting.sobol import result_notes
+
+    res = weight_sensitivity(paper, QUADRATIC.replace(reference="sample"), n=64, replicates=2, rng=3, triggers=["negative"], progress=False)
+    codes = dict(res.note_codes)
+    assert list(codes)[:1] == ["independent_uniforms"] and "trigger_factors" in codes
+    assert codes["trigger_factors"]["options"] == {"negative": list(res.triggers["negative"])} and len(res.triggers["negative"]) >= 2
+    counts = codes["spec_moves_paper_counts"]["counts"]  # reference = sample moves the paper's counts
+    assert all(isinstance(v, int) for v in counts.values()) and counts != codes["spec_moves_paper_counts"]["paper"]
+    assert any(f"{counts['lonely']} lonely" in t for t in res.notes) and not any("{'" in t for t in res.notes)
+    assert res.notes == tuple(result_notes(res)) and len(res.notes) >= len(res.note_codes) - 1
+    d = res.to_dict()
+    assert d["notes"] == list(res.notes) and [c for c, _ in d["note_codes"]] == [c for c, _ in res.note_codes]
+    eq1 = weight_sensitivity(paper, PAPER_SPEC, n=64, replicates=2, rng=3, progress=False)
+    assert "equation1_weights_inert" in dict(eq1.note_codes)
+    assert any("do not depend on the weights" in t for t in eq1.notes)
+    bad = dataclasses.replace(res, note_codes=(("no_such_code", {}),))
+    with pytest.raises(ValueError, match="no_such_code"):
+        bad.notes
 
 
 # --- oracle 2: SALib's own analyze on the paper's data ---------------------------------------

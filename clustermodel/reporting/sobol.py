@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clustermodel.reporting._text import md_escape, md_escape as E, spec_text
+from clustermodel.reporting._text import counts_text, md_escape, md_escape as E, spec_text
 from clustermodel.nouns import PAPER_NOUNS, Nouns
 
 __all__ = ["index_notes", "indices_markdown", "method_sentence", "markdown", "findings", "write_outputs"]
@@ -43,6 +43,69 @@ def method_sentence(ix) -> str:
         "i.i.d. sample and are too wide for smooth outputs; see docs/sensitivity.md). S1 = first-order index "
         "(Saltelli et al. 2010), ST = total index (Jansen 1999)."
     )
+
+
+def result_notes(result) -> list:
+    """The notes of a weight-sensitivity run, one sentence per code of ``result.note_codes`` (in their order)."""
+    from clustermodel.sensitivity import WEIGHT_DISTRIBUTIONS
+
+    out = []
+    for code, p in result.note_codes:
+        if code == "independent_uniforms":
+            out.append(
+                "Factors are independent uniform inputs: one per indicator weight, mapped onto the simplex inside the model "
+                f"({WEIGHT_DISTRIBUTIONS[p['distribution']]}), so Sobol's independence assumption holds although the weights "
+                "sum to one. A weight factor's index measures the influence of that indicator's raw (pre-normalisation) "
+                "draw, which acts on every weight through the normalisation."
+            )
+        elif code == "equation1_weights_inert":
+            out.append(
+                "Under Equation 1 as printed the outputs do not depend on the weights: every weight index is exactly 0. "
+                "Why: alpha_j x_ij / max_i(alpha_j x_ij) = x_ij / max_i x_ij for any alpha_j > 0, so a positive weight "
+                "cancels between numerator and maximum and Table 4's weights cannot move any score, rank or scenario. "
+                "This is a property of the printed formula, not of the sample; use aggregation 'quadratic' or "
+                "'arithmetic' for weights that act."
+            )
+        elif code == "equation1_weights_cancel":
+            out.append(
+                "Under Equation 1 as printed positive weights cancel; the weight factors matter here only through "
+                "other factors or because some sampled weight underflowed to 0 (which drops its indicator)."
+            )
+        elif code == "every_output_constant":
+            out.append("Every output is constant over the sample: no factor has any influence on this study under this spec.")
+        elif code == "index_notes":
+            out += index_notes(result.indices)
+        elif code == "discrete_outputs":
+            out.append(
+                "Ranks, scenario counts and the 0/1 outputs (scenario kept, counts kept) are discrete; variance-based indices "
+                "remain well defined for them and give the share of the variance of a rank, or of a flip probability, that "
+                "each factor explains. A 0/1 output that rarely flips rests on few events (see the rare-events note, if any)."
+            )
+        elif code == "spec_moves_paper_counts":
+            out.append(
+                f"At the published weights this spec gives scenario counts {counts_text(p['counts'])}, not the paper's "
+                f"{counts_text(p['paper'])}: the spec change alone moves the conclusion before any weight varies; 'kept' "
+                "outputs compare with this spec's own nominal result."
+            )
+        elif code == "trigger_option_dropped":
+            out.append(f"Trigger option {p['option']} was left out: it cannot be computed on this study ({p['reason']}).")
+        elif code == "trigger_factors":
+            options = p["options"]
+            out.append(
+                "Trigger factors split their uniform input into equal parts, one per option, in the order "
+                + "; ".join(f"{t}: {o}" for t, o in options.items())
+                + ". The nominal point is the base spec at the published weights."
+                + (
+                    " Index values under different aggregations are on different scales (a sum versus a square root), so "
+                    "the aggregation trigger's influence on the index values includes that change of scale; ranks and "
+                    "scenarios are comparable across aggregations."
+                    if "aggregation" in options
+                    else ""
+                )
+            )
+        else:
+            raise ValueError(f"no sentence for the weight-sensitivity note code {code!r}")
+    return out
 
 
 def index_notes(ix) -> list:
