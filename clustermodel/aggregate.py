@@ -12,6 +12,7 @@ aggregation     F(x)                F⁻¹(s)                 weights
 ``quadratic``   x²                  √s                     normalised within the node
 ``geometric``   log x               exp s                  normalised within the node
 ``harmonic``    1/x                 1/s                    normalised within the node
+``genmean:p``   x^p                 s^(1/p)                normalised within the node
 ``equation1``   x²                  √s                     1 for every positive weight (they cancel, as printed)
 ==============  ==================  =====================  ================================================
 
@@ -20,7 +21,9 @@ than a mean: its attainable maximum is √(number of children). The geometric
 and harmonic means are defined on positive values: a child scoring exactly 0
 makes the node 0 (the limit of both means), and a negative child is an error
 naming the node and the unit — choose a normaliser whose scale is positive
-(``minmax``, ``rank``, ``goalposts``) or another aggregator.
+(``minmax``, ``rank``, ``goalposts``) or another aggregator. The generalised
+mean of order p (``genmean:p``, COINr's ``a_genmean``) takes values >= 0 for any
+p; for p < 0 a zero child makes the node 0, as for the harmonic mean.
 
 Missing children: under ``missing='rescale'`` (available-case) a node is the
 mean over its observed children, their weights renormalised; a node with no
@@ -37,9 +40,11 @@ from __future__ import annotations
 import numpy as np
 
 from clustermodel._errors import ClusterModelError
-from clustermodel.spec import AGGREGATIONS
+import functools
 
-__all__ = ["AGGREGATORS", "aggregate_tree", "aggregate_array", "attainable_maximum", "check_weights", "effective_weights"]
+from clustermodel.spec import AGGREGATIONS, PARAMETRISED_AGGREGATIONS, parse_aggregation
+
+__all__ = ["AGGREGATORS", "aggregator", "aggregate_tree", "aggregate_array", "attainable_maximum", "check_weights", "effective_weights"]
 
 
 def _identity(x):
@@ -62,7 +67,33 @@ AGGREGATORS = {
     "harmonic": (_inv, _inv, True, False),
     "equation1": (np.square, np.sqrt, False, True),
 }
-assert set(AGGREGATORS) == set(AGGREGATIONS)
+assert set(AGGREGATORS) | set(PARAMETRISED_AGGREGATIONS) == set(AGGREGATIONS)
+
+
+def _power(x, p):
+    # x >= 0 here (negatives are refused first); 0^p for p < 0 is replaced by the zero rule, so 1 stands in. A tiny
+    # positive child under p < 0 overflows to inf, whose root is 0: the node's limit as that child goes to 0.
+    with np.errstate(over="ignore"):
+        return np.power(np.where(x > 0, x, 0.0 if p > 0 else 1.0), p)
+
+
+def _root(s, p):
+    with np.errstate(over="ignore", divide="ignore"):
+        return np.power(np.where(s > 0, s, 0.0 if p > 0 else 1.0), 1.0 / p)
+
+
+@functools.lru_cache(maxsize=64)
+def aggregator(name: str) -> tuple:
+    """``(F, F⁻¹, negatives refused, a zero child gives 0, weights cancel)`` of an aggregation name.
+
+    The names of :data:`AGGREGATORS` and ``genmean:p``, the generalised mean of order p
+    (:func:`clustermodel.spec.parse_aggregation`).
+    """
+    base, order = parse_aggregation(name)
+    if order is None:
+        F, Finv, positive, cancels = AGGREGATORS[base]
+        return F, Finv, positive, positive, cancels
+    return functools.partial(_power, p=order), functools.partial(_root, p=order), True, order < 0, False
 
 
 def check_weights(weights, *, name: str = "weights") -> np.ndarray:
@@ -87,7 +118,7 @@ def effective_weights(weights, aggregation: str) -> np.ndarray:
     whether it is zero (the indicator is dropped) survives.
     """
     w = np.asarray(weights, dtype=float)
-    if AGGREGATORS[aggregation][3]:
+    if aggregator(aggregation)[4]:
         return (w > 0).astype(float)
     return w / w.sum(axis=-1, keepdims=True)
 
@@ -130,7 +161,7 @@ def _finish(num, den, total, zero_hit, Finv):
 
 def _node_block(values, present, w, aggregation, missing, node, unit_labels):
     """A node whose children are all indicators: values/present (*D, n, c) batch-free, weights (*B, c)."""
-    F, Finv, positive_only, cancels = AGGREGATORS[aggregation]
+    F, Finv, positive_only, zero_rule, cancels = aggregator(aggregation)
     e = (w > 0).astype(float) if cancels else w / w.sum(axis=-1, keepdims=True)
     rescale = missing == "rescale"
     if positive_only and np.any((values < 0) & present):
@@ -138,7 +169,7 @@ def _node_block(values, present, w, aggregation, missing, node, unit_labels):
     fv = F(values)
     num = _wsum(np.where(present, fv, 0.0) if rescale else fv, e)
     den = _wsum(present.astype(float), e) if rescale else None
-    zero_hit = _wsum((present & (values == 0)).astype(float), (e > 0).astype(float)) > 0 if positive_only else None
+    zero_hit = _wsum((present & (values == 0)).astype(float), (e > 0).astype(float)) > 0 if zero_rule else None
     return _finish(num, den, e.sum(axis=-1)[..., None], zero_hit, Finv)
 
 
@@ -148,7 +179,7 @@ def _node_list(children, present, w, aggregation, missing, node, unit_labels):
     The children stay separate arrays (a loop over the node's children, never over the batch), so no
     (batch, unit, child) array is built.
     """
-    F, Finv, positive_only, cancels = AGGREGATORS[aggregation]
+    F, Finv, positive_only, zero_rule, cancels = aggregator(aggregation)
     e = (w > 0).astype(float) if cancels else w / w.sum(axis=-1, keepdims=True)
     rescale = missing == "rescale"
     num = den = zero_hit = None
@@ -164,7 +195,7 @@ def _node_list(children, present, w, aggregation, missing, node, unit_labels):
                 den = d if den is None else den + d
             t = ek * fv
             num = t if num is None else num + t
-            if positive_only:
+            if zero_rule:
                 z = (ek > 0) & (v == 0) & p
                 zero_hit = z if zero_hit is None else zero_hit | z
     return _finish(num, den, e.sum(axis=-1)[..., None] if e.ndim > 1 else e.sum(), zero_hit, Finv)

@@ -63,7 +63,7 @@ from clustermodel._display import ResultDisplay, names
 from clustermodel._typing import PathLike, RNGLike
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
 from clustermodel._validation import as_rng, check_choice, check_positive_int, check_probability, seed_record
-from clustermodel.aggregate import AGGREGATORS, aggregate_tree
+from clustermodel.aggregate import aggregate_tree, aggregator
 from clustermodel.index import rank_values
 from clustermodel.scenarios import classify, pearson
 from clustermodel.spec import SCENARIOS, IndexSpec, ScenarioThresholds
@@ -1381,7 +1381,7 @@ def _record(streaming: dict) -> dict:
 def _weights_cancel(spec: IndexSpec, structure) -> bool:
     """True when every aggregation level's aggregator ignores positive weights (Equation 1 as printed)."""
     levels = sorted({structure.level(v) for v in structure.aggregates})
-    return all(AGGREGATORS[spec.aggregation_at(lv, structure.n_levels)][3] for lv in levels)
+    return all(aggregator(spec.aggregation_at(lv, structure.n_levels))[4] for lv in levels)
 
 
 def _output_nodes(structure, nodes) -> list:

@@ -46,7 +46,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="clustermodel",
         description=(
             "Audit a composite index: its scores, ranks and conclusions, how much they depend on the weights and on "
-            "every construction choice, with honest statistics. Give your own units with --clusters and --weights "
+            "every construction choice, with honest statistics. Give your own units with --units and --weights "
             "or --structure; without data options every command runs on the paper's 25 clusters in data/."
         ),
         epilog="Run 'clustermodel <command> --help' for the options of one command.",
@@ -125,7 +125,8 @@ def _located(exc: ClusterModelError, args) -> ClusterModelError:
     given = [(name, str(v)) for name, v in given if v]
     if any(v in text or Path(v).name in text for _, v in given):
         return exc
-    where = ", ".join(f"--{name.replace('_', '-')} {v}" for name, v in given) or "the paper's data (data/)"
+    option = {"clusters": "units"}  # the unit table's option is --units (--clusters is its alias)
+    where = ", ".join(f"--{option.get(name, name).replace('_', '-')} {v}" for name, v in given) or "the paper's data (data/)"
     located = type(exc).__new__(type(exc))
     located.__dict__.update(exc.__dict__)
     located.args = (f"{text} (inputs: {where})",)

@@ -19,6 +19,8 @@ method         more is better (d = +1)                          less is better (
 ``minmax``     (x - min) / (max - min)                          (max - x) / (max - min)
 ``zscore``     (x - mean) / sd                                  (mean - x) / sd
 ``rank``       (average rank - 1) / (n observed - 1)            the same on -x
+``prank``      (min rank - 1) / (n observed - 1), ties at min   the same on -x
+``borda``      min rank - 1 (the units beaten)                  the same on -x
 ``target``     min(1, (x - min) / (target - min))               min(1, (max - x) / (max - target))
 ``goalposts``  clip((x - lower) / (upper - lower), 0, 1)        clip((upper - x) / (upper - lower), 0, 1)
 =============  ===============================================  ==========================================
@@ -27,7 +29,9 @@ Degenerate sets are never NaN: ``max`` gives 0 where the set's maximum is not
 positive (the paper's convention: nobody scores on the indicator); a constant
 indicator gives the middle of the scale (0.5 for ``minmax`` and ``rank``, 0 for
 ``zscore``); ``target`` gives 1 to everyone when the whole set has reached the
-target.
+target. ``prank`` and ``borda`` rank ties at their lowest rank, as COINr does (its
+``ties.method = "min"``): a constant indicator gives every unit 0, and a set of one
+unit 0.5 (``prank``) or 0 (``borda``).
 """
 
 from __future__ import annotations
@@ -133,9 +137,13 @@ def reference_maxima(x, *, group_codes=None, negative: str = "keep"):
     return np.broadcast_to(reference_statistic(x, ~np.isnan(x), codes, g, "max"), x.shape)
 
 
-def _ranks(x, present, codes, n_groups):
+def _ranks(x, present, codes, n_groups, ties="average", scale=True):
+    """Ascending ranks of every indicator within each unit's reference set, ``ties`` as scipy's rankdata ``method``:
+    as a percentile in [0, 1] (``scale``: (rank - 1) / (n - 1), 0.5 in a set of one) or as ``rank - 1``."""
     def pct(v, valid):
-        r = scipy.stats.rankdata(np.where(valid, v, np.nan), axis=-2, nan_policy="omit")
+        r = scipy.stats.rankdata(np.where(valid, v, np.nan), axis=-2, nan_policy="omit", method=ties)
+        if not scale:
+            return r - 1
         n = valid.sum(axis=-2, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(n > 1, (r - 1) / np.maximum(n - 1, 1), 0.5)
@@ -182,6 +190,14 @@ def _rank(x, d, present, codes, g, params):
     return _ranks(d * x, present, codes, g)
 
 
+def _prank(x, d, present, codes, g, params):
+    return _ranks(d * x, present, codes, g, ties="min")
+
+
+def _borda(x, d, present, codes, g, params):
+    return _ranks(d * x, present, codes, g, ties="min", scale=False)
+
+
 def _target(x, d, present, codes, g, params):
     t = params["targets"]
     if np.any(np.isnan(t)):
@@ -214,6 +230,8 @@ NORMALISERS = {
     "minmax": _minmax,
     "zscore": _zscore,
     "rank": _rank,
+    "prank": _prank,
+    "borda": _borda,
     "target": _target,
     "goalposts": _goalposts,
 }
@@ -290,19 +308,22 @@ def normalise_array(
 
 
 #: Normalisers whose [0, 1] scale ``normalised_range`` maps onto [lower, upper].
-RANGED = ("minmax", "rank")
+RANGED = ("minmax", "rank", "prank")
+#: Normalisers with no fixed top: the attainable maximum uses the best observed value of each indicator.
+UNBOUNDED = ("zscore", "borda")
 
 
 def scale_top(method: str, normalised, present, normalised_range=(0.0, 1.0)) -> np.ndarray:
     """The top of the normalised scale of every indicator, shape (..., m).
 
     1 for the bounded methods (a unit holding the best value of its set);
-    the largest observed z-score for ``zscore``, whose scale is unbounded.
+    the largest observed value for ``zscore`` and ``borda`` (:data:`UNBOUNDED`), whose scale has no fixed top
+    (a Borda score's top is the size of the reference set less one).
     This is what a virtual unit scores when it is best on every indicator,
     and so defines the attainable maximum of the index.
     """
     normalised = np.asarray(normalised, dtype=float)
-    if method != "zscore":
+    if method not in UNBOUNDED:
         top = float(normalised_range[1]) if method in RANGED else 1.0
         return np.full(normalised.shape[:-2] + normalised.shape[-1:], top)
     return np.where(present, normalised, -np.inf).max(axis=-2)

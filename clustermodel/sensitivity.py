@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
 from clustermodel.spec import (
     AGGREGATIONS,
+    PARAMETRISED_AGGREGATIONS,
     MISSING_POLICIES,
     NORMALISATIONS,
     REFERENCE_SETS,
@@ -112,7 +113,7 @@ TRIGGER_OPTIONS = {
     "normalisation": tuple(NORMALISATIONS),
     "reference": tuple(REFERENCE_SETS),
     "negative": ("keep", "zero"),
-    "aggregation": tuple(AGGREGATIONS),
+    "aggregation": tuple(a for a in AGGREGATIONS if a not in PARAMETRISED_AGGREGATIONS),  # genmean needs its order
 }
 
 #: The outputs analysed in one run, and what each means.
@@ -988,7 +989,7 @@ def weight_sensitivity(
         codes.append(("equation1_weights_inert" if weights_inert else "equation1_weights_cancel", {}))
     if ix.constant.all() and not equation1:
         codes.append(("every_output_constant", {}))
-    codes += [("index_notes", {}), ("discrete_outputs", {})]
+    codes += [("index_notes", {}), ("discrete_outputs", {"scenarios": bool(model.has_regions)})]
     nominal_counts = {s: int(c) for s, c in zip(SCENARIOS, model.nominal_counts)} if model.has_regions else None
     from clustermodel.paper import PAPER_COUNTS
 

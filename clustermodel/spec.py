@@ -34,6 +34,7 @@ __all__ = [
     "NORMALISATIONS",
     "REFERENCE_SETS",
     "AGGREGATIONS",
+    "parse_aggregation",
     "MISSING_POLICIES",
     "NEGATIVE_POLICIES",
     "TREATMENTS",
@@ -47,6 +48,10 @@ NORMALISATIONS = {
     "minmax": "(x - min) / (max - min) in [0, 1]; (max - x) / (max - min) for lower-is-better indicators",
     "zscore": "(x - mean) / standard deviation (n - 1 denominator), sign flipped for lower-is-better indicators",
     "rank": "percentile rank in [0, 1]: (average rank - 1) / (number observed - 1), best = 1",
+    "prank": "percentile rank in [0, 1] with ties at their lowest rank: (min rank - 1) / (number observed - 1), "
+    "best = 1 (COINr's n_prank)",
+    "borda": "Borda score: how many units of the reference set the unit beats, (min rank - 1) in 0 .. n - 1 "
+    "(COINr's n_borda)",
     "target": "distance to the structure's target, (x - min) / (target - min), capped at 1; "
     "(max - x) / (max - target) for lower-is-better indicators",
     "goalposts": "(x - lower) / (upper - lower) between the structure's goalposts, truncated to [0, 1]; "
@@ -67,7 +72,47 @@ AGGREGATIONS = {
     "arithmetic": "weighted arithmetic mean sum_j w_j x_j",
     "geometric": "weighted geometric mean prod_j x_j^w_j; a zero child gives 0, a negative child is an error",
     "harmonic": "weighted harmonic mean 1 / sum_j (w_j / x_j); a zero child gives 0, a negative child is an error",
+    "genmean": "generalised (power) mean of order p, (sum_j w_j x_j^p)^(1/p), written genmean:p (e.g. genmean:0.5); "
+    "p = 1 is arithmetic, 2 quadratic, -1 harmonic, p -> 0 geometric; values must be >= 0 and, for p < 0, a zero "
+    "child gives 0 (COINr's a_genmean)",
 }
+
+#: Aggregators written with a parameter, ``name:value`` (the generalised mean's order).
+PARAMETRISED_AGGREGATIONS = ("genmean",)
+
+
+def parse_aggregation(name) -> tuple[str, float | None]:
+    """``'genmean:0.5'`` -> ``('genmean', 0.5)``; any other aggregation name -> ``(name, None)``.
+
+    Raises
+    ------
+    ClusterModelError
+        For an unknown name, a generalised mean without its order, or an order that is 0 (the geometric mean's
+        limit: write 'geometric'), infinite or not a number.
+    """
+    if isinstance(name, str) and ":" in name:
+        base, _, text = name.partition(":")
+        if base not in PARAMETRISED_AGGREGATIONS:
+            _check(name, "aggregation", AGGREGATIONS)
+        try:
+            order = float(text)
+        except ValueError:
+            order = math.nan
+        if not math.isfinite(order) or order == 0:
+            raise ClusterModelError(
+                f"`aggregation` {name!r}: the generalised mean's order must be a finite number other than 0 (its "
+                "limit at 0 is the geometric mean: write 'geometric'), e.g. genmean:0.5"
+            )
+        return base, order
+    _check(name, "aggregation", AGGREGATIONS)
+    if name in PARAMETRISED_AGGREGATIONS:
+        raise ClusterModelError(f"`aggregation` {name!r} needs its order: write {name}:p, e.g. {name}:0.5 or {name}:3")
+    return name, None
+
+
+def _canonical_aggregation(name) -> str:
+    base, order = parse_aggregation(name)
+    return base if order is None else f"{base}:{order!r}"
 
 #: What a missing indicator value does.
 MISSING_POLICIES = {
@@ -200,12 +245,11 @@ class IndexSpec:
         if isinstance(agg, tuple):
             if not agg:
                 raise ClusterModelError("`aggregation` must name at least one aggregator")
-            for a in agg:
-                _check(a, "aggregation", AGGREGATIONS)
+            agg = tuple(_canonical_aggregation(a) for a in agg)
             if len(set(agg)) == 1:
                 agg = agg[0]
         else:
-            _check(agg, "aggregation", AGGREGATIONS)
+            agg = _canonical_aggregation(agg)
         object.__setattr__(self, "aggregation", agg)
 
     def aggregation_at(self, level: int, n_levels: int) -> str:

@@ -95,11 +95,10 @@ def run_scores(study, config: dict, out) -> dict:
     kept = study.clusters.sel({c.unit_dim: c.units})
     rows = []
     for i, unit in enumerate(c.units):
-        row = {
-            "id": unit.item() if hasattr(unit, "item") else unit,
-            "name": str(kept["name"].values[i]) if "name" in kept.coords else None,
-            "group": str(kept["group"].values[i]) if "group" in kept.coords else None,
-            "region": str(kept["region"].values[i]) if "region" in kept.coords else None,
+        row = {"id": unit.item() if hasattr(unit, "item") else unit}
+        # a column the study does not have is not written (no empty name / group / region column)
+        row.update({k: str(kept[k].values[i]) for k in ("name", "group", "region") if k in kept.coords})
+        row |= {
             "index": float(scores.values[i, 0]),
             "rank": int(ranks.values[i, 0]),
             "nodes": {v: float(scores.values[i, k + 1]) for k, v in enumerate(aggregates)},
@@ -111,7 +110,9 @@ def run_scores(study, config: dict, out) -> dict:
     counts = None if ev is None else {s: int(v) for s, v in zip(SCENARIOS, ev.scenario_counts.values)}
     zero_index = []
     aggs = {spec.aggregation} if isinstance(spec.aggregation, str) else set(spec.aggregation)
-    if aggs & {"geometric", "harmonic"}:
+    from clustermodel.aggregate import aggregator
+
+    if any(aggregator(a)[3] for a in aggs):  # a mean that a zero child sends to 0 (geometric, harmonic, genmean:p<0)
         for i in np.flatnonzero(scores.values[:, 0] == 0):
             zero_cols = [v for j, v in enumerate(tree.leaves) if c.present[i, j] and c.normalised[i, j] == 0]
             zero_index.append({"id": rows[i]["id"], "zero_indicators": zero_cols})

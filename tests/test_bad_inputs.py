@@ -574,7 +574,7 @@ def test_column_option_naming_no_column(files, cli, command, option):
 
 def test_column_option_without_own_data(cli):
     msg = (
-        "--group-column names a column of your own unit table; give --clusters and --weights or --structure as well "
+        "--group-column names a column of your own unit table; give --units and --weights or --structure as well "
         "(the paper's tables have fixed columns)"
     )
     assert_cli_error(cli, ["index", "--group-column", "sector"], msg)

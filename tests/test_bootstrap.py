@@ -712,7 +712,10 @@ def test_run_bootstrap_on_a_study_without_regions(hierarchy, tmp_path):
     assert "skipped" in data and "scenarios" in data["skipped"] and data["weight_bootstrap"]["has_regions"] is False
     assert data["equation1"] is None and len(data["concentration_sensitivity"]) == 1
     assert {p.name for p in tmp_path.iterdir()} == {"bootstrap.md", "bootstrap.json", "bootstrap.nc", "bootstrap.csv", "bootstrap_data.nc", "bootstrap_ranks.png"}
-    assert len(data["findings"]) == 3
+    # the missing scenarios are named once in bootstrap.md (and once in the report's "Analyses not run"), not as a finding
+    assert len(data["findings"]) == 2 and not any("scenario" in f.lower() for f in data["findings"])
+    md = (tmp_path / "bootstrap.md").read_text(encoding="utf-8")
+    assert md.count("no higher-level unit table") == 1 and "nominal scenario" not in md
     with xr.open_dataset(tmp_path / "bootstrap.nc") as ds:
         assert "draw" not in ds.dims and ds.sizes["node"] == len(hierarchy.structure.aggregates)
 

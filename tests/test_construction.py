@@ -59,6 +59,40 @@ def test_percentile_rank_with_ties():
     np.testing.assert_allclose(_norm("rank", directions=[-1]), [1.0, 0.5, 0.0])
 
 
+def test_coinr_percentile_rank_and_borda_rank_ties_at_their_minimum():
+    """COINr's n_prank and n_borda: rank(x, ties.method = "min") - 1, over n observed - 1 for the percentile; a
+    missing value keeps no rank; lower-is-better indicators rank -x; within a group for reference = group."""
+    ties = np.array([[2.0], [2.0], [10.0], [np.nan], [5.0]])
+    # min ranks of (2, 2, 10, 5): 1, 1, 4, 3 -> Borda 0, 0, 3, 2; percentile /(4 - 1)
+    np.testing.assert_allclose(normalise_array(ties, method="borda")[0].ravel(), [0, 0, 3, 0, 2])
+    np.testing.assert_allclose(normalise_array(ties, method="prank")[0].ravel(), [0, 0, 1, 0, 2 / 3])
+    assert not normalise_array(ties, method="prank")[1].ravel()[3]
+    # -x: (-2, -2, -10, -5) min ranks 3, 3, 1, 2
+    np.testing.assert_allclose(normalise_array(ties, method="borda", directions=[-1])[0].ravel(), [2, 2, 0, 0, 1])
+    g = np.random.default_rng(8)
+    x = np.round(g.normal(size=(40, 3)), 1)
+    codes = g.integers(0, 3, size=40)
+    got = normalise_array(x, method="prank", group_codes=codes)[0]
+    borda = normalise_array(x, method="borda", group_codes=codes)[0]
+    for k in range(3):
+        for j in range(3):
+            member = codes == k
+            r = scipy.stats.rankdata(x[member, j], method="min")
+            np.testing.assert_allclose(borda[member, j], r - 1)
+            np.testing.assert_allclose(got[member, j], (r - 1) / (member.sum() - 1))
+    # a constant indicator: every unit ties at the lowest rank (COINr gives 0 too); prank maps onto normalised_range
+    np.testing.assert_allclose(normalise_array(np.ones((4, 1)), method="prank")[0].ravel(), 0.0)
+    np.testing.assert_allclose(_norm("prank", normalised_range=(1, 100)), [1.0, 50.5, 100.0])
+
+
+def test_a_borda_index_reaches_the_best_observed_score():
+    """Borda scores have no fixed top: the attainable maximum takes each indicator's best observed score (n - 1)."""
+    x = xr.DataArray(np.array([[1.0, 5.0], [2.0, 4.0], [3.0, 1.0]]), dims=("cluster", "indicator"), coords={"indicator": ["a", "b"]})
+    spec = IndexSpec(normalisation="borda", aggregation="arithmetic")
+    np.testing.assert_allclose(compute_index(x, [1.0, 1.0], spec).values, [(0 + 2) / 2, (1 + 1) / 2, (2 + 0) / 2])
+    assert float(index_maximum(x, [1.0, 1.0], spec)) == pytest.approx(2.0)
+
+
 def test_distance_to_target_is_capped_at_one():
     np.testing.assert_allclose(_norm("target", targets=[8.0]), [0.0, (4 - 2) / (8 - 2), 1.0])
     np.testing.assert_allclose(_norm("target", targets=[3.0], directions=[-1]), [1.0, (10 - 4) / (10 - 3), 0.0])
@@ -128,6 +162,40 @@ def test_a_zero_child_makes_the_geometric_and_harmonic_means_zero(aggregation):
 def test_a_negative_child_is_an_error_naming_the_node(aggregation):
     with pytest.raises(ClusterModelError, match=f"the {aggregation} mean is defined on positive values"):
         aggregate_array(np.array([[-0.5, 1.0]]), ONES, [1.0, 1.0], aggregation=aggregation)
+
+
+@pytest.mark.parametrize("order", [-3.0, -1.0, -0.5, 0.3, 1.0, 2.0, 3.5])
+def test_the_generalised_mean_is_scipys_weighted_power_mean(order):
+    """genmean:p against scipy.stats.pmean (weights renormalised), on a batch with missing cells under rescale,
+    and equal to the arithmetic, quadratic and harmonic means at p = 1, 2, -1 (COINr's a_genmean)."""
+    g = np.random.default_rng(int(10 * order) + 50)
+    x = g.uniform(0.05, 1.0, size=(30, 5))
+    present = g.random(size=x.shape) > 0.2
+    present[:, 0] = True
+    w = g.uniform(0.5, 2.0, size=5)
+    got = aggregate_array(np.where(present, x, 0.0), present, w, aggregation=f"genmean:{order}", missing="rescale")
+    want = [scipy.stats.pmean(x[i, present[i]], order, weights=w[present[i]]) for i in range(30)]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    same = {1.0: "arithmetic", 2.0: "quadratic", -1.0: "harmonic"}.get(order)
+    if same:
+        np.testing.assert_allclose(got, aggregate_array(np.where(present, x, 0.0), present, w, aggregation=same, missing="rescale"), rtol=1e-12)
+
+
+def test_the_generalised_mean_at_zero_and_below_zero_and_its_name():
+    zero = np.array([[0.0, 1.0]])
+    assert aggregate_array(zero, ONES, [1.0, 1.0], aggregation="genmean:-2").tolist() == [0.0]  # p < 0: the limit
+    assert aggregate_array(zero, ONES, [1.0, 1.0], aggregation="genmean:0.5").tolist() == pytest.approx([0.25])  # (0.5 * 1)^2
+    tiny = aggregate_array(np.array([[5e-324, 1.0]]), ONES, [1.0, 1.0], aggregation="genmean:-4")  # x^p overflows: no warning
+    assert tiny.tolist() == [0.0]
+    with pytest.raises(ClusterModelError, match="the genmean:2 mean is defined on positive values"):
+        aggregate_array(np.array([[-0.5, 1.0]]), ONES, [1.0, 1.0], aggregation="genmean:2")
+    assert IndexSpec(aggregation="genmean:2").aggregation == "genmean:2.0"
+    assert IndexSpec(aggregation=["genmean:0.5", "arithmetic"]).aggregation_label == "genmean:0.5 / arithmetic"
+    assert IndexSpec.from_dict(IndexSpec(aggregation="genmean:-1.5").to_dict()).aggregation == "genmean:-1.5"
+    for bad, message in [("genmean", "needs its order"), ("genmean:0", "other than 0"), ("genmean:x", "finite number"),
+                         ("genmean:inf", "finite number"), ("mean:2", "must be one of")]:
+        with pytest.raises(ClusterModelError, match=message):
+            IndexSpec(aggregation=bad)
 
 
 def test_negative_keep_is_squared_by_euclidean_aggregators_and_subtracted_by_the_arithmetic_mean():

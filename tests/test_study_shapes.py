@@ -101,3 +101,32 @@ def test_a_hierarchy_report_shows_every_level(runs):
     assert data["construction"]["treated_indicators"] and data["construction"]["imputed"]
     sobol = json.loads((runs["hierarchy, no groups"] / "sobol.json").read_text())
     assert len(sobol["factors"]) == 21  # every weighted node: 2 sub-indices, 5 pillars, 14 indicators
+
+
+def test_an_invented_study_shows_its_names_labels_and_units_and_no_scenario_machinery(tmp_path):
+    """Issue 22's new user: a country table with a `country` name column (--name-column), `--units` (the option's
+    name for any study), a structure file with labels and units, no regions and no groups."""
+    rows = ["code,country,gdp,trade,co2"] + [f"K{i},Land {i},{10 + 3 * i},{(7 * i) % 11 + 1},{(5 * i) % 13 + 2}" for i in range(12)]
+    (tmp_path / "units.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "structure.csv").write_text(
+        "node,parent,weight,direction,label,unit\n"
+        "index,,,,Prosperity index,\n"
+        "economy,index,2,,Economy,\n"
+        "gdp,economy,1,,Output per head,USD per head\n"
+        "trade,economy,1,,Openness to trade,% of GDP\n"
+        "co2,index,1,-1,Emissions,t per head\n"
+    )
+    cfg = tmp_path / "small.toml"
+    cfg.write_text("[sobol]\nn = 64\nreplicates = 3\n[scores]\nn_draws = 50\n")
+    out = tmp_path / "out"
+    rc = main(["report", "--units", str(tmp_path / "units.csv"), "--structure", str(tmp_path / "structure.csv"), "--id-column", "code",
+               "--name-column", "country", "--config", str(cfg), "--only", "scores", "sobol", "--out", str(out)])
+    assert rc == 0
+    scores_md = (out / "scores.md").read_text(encoding="utf-8")
+    assert "| Node | Label | Unit |" in scores_md and "| gdp | Output per head | USD per head |" in scores_md
+    header = (out / "scores.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert header[:2] == ["id", "name"] and "group" not in header and "region" not in header
+    assert "Land 3" in (out / "scores.csv").read_text(encoding="utf-8")
+    sobol_md = (out / "sobol.md").read_text(encoding="utf-8")
+    assert "nominal scenario" not in sobol_md and "P(scenario kept)" not in sobol_md and "| K3 | Land 3 |" in sobol_md
+    assert "scenario kept" not in " ".join(json.loads((out / "sobol.json").read_text())["notes"])

@@ -44,6 +44,7 @@ __all__ = [
 #: Column options of the unit table: option -> (argparse attribute, default column, coordinate it becomes).
 COLUMN_OPTIONS = {
     "--id-column": ("id_column", "no", None),
+    "--name-column": ("name_column", "name", "name"),
     "--group-column": ("group_column", "group", "group"),
     "--region-column": ("region_column", "region", "region"),
 }
@@ -79,7 +80,8 @@ def input_file(text: str) -> Path:
 
 def add_data_arguments(parser):
     g = parser.add_argument_group("data (default: the paper's Tables 4-6, structure and spec in data/)")
-    g.add_argument("--clusters", type=input_file, help="unit table (CSV or Excel): id column, one column per indicator (and denominator)")
+    # --units is the name for any study; --clusters (the paper's noun) stays as its alias
+    g.add_argument("--units", "--clusters", dest="clusters", type=input_file, help="unit table (CSV or Excel): id column, one column per indicator (and denominator); --clusters is the same option")
     g.add_argument("--weights", type=input_file, help="flat weights table with columns indicator,weight (a one-level structure)")
     g.add_argument("--structure", type=input_file, help="structure file: node,parent,weight,direction,denominator,unit,target (docs/structure.md)")
     g.add_argument("--spec", type=input_file, help="TOML file with the study's construction choices (its top level or a [spec] table)")
@@ -88,6 +90,7 @@ def add_data_arguments(parser):
     # Column options default to None so that a column named on the command line must exist (the defaults are
     # used only if the table has them).
     g.add_argument("--id-column", default=None, help="identifier column of the unit table (default: no)")
+    g.add_argument("--name-column", default=None, help="column of the units' display names, shown beside the ids in tables and figures (default: name, if the table has one)")
     g.add_argument("--group-column", default=None, help="group column of the unit table (default: group, if the table has one)")
     g.add_argument("--region-column", default=None, help="higher-level-unit column of the unit table (default: region, if the table has one)")
 
@@ -102,12 +105,19 @@ def _bool(text):
 
 
 def _aggregation(text):
+    from clustermodel.spec import parse_aggregation
+
     parts = [p.strip() for p in str(text).split(",") if p.strip()]
-    bad = [p for p in parts if p not in AGGREGATIONS]
+    bad = []
+    for p in parts:
+        try:
+            parse_aggregation(p)
+        except ClusterModelError:
+            bad.append(p)
     if not parts or bad:
         raise argparse.ArgumentTypeError(
-            f"invalid aggregation {text!r}: give one of {', '.join(AGGREGATIONS)}, or a comma-separated list with one per "
-            "level from the indicators' parents up to the index"
+            f"invalid aggregation {text!r}: give one of {', '.join(AGGREGATIONS)} (genmean with its order, e.g. "
+            "genmean:0.5), or a comma-separated list with one per level from the indicators' parents up to the index"
         )
     return parts[0] if len(parts) == 1 else tuple(parts)
 
@@ -209,7 +219,7 @@ def load_from_args(args):
         if given:
             opt = next(iter(given))
             raise ClusterModelError(
-                f"{opt} names a column of your own unit table; give --clusters and --weights or --structure as well "
+                f"{opt} names a column of your own unit table; give --units and --weights or --structure as well "
                 "(the paper's tables have fixed columns)"
             )
         study = load_paper()
@@ -218,7 +228,7 @@ def load_from_args(args):
         return study
     if args.clusters is None or (args.weights is None) == (args.structure is None):
         raise ClusterModelError(
-            "for your own data give --clusters and exactly one of --weights (flat) or --structure (a hierarchy); "
+            "for your own data give --units and exactly one of --weights (flat) or --structure (a hierarchy); "
             "give none of them for the paper's data"
         )
     column = {attr: getattr(args, attr) for attr, _, _ in COLUMN_OPTIONS.values() if getattr(args, attr, None) is not None}

@@ -60,12 +60,14 @@ def _table(study, spec) -> dict:
 
 
 def _markdown(table) -> str:
+    from clustermodel.reporting._text import md_escape, spec_text
+
     nodes = list(table["units"][0]["nodes"]) if table["units"] else []
     log = table["construction"]
     lines = [
         "## Index",
         "",
-        f"Spec: `{table['spec']}`; attainable maximum {table['attainable_maximum']:.4g}.",
+        f"Spec: {md_escape(spec_text(table['spec']))}; attainable maximum {table['attainable_maximum']:.4g}.",
         "",
     ]
     if log["excluded"] or log["imputed"] or log["treated_indicators"] or log["missing"]:

@@ -325,8 +325,6 @@ def weight_markdown(result, *, nouns: Nouns, reference_label: str | None = None,
         if sc.get("reference_counts") is not None:
             text += f"; {reference_label or 'the reference counts'} {_counts_text(sc['reference_counts'])} hold in **{100 * sc['p_reference_counts']:.1f} %**"
         lines.append(text + ".")
-    else:
-        lines.append(f"- No scenarios: {skip_reason('no_higher_level', nouns)}.")
     lines += ["", f"| Node | Parent | Nominal | Panel mean | Panel sd | {lo_p} % | {hi_p} % |", "|---|---|---:|---:|---:|---:|---:|"]
     for k, v in d.items():
         lines.append(f"| {E(k)} | {E(v['parent'])} | {v['centre']:.3f} | {_f(v['mean'])} | {_f(v['sd'])} | {_f(v['low'])} | {_f(v['high'])} |")
@@ -620,6 +618,5 @@ def findings(results, *, nouns: Nouns, reference_label: str | None = None) -> li
     data = results.get("data") or {}
     if data:
         out.append(_data_sentence(data, nouns))
-    for part, code in (results.get("skipped") or {}).items():
-        out.append(f"**Bootstrap, {part.replace('_', ' ')} not run**: {skip_reason(code, nouns)}.")
+    # a part that did not run is named once, in bootstrap.md's "Not run" line and the report's "Analyses not run"
     return out

@@ -118,8 +118,14 @@ def markdown(data: dict, *, nouns, structure) -> str:
         "normalised weights on its path to the index (an aggregate's is the sum of its indicators'; it is the share of "
         "the index the node carries where every level is an arithmetic mean).",
         "",
-        "| Node | Parent | Level | Weight | Weight in parent | Effective weight | Direction |",
-        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    labels = dict(zip(structure.nodes, structure.labels)) if structure.labels else {}
+    units = dict(zip(structure.nodes, structure.units)) if structure.units else {}
+    show_label, show_unit = any(labels.values()), any(units.values())
+    lines += [
+        "| Node |" + (" Label |" if show_label else "") + (" Unit |" if show_unit else "")
+        + " Parent | Level | Weight | Weight in parent | Effective weight | Direction |",
+        "|---|" + ("---|" if show_label else "") + ("---|" if show_unit else "") + "---|---:|---:|---:|---:|---:|",
     ]
     order, stack = [], [structure.root]
     while stack:  # depth first from the index, children in table order
@@ -130,7 +136,10 @@ def markdown(data: dict, *, nouns, structure) -> str:
         r = frame.loc[node]
         parent = r["parent"] if isinstance(r["parent"], str) else None
         lines.append(
-            f"| {md_escape(node)} | {md_escape(parent) if parent else '—'} | {r['level']} | {fmt(r['weight'], 3)} | "
+            f"| {md_escape(node)} |"
+            + (f" {md_escape(labels.get(node) or '')} |" if show_label else "")
+            + (f" {md_escape(units.get(node) or '')} |" if show_unit else "")
+            + f" {md_escape(parent) if parent else '—'} | {r['level']} | {fmt(r['weight'], 3)} | "
             f"{fmt(r['weight_in_parent'], 3)} | {fmt(r['effective_weight'], 3)} | {'−1' if r['direction'] < 0 else '+1'} |"
         )
     spreads = data["weight_spread"]

@@ -75,11 +75,16 @@ def result_notes(result) -> list:
             out.append("Every output is constant over the sample: no factor has any influence on this study under this spec.")
         elif code == "index_notes":
             out += index_notes(result.indices)
-        elif code == "discrete_outputs":
+        elif code == "discrete_outputs" and p.get("scenarios", True):
             out.append(
                 "Ranks, scenario counts and the 0/1 outputs (scenario kept, counts kept) are discrete; variance-based indices "
                 "remain well defined for them and give the share of the variance of a rank, or of a flip probability, that "
                 "each factor explains. A 0/1 output that rarely flips rests on few events (see the rare-events note, if any)."
+            )
+        elif code == "discrete_outputs":
+            out.append(
+                "Ranks are discrete; variance-based indices remain well defined for them and give the share of the "
+                "variance of a rank that each factor explains."
             )
         elif code == "spec_moves_paper_counts":
             out.append(
@@ -284,18 +289,19 @@ def markdown(result, *, nouns: Nouns = PAPER_NOUNS) -> str:
         )
     shown, left_out = _units_shown(result, out, nouns)
     if shown and all(f"rank[{u}]" in out for u in shown):
+        scenarios = bool(result.nominal_scenario)  # a study without higher-level units has none: no columns for them
         lines += [
             "",
-            f"| {nouns.unit} | name | nominal rank | rank 5–95 % | nominal scenario | P(scenario kept) |",
-            "|---:|---|---:|---|---|---:|",
+            f"| {nouns.unit} | name | nominal rank | rank 5–95 % |" + (" nominal scenario | P(scenario kept) |" if scenarios else ""),
+            "|---:|---|---:|---|" + ("---|---:|" if scenarios else ""),
         ]
         for u in shown:
             rk = out[f"rank[{u}]"]
             kept = out.get(f"scenario_kept[{u}]")
             p_kept = "" if kept is None else f"{kept['mean']:.1%}"
             lines.append(
-                f"| {E(u)} | {E(result.cluster_names[u])} | {int(rk['nominal'])} | {rk['q05']:.0f}–{rk['q95']:.0f} | "
-                f"{E(result.nominal_scenario.get(u, '?'))} | {p_kept} |"
+                f"| {E(u)} | {E(result.cluster_names[u])} | {int(rk['nominal'])} | {rk['q05']:.0f}–{rk['q95']:.0f} |"
+                + (f" {E(result.nominal_scenario.get(u, '?'))} | {p_kept} |" if scenarios else "")
             )
         if left_out:
             lines += ["", left_out]

@@ -109,7 +109,8 @@ def structure_files(draw):
 
 
 SPEC_VALUES = st.one_of(
-    st.sampled_from(["max", "minmax", "zscore", "rank", "target", "goalposts", "arithmetic", "geometric", "harmonic",
+    st.sampled_from(["max", "minmax", "zscore", "rank", "prank", "borda", "target", "goalposts", "arithmetic", "geometric", "harmonic",
+                     "genmean:0.5", "genmean:-2", "genmean:0", "genmean",
                      "quadratic", "equation1", "zero", "rescale", "mean", "median", "keep", "error", "sample", "group",
                      "none", "winsorise", "nosuch", ""]),
     st.integers(-3, 10), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),

@@ -13,7 +13,7 @@ from clustermodel.normalise import normalise_array
 from clustermodel.spec import IndexSpec
 from clustermodel.structure import Structure
 
-MONOTONE_NORMALISERS = ["max", "minmax", "rank", "target", "goalposts"]
+MONOTONE_NORMALISERS = ["max", "minmax", "rank", "prank", "borda", "target", "goalposts"]
 AGGREGATIONS = ["arithmetic", "quadratic", "geometric", "harmonic", "equation1"]
 
 
@@ -80,7 +80,7 @@ def test_min_max_lies_in_the_unit_interval(data):
     assert np.array_equal(present, ~np.isnan(x))
 
 
-@given(st.sampled_from(["max", "minmax", "zscore", "rank"]), st.data())
+@given(st.sampled_from(["max", "minmax", "zscore", "rank", "prank", "borda"]), st.data())
 def test_flipping_a_direction_reverses_the_normalised_order(method, data):
     n = data.draw(st.integers(2, 9))
     x = np.array(data.draw(st.lists(st.floats(0.0, 1e4), min_size=n, max_size=n)))[:, None]
@@ -162,3 +162,24 @@ def test_batched_weights_of_every_level_equal_one_call_per_vector(tree, data):
     batch = compute_scores(x, W, spec, structure=tree).values
     for r in range(len(W)):
         np.testing.assert_allclose(batch[r], compute_scores(x, W[r], spec, structure=tree).values, rtol=1e-12, atol=1e-14)
+
+
+@given(
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=6).flatmap(
+        lambda x: st.tuples(st.just(x), st.lists(st.floats(0.01, 10.0), min_size=len(x), max_size=len(x)))
+    ),
+    st.lists(st.sampled_from([-4.0, -2.0, -1.0, -0.5, 0.25, 0.5, 1.0, 2.0, 3.0]), min_size=2, max_size=4, unique=True),
+)
+def test_the_generalised_mean_lies_between_its_children_and_grows_with_its_order(children, orders):
+    """The power-mean inequality: for p < q, M_p <= M_q, and min <= M_p <= max (a zero child: M_p = 0 for p < 0)."""
+    from clustermodel.aggregate import aggregate_array
+
+    x, w = np.array([children[0]]), np.array(children[1])
+    ones = np.ones_like(x, dtype=bool)
+    values = [float(aggregate_array(x, ones, w, aggregation=f"genmean:{p}")[0]) for p in sorted(orders)]
+    tol = 1e-12
+    for p, m in zip(sorted(orders), values):
+        assert x.min() - tol <= m <= x.max() + tol
+        if p < 0 and x.min() == 0:
+            assert m == 0.0
+    assert all(a <= b + tol for a, b in zip(values, values[1:]))
