@@ -507,6 +507,30 @@ def _denominators(df, structure, path, dim):
     return xr.DataArray(values, dims=(dim, "denominator"), coords={"denominator": names}, name="denominators")
 
 
+def _coinr_data(df, path, id_column, name_column):
+    """COINr's iData conventions for a unit table: ``uCode`` / ``uName`` as the default id and name columns, ``NA``
+    as an empty cell, one ``Time`` period only."""
+    if "uCode" not in df.columns:
+        return df, id_column, name_column
+    if id_column == "no" and "no" not in df.columns:
+        id_column = "uCode"
+    if name_column == "name" and "name" not in df.columns and "uName" in df.columns:
+        name_column = "uName"
+    if "Time" in df.columns and df["Time"].nunique() > 1:
+        periods = sorted(df["Time"].unique())
+        raise InputError(
+            f"the table holds panel data (COINr's Time column has {len(periods)} periods: {', '.join(periods[:5])}"
+            f"{' …' if len(periods) > 5 else ''}); clustermodel builds one period at a time: keep the rows of one Time "
+            "value (e.g. the latest) in a table of its own",
+            file=path,
+            line=df.attrs.get("header_line", 1),
+            column="Time",
+        )
+    out = df.mask(df.isin(["NA"]), "")
+    out.attrs = dict(df.attrs)
+    return out, id_column, name_column
+
+
 def load_study(
     clusters: PathLike,
     weights: PathLike | None = None,
@@ -545,7 +569,10 @@ def load_study(
     region_weights : path, optional
         Weights of the regional indicators; equal weights by default.
     id_column, name_column, published_column : str
-        Column names in the unit table. Only ``id_column`` is required.
+        Column names in the unit table. Only ``id_column`` is required. A COINr ``iData`` table is read as it is:
+        with the default names, ``uCode`` is the identifier and ``uName`` the name when the table has no ``no`` /
+        ``name`` column, R's ``NA`` is an empty cell, and a ``Time`` column must hold one period (COINr's panel
+        data, several rows per unit, is refused with the fix); with ``structure`` a COINr ``iMeta`` table.
     group_column, region_column : str, optional
         Group and higher-level-unit columns. By default ``'group'`` and
         ``'region'`` are used when present; a column named explicitly must exist.
@@ -565,6 +592,7 @@ def load_study(
     if (weights is None) == (structure is None):
         raise ClusterModelError("give exactly one of `weights` (a flat indicator,weight file) and `structure` (a structure file)")
     df = read_table(clusters)
+    df, id_column, name_column = _coinr_data(df, clusters, id_column, name_column)
     _require(df, [id_column], clusters, fix="add the identifier column or name it with `id_column` (--id-column)")
     for given, option in ((group_column, "group_column"), (region_column, "region_column")):
         if given is not None and given not in df.columns:

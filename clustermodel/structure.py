@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from clustermodel._typing import ArrayLike, PathLike
 
-__all__ = ["Structure", "load_structure", "STRUCTURE_COLUMNS", "ROOT"]
+__all__ = ["Structure", "load_structure", "is_coinr_meta", "STRUCTURE_COLUMNS", "COINR_META_COLUMNS", "ROOT"]
 
 #: Columns a structure file may have (``node`` and ``parent`` are required).
 STRUCTURE_COLUMNS = (
@@ -535,8 +535,50 @@ class Structure(ResultDisplay):
         return head, rows
 
 
+#: COINr's iMeta columns -> the structure file's (``Level`` is implied by the tree; ``Type`` selects the rows).
+COINR_META_COLUMNS = {
+    "iCode": "node",
+    "Parent": "parent",
+    "Weight": "weight",
+    "Direction": "direction",
+    "Unit": "unit",
+    "Target": "target",
+    "iName": "label",
+}
+#: iMeta types: the rows that build the index, and those that describe other columns of iData (ignored here).
+COINR_INDEX_TYPES = ("Indicator", "Aggregate")
+COINR_OTHER_TYPES = ("Group", "Denominator", "Other")
+
+
+def is_coinr_meta(columns) -> bool:
+    """Whether a table's header is COINr's ``iMeta`` (``iCode``, ``Parent`` and ``Type``), not a structure file."""
+    return {"iCode", "Parent", "Type"} <= set(columns)
+
+
+def _from_coinr_meta(df, path: Path):
+    """A COINr ``iMeta`` table as a structure-file table: the Indicator and Aggregate rows, columns renamed, R's
+    ``NA`` as an empty cell; the row numbers stay those of the file, so every later message names its line."""
+    from clustermodel._tables import _line
+
+    for i, kind in enumerate(df["Type"]):
+        if kind not in COINR_INDEX_TYPES + COINR_OTHER_TYPES:
+            raise InputError(
+                f"COINr iMeta Type {kind!r} must be one of {', '.join(COINR_INDEX_TYPES + COINR_OTHER_TYPES)}",
+                file=path, line=_line(df, i), column="Type",
+            )
+    rows = df[df["Type"].isin(COINR_INDEX_TYPES)]
+    out = rows[[c for c in COINR_META_COLUMNS if c in rows.columns]].rename(columns=COINR_META_COLUMNS)
+    out = out.mask(out.isin(["NA", "NaN"]), "")
+    out.attrs = dict(df.attrs)
+    return out
+
+
 def load_structure(path: PathLike) -> Structure:
     """Read a structure file (CSV or Excel), one row per node; see the module docstring and ``docs/structure.md``.
+
+    A COINr ``iMeta`` table (columns ``iCode``, ``Parent``, ``Type``, ...) is read as one: its Indicator and Aggregate
+    rows are the nodes (``iName`` the label), its Group, Denominator and Other rows are left out (name a group column
+    with ``group_column``; COINr does not tie a denominator to an indicator in iMeta).
 
     Raises
     ------
@@ -551,6 +593,8 @@ def load_structure(path: PathLike) -> Structure:
 
     path = Path(path)
     df = read_table(path)
+    if is_coinr_meta(df.columns):
+        df = _from_coinr_meta(df, path)
     unknown = [c for c in df.columns if c not in STRUCTURE_COLUMNS]
     if unknown:
         raise InputError(
