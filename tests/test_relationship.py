@@ -490,7 +490,7 @@ def _midranks_by_comparison(v, w):
 
 
 def test_sorted_midranks_equal_the_definition_and_scipy():
-    from clustermodel.relationship import _midranks
+    from clustermodel.relationship.correlation import _midranks
 
     rng = np.random.default_rng(30)
     v = np.round(rng.normal(size=40), 1)  # many ties
@@ -617,7 +617,7 @@ def test_wild_bootstrap_interval_is_the_set_of_null_values_not_rejected():
 
 def test_wild_bootstrap_matches_wildboottest_with_the_same_weights():
     wbt = pytest.importorskip("wildboottest.wildboottest")
-    from clustermodel.relationship import _wild_moments, _wild_parts, _wild_t
+    from clustermodel.relationship.wild import _wild_moments, _wild_parts, _wild_t
 
     rng = np.random.default_rng(42)
     G = 19
