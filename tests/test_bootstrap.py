@@ -18,8 +18,6 @@ import xarray as xr
 from clustermodel import ClusterModelError, ClusterModelWarning, InputError
 from clustermodel.bootstrap import (
     DEFAULT_CONCENTRATION,
-    _cluster_statistics,
-    _Hist,
     check_experts,
     cluster_bootstrap,
     draw_panels,
@@ -27,6 +25,8 @@ from clustermodel.bootstrap import (
     percentile_interval,
     weight_bootstrap,
 )
+from clustermodel.bootstrap.summaries import _Hist
+from clustermodel.bootstrap.units import _cluster_statistics
 from clustermodel.cli import main
 from clustermodel.index import compute_index, compute_scores
 from clustermodel.reproduction import PAPER_COUNTS
