@@ -1,0 +1,174 @@
+"""Per-chunk sums of the model's outputs over the A, B and cross-sampled runs, and how chunks combine."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from clustermodel._errors import ClusterModelError
+
+
+# --------------------------------------------------------------------------------------------
+# Per-chunk statistics and their combination
+# --------------------------------------------------------------------------------------------
+
+# Keys of the chunk statistics and how two chunks combine.
+_SUM_KEYS = ("count", "sum_all", "sum2_all", "sA", "sB", "sAA", "sBB", "ones_all", "ones_ab", "off_ab", "sD", "sBD", "sDD")
+_MIN_KEYS = ("min_all", "min_ab")
+_MAX_KEYS = ("max_all", "max_ab")
+
+
+def _einsum_cols(a, b):
+    """Column sums of a * b without the temporary product."""
+    return np.einsum("ij,ij->j", a, b)
+
+
+def _mode(Y):
+    """The most common value of every column of the pilot outputs (the reference a rare change is counted from)."""
+    out = np.empty(Y.shape[1])
+    for j in range(Y.shape[1]):
+        vals, counts = np.unique(Y[:, j], return_counts=True)
+        out[j] = vals[np.argmax(counts)]
+    return out
+
+
+def _block_stats(Yb, shift, boot=(), keep_rows=0, mode=None):
+    """Sums of one block of runs. ``Yb``: (c, D + 2, K) outputs of c design rows.
+
+    ``boot``: sequence of (level, counts) with counts (n_resamples, c), the rows' multiplicities
+    in each resample of that convergence level. ``keep_rows``: A and B values of the first
+    ``keep_rows`` rows are kept for the quantiles. ``mode``: (K,) reference values; A and B runs
+    that differ from them are counted (``off_ab``), so outputs that rarely change are found.
+    """
+    c, dp2, k = Yb.shape
+    d = dp2 - 2
+    flat = Yb.reshape(c * dp2, k)
+    is_one = flat == 1
+    ones = is_one.reshape(c, dp2, k)
+    ones_ab = ones[:, 0, :].sum(axis=0) + ones[:, d + 1, :].sum(axis=0)
+    ones_all = is_one.sum(axis=0)
+    del is_one, ones
+    zeros_all = (flat == 0).sum(axis=0)
+    if mode is None:
+        off_ab = np.zeros(k)
+    else:
+        off_ab = ((Yb[:, 0, :] != mode).sum(axis=0) + (Yb[:, d + 1, :] != mode).sum(axis=0)).astype(float)
+    # slot-major copy of the shifted outputs: Z[0] = A, Z[1 + j] = AB_j, Z[D + 1] = B, each contiguous
+    Z = np.empty((dp2, c, k))
+    np.subtract(Yb.transpose(1, 0, 2), shift, out=Z)
+    A, B = Z[0], Z[d + 1]
+    st = {
+        "count": np.array([c]),
+        "min_all": flat.min(axis=0),
+        "max_all": flat.max(axis=0),
+        "ones_all": ones_all.astype(float),
+        "ones_ab": ones_ab.astype(float),
+        "off_ab": off_ab,
+        "binary": (ones_all + zeros_all) == c * dp2,
+        "sum_all": Z.sum(axis=(0, 1)),
+        "sum2_all": np.einsum("sik,sik->k", Z, Z),
+        "sA": A.sum(axis=0),
+        "sB": B.sum(axis=0),
+        "sAA": _einsum_cols(A, A),
+        "sBB": _einsum_cols(B, B),
+        "min_ab": np.minimum(A.min(axis=0), B.min(axis=0)),
+        "max_ab": np.maximum(A.max(axis=0), B.max(axis=0)),
+    }
+    diff = Z[1 : d + 1]
+    diff -= A  # AB_j - A, in place: (D, c, K)
+    st["sD"] = diff.sum(axis=1).T
+    st["sBD"] = np.einsum("jik,ik->kj", diff, B)
+    st["sDD"] = np.einsum("jik,jik->kj", diff, diff)
+    if boot:
+        # Every resampled statistic is a count-weighted sum over rows: one matrix product of the
+        # (resample x row) counts with the row features [A + B, A^2 + B^2, AB_j - A, B (AB_j - A), (AB_j - A)^2].
+        feats = np.empty((c, 2 + 3 * d, k))
+        np.add(A, B, out=feats[:, 0])
+        np.multiply(A, A, out=feats[:, 1])
+        feats[:, 1] += B * B
+        dT = diff.transpose(1, 0, 2)  # (c, D, K) view
+        feats[:, 2 : 2 + d] = dT
+        np.multiply(dT, B[:, None, :], out=feats[:, 2 + d : 2 + 2 * d])
+        np.multiply(dT, dT, out=feats[:, 2 + 2 * d :])
+        flat_feats = feats.reshape(c, -1)
+        bsum = {}
+        for lvl, cnt in boot:
+            prod = (np.asarray(cnt, dtype=float) @ flat_feats).reshape(-1, 2 + 3 * d, k)
+            bsum[lvl] = {
+                "bAB": prod[:, 0],
+                "bAABB": prod[:, 1],
+                "bD": prod[:, 2 : 2 + d].transpose(0, 2, 1),  # (R, K, D)
+                "bBD": prod[:, 2 + d : 2 + 2 * d].transpose(0, 2, 1),
+                "bDD": prod[:, 2 + 2 * d :].transpose(0, 2, 1),
+            }
+        del feats, flat_feats
+        st["boot"] = bsum
+    if keep_rows:
+        st["keep"] = [np.concatenate([Yb[:keep_rows, 0, :], Yb[:keep_rows, d + 1, :]])]
+    # min_ab/max_ab are of shifted values: only their difference is used (the flat-over-A-and-B test)
+    return st
+
+
+def _combine(*parts):
+    """Fold chunk statistics (in the given order)."""
+    out = {key: (value.copy() if isinstance(value, np.ndarray) else value) for key, value in parts[0].items() if key not in ("boot", "keep")}
+    boot = {lvl: {k: v.copy() for k, v in bs.items()} for lvl, bs in parts[0].get("boot", {}).items()}
+    keep = list(parts[0].get("keep", []))
+    for p in parts[1:]:
+        for key in _SUM_KEYS:
+            out[key] += p[key]
+        for key in _MIN_KEYS:
+            np.minimum(out[key], p[key], out=out[key])
+        for key in _MAX_KEYS:
+            np.maximum(out[key], p[key], out=out[key])
+        out["binary"] &= p["binary"]
+        for lvl, bs in p.get("boot", {}).items():
+            if lvl in boot:
+                for k, v in bs.items():
+                    boot[lvl][k] += v
+            else:
+                boot[lvl] = {k: v.copy() for k, v in bs.items()}
+        keep += p.get("keep", [])
+    if boot:
+        out["boot"] = boot
+    if keep:
+        out["keep"] = keep
+    return out
+
+
+def _as_outputs(Y, rows, k, where):
+    """Validate one block of model outputs: (rows, K) float64, finite."""
+    Y = np.asarray(Y)
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    if Y.ndim != 2 or Y.shape[0] != rows or (k is not None and Y.shape[1] != k):
+        want = f"({rows}, {k})" if k is not None else f"({rows},) or ({rows}, n_outputs)"
+        raise ClusterModelError(
+            f"`model` must return shape {want}: one row per input row and the same outputs every call; "
+            f"got shape {Y.shape} {where}"
+        )
+    if Y.dtype != np.float64:
+        try:
+            Y = Y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ClusterModelError(f"`model` must return numbers, got dtype {Y.dtype} {where}") from None
+    if not np.all(np.isfinite(Y)):
+        bad = np.argwhere(~np.isfinite(Y))[0]
+        raise ClusterModelError(
+            f"`model` returned NaN or infinite values (first at row {bad[0]}, output {bad[1]}, {where}); "
+            "it must return a finite number for every sample"
+        )
+    return Y
+
+
+def _evaluate(model, X, k, where):
+    """Run the model on one block of rows."""
+    return _as_outputs(model(X), X.shape[0], k, where)
+
+
+def _chunk_task(model, designs, r, lo, hi, k, shift, boot, keep_rows, mode=None):
+    X = designs.rows(r, lo, hi)
+    Y = _evaluate(model, X, k, f"design {r}, rows {lo}..{hi - 1}")
+    del X
+    return _block_stats(Y.reshape(hi - lo, designs.d + 2, k), shift, boot, keep_rows, mode)
+
+
