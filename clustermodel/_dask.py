@@ -11,10 +11,27 @@ import numpy as np
 
 from clustermodel._errors import ClusterModelError
 
-__all__ = ["workers", "client_iv", "memory_limit_iv", "default_memory_limit", "one_blas_thread", "CONNECT_TIMEOUT", "MEMORY_SHARE"]
+__all__ = ["workers", "client_iv", "memory_limit_iv", "default_memory_limit", "one_blas_thread", "progress_bar", "CONNECT_TIMEOUT", "MEMORY_SHARE"]
 
 #: How long to wait for a scheduler named by its address.
 CONNECT_TIMEOUT = "10s"
+
+
+def progress_bar(*, total: int, desc: str, progress: bool):
+    """The chunk engines' progress bar: tqdm's notebook widget where Jupyter can draw one, its text bar otherwise.
+
+    ``tqdm.auto`` picks the widget in any notebook and, without ipywidgets installed, warns "IProgress not found" on
+    every run; here the widget is used only when ipywidgets imports, so a notebook without it gets the text bar and
+    no warning. Shown only when ``progress`` is true and standard error is a terminal or a notebook (tqdm's
+    ``disable=None``).
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
+    return tqdm(total=total, disable=None if progress else True, desc=desc, unit="chunk", leave=False)
 
 
 def one_blas_thread():

@@ -47,3 +47,4 @@ def test_leaving_the_context_by_an_error_kills_the_children(tmp_path):
             raise KeyboardInterrupt
     with pytest.raises(ChildProcessError):  # killed and collected: no such child any more
         os.waitpid(pid, 0)
+

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import tracemalloc
 
-from clustermodel._dask import client_iv, memory_limit_iv, one_blas_thread, workers as dask_workers
+from clustermodel._dask import client_iv, memory_limit_iv, one_blas_thread, progress_bar, workers as dask_workers
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import check_choice, check_positive_int
 from clustermodel.bootstrap.constants import DEFAULT_BINS, QUANTILES, _CHUNK_MARGIN, _CHUNK_TARGET, _MIN_BINS, _OVERHEAD, _PILOT, _REBIN_CELLS
@@ -108,9 +108,7 @@ def _execute(fn, ctx, ranges, fold, *, client, workers, progress, desc):
     and the fold order is the range order, so the result does not depend on
     the scheduler.
     """
-    from tqdm.auto import tqdm
-
-    with tqdm(total=len(ranges), disable=None if progress else True, desc=desc, unit="chunk", leave=False) as bar:
+    with progress_bar(total=len(ranges), desc=desc, progress=progress) as bar:
         if client is None:
             import dask
 

@@ -31,6 +31,8 @@ __all__ = [
     "emit_json",
     "json_text",
     "add_output_arguments",
+    "add_quiet_argument",
+    "quiet",
     "add_threshold_arguments",
     "thresholds_from_args",
     "seed_option",
@@ -173,7 +175,7 @@ def say_memory_budget(args) -> None:
     """Say on standard error which memory budget a streamed analysis gets when --memory-limit was not given (the
     default follows the machine, so a run elsewhere may chunk differently); like the progress bars, only on a
     terminal and never under --json."""
-    if getattr(args, "memory_limit", None) is None and not getattr(args, "json", False) and sys.stderr.isatty():
+    if getattr(args, "memory_limit", None) is None and not quiet(args) and sys.stderr.isatty():
         from dask.utils import format_bytes
 
         from clustermodel._dask import MEMORY_SHARE, default_memory_limit
@@ -199,8 +201,19 @@ def thresholds_from_args(args):
     return ScenarioThresholds(cluster=args.cluster_threshold, region=args.region_threshold)
 
 
+def add_quiet_argument(parser):
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bars or stage lines on standard error (errors and warnings still show)")
+
+
+def quiet(args) -> bool:
+    """Whether a command keeps standard error free of progress: --quiet, or --json (its standard output is data)."""
+    return bool(getattr(args, "quiet", False) or getattr(args, "json", False))
+
+
 def add_output_arguments(parser):
     parser.add_argument("--json", action="store_true", help="print the machine-readable result on standard output")
+    add_quiet_argument(parser)
     parser.add_argument("--out", type=output_folder, default=None, help="folder to write tables, figures and NetCDF into (e.g. reports)")
 
 

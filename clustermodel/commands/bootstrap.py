@@ -9,6 +9,7 @@ import argparse
 
 from clustermodel._io import staged_outputs, write_json, write_netcdf, write_text
 from clustermodel.commands._common import (
+    quiet,
     add_data_arguments,
     add_output_arguments,
     add_spec_arguments,
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         client=args.scheduler,
         quantiles=args.quantiles,
         keep_draws=args.keep_draws,
-        progress=not args.json,
+        progress=not quiet(args),
         reference_counts=reference,
         n_resamples=args.n_resamples,
         thresholds=thr,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clustermodel.commands._common import (
+    add_quiet_argument,
     _SPEC_OPTIONS,
     add_data_arguments,
     add_spec_arguments,
@@ -40,6 +41,7 @@ def add_arguments(parser):
     )
     parser.add_argument("--only", nargs="+", choices=list(STAGES), default=None, metavar="STAGE", help=f"run only these stages, among {', '.join(STAGES)}")
     parser.add_argument("--out", type=output_folder, default=Path("reports"), help="output folder (default: reports)")
+    add_quiet_argument(parser)
 
 
 def _config(args, own_data: bool) -> tuple[dict, object]:
@@ -66,7 +68,9 @@ def run(args) -> int:
     if args.preset is not None:
         config["sobol"]["preset"] = args.preset
     check_comparable(study, "a report (ranks, Sobol' indices, correlations)")
-    summary = run_study(study, config, args.out, stages=args.only, config_source=source)
+    if args.quiet:  # no stage lines and no progress bars (the bootstrap's; the Sobol' stage shows none); the closing line stays
+        config["bootstrap"]["progress"] = False
+    summary = run_study(study, config, args.out, stages=args.only, config_source=source, progress=None if args.quiet else print)
     skipped = f"; skipped: {', '.join(summary.skipped)}" if summary.skipped else ""
     print(f"[clustermodel] {len(summary.done)} analyses written to {args.out}/ (report.md, report.html, manifest.json){skipped}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from clustermodel._io import staged_outputs
 from clustermodel.commands._common import (
+    quiet,
     add_data_arguments,
     add_output_arguments,
     add_spec_arguments,
@@ -94,7 +95,7 @@ def run(args) -> int:
         chunk_size=args.chunk_size,
         memory_limit=args.memory_limit,
         client=args.scheduler,
-        progress=not args.json,
+        progress=not quiet(args),
     )
     if args.out is not None:
         with staged_outputs(args.out) as out:  # every file or none

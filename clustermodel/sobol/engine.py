@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 
-from clustermodel._dask import one_blas_thread
+from clustermodel._dask import one_blas_thread, progress_bar
 from clustermodel._errors import ClusterModelError
 from clustermodel.sobol._checks import _bytes
 from clustermodel.sobol.constants import _MIN_CHUNK, _PILOT_ROWS, _QUANTILE_ROWS, _SPLIT_EVERY
@@ -136,10 +136,8 @@ def _chunks(n, levels, chunk):
 def _run_graph(groups, chunk_key, n_chunks, client, progress):
     """Compute the group totals (a list of Delayed) locally or on a distributed client, with a progress bar."""
     import dask
-    from tqdm.auto import tqdm
 
-    disable = True if not progress else None  # None: shown only when standard error is a terminal
-    with tqdm(total=n_chunks, disable=disable, desc="sobol", unit="chunk", leave=False) as bar:
+    with progress_bar(total=n_chunks, desc="sobol", progress=progress) as bar:
         if client is None:
             from dask.callbacks import Callback
 
