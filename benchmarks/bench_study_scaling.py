@@ -43,7 +43,7 @@ def child(args) -> None:
     folder = Path(args.folder)
     study = load_study(folder / "units.csv", folder / "weights.csv", id_column="id", group_column="group")
     t0 = time.perf_counter()
-    res = weight_sensitivity(study, n=2**args.log2n, replicates=args.replicates, rng=1, memory_limit=args.memory_limit, progress=False)
+    res = weight_sensitivity(study, n=2**args.log2n, replicates=args.replicates, rng=1, memory_limit=None if args.memory_limit == "default" else args.memory_limit, progress=False)
     seconds = time.perf_counter() - t0
     print(json.dumps({"seconds": seconds, "model_runs": int(res.indices.model_runs), "chunk_size": int(res.indices.chunk_size), "outputs": len(res.quantity)}))
 
@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--points", nargs="+", default=DEFAULT_POINTS, help="UNITSxINDICATORSxLOG2N, e.g. 1000x50x12")
     parser.add_argument("--replicates", type=int, default=2, help="designs of the replicate method (default 2)")
-    parser.add_argument("--memory-limit", default="1GiB", help="memory budget of the Sobol' run (default 1GiB, the config's)")
+    parser.add_argument("--memory-limit", default="1GiB", help="memory budget of the Sobol' run (default 1GiB, the config's; 'default': the package's, a quarter of the memory available)")
     parser.add_argument("--json", type=Path, default=None, help="write the table to this JSON file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)

@@ -524,7 +524,10 @@ def run_sobol(study, config: dict, out) -> dict | None:
     extra = {"findings": found, "headlines": conclusions(main_run, nouns=nouns) + audit_found, "equation1_all_zero": eq1_zero, "seed_check": check}
     write_outputs(main_run, out, stem="sobol", extra=extra, nouns=nouns)
     data = {**main_run.to_dict(records=False), **extra}  # the stage's summary; the records are in sobol.nc / sobol.csv
-    write_csv(out / "sobol.csv", main_run.to_dataframe())
+    frame = main_run.to_dataframe()
+    if not study.has_regions:  # no scenarios: no empty scenario column
+        frame = frame.drop(columns="scenario")
+    write_csv(out / "sobol.csv", frame)
     return data
 
 

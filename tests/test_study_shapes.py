@@ -130,3 +130,4 @@ def test_an_invented_study_shows_its_names_labels_and_units_and_no_scenario_mach
     sobol_md = (out / "sobol.md").read_text(encoding="utf-8")
     assert "nominal scenario" not in sobol_md and "P(scenario kept)" not in sobol_md and "| K3 | Land 3 |" in sobol_md
     assert "scenario kept" not in " ".join(json.loads((out / "sobol.json").read_text())["notes"])
+    assert "scenario" not in (out / "sobol.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
