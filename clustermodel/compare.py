@@ -89,16 +89,16 @@ class ComparisonResult(ResultDisplay):
     @property
     def tied_units(self) -> np.ndarray:
         """Per variant, how many units share their rank with another (exactly equal scores; NaN not counted)."""
-        out = np.zeros(len(self.variants), dtype=int)
-        for k, r in enumerate(self.rank):
-            values, counts = np.unique(r[np.isfinite(r)], return_counts=True)
-            out[k] = int(counts[counts > 1].sum())
-        return out
+        return np.array([int(c[c > 1].sum()) for c in self._rank_counts()])
 
     @property
     def largest_tie(self) -> np.ndarray:
         """Per variant, the size of the largest group of units tied at one rank (1 when no two tie)."""
-        return np.array([max((np.unique(r[np.isfinite(r)], return_counts=True)[1].max(initial=0)), 1) for r in self.rank])
+        return np.array([max(int(c.max(initial=0)), 1) for c in self._rank_counts()])
+
+    def _rank_counts(self) -> list:
+        """Per variant, how many units hold each rank it gives."""
+        return [np.unique(r[np.isfinite(r)], return_counts=True)[1] for r in self.rank]
 
     @property
     def rank_change(self) -> np.ndarray:

@@ -260,19 +260,17 @@ def _linear_quantiles(values, probs):
     """Quantiles of each row of ``values`` (B, R) at that row's own ``probs`` (B, K), by linear interpolation between
     order statistics (Hyndman & Fan's definition 7, numpy's and scipy's default ``"linear"``): the value at position
     ``p (R - 1)`` of the sorted row. A row holding a NaN, or a NaN or out-of-range probability, gives NaN, as in
-    ``numpy.quantile``. numpy takes one set of probabilities for all rows, hence this row-wise form.
+    ``numpy.quantile``. numpy takes one set of probabilities for all rows, hence this row-wise form; the positions
+    and the interpolation are the bootstrap percentiles' (:mod:`clustermodel.bootstrap.percentiles`).
     """
-    r = values.shape[-1]
+    from clustermodel.bootstrap.percentiles import _lerp, _order_positions
+
     ordered = np.sort(values, axis=-1)
     with np.errstate(invalid="ignore"):
         valid = (probs >= 0) & (probs <= 1) & ~np.isnan(values).any(axis=-1, keepdims=True)
-    h = np.where(valid, probs, 0.0) * (r - 1)
-    lo = np.clip(np.floor(h).astype(np.intp), 0, r - 1)
-    hi = np.minimum(lo + 1, r - 1)
-    below, above = np.take_along_axis(ordered, lo, axis=-1), np.take_along_axis(ordered, hi, axis=-1)
-    t = h - lo
+    prev, nxt, gamma = _order_positions(values.shape[-1], np.where(valid, probs, 0.0))
     with np.errstate(invalid="ignore"):
-        out = np.where(t < 0.5, below + (above - below) * t, above - (above - below) * (1 - t))
+        out = _lerp(np.take_along_axis(ordered, prev, axis=-1), np.take_along_axis(ordered, nxt, axis=-1), gamma)
     return np.where(valid, out, np.nan)
 
 
