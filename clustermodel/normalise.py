@@ -87,8 +87,13 @@ def _reduce(x, valid, kind):
     if kind == "mean":
         return mean
     dev = np.where(valid, x - mean, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sqrt((dev**2).sum(axis=-2, keepdims=True) / (count - 1))  # kind == "std"
+    # kind == "std". The deviations are scaled by the power of two at or below the largest of them before they are
+    # squared, so that values near 1e-160 (whose squares underflow to 0) or 1e+160 (overflow) keep their spread;
+    # a power-of-two scale is exact, so in the ordinary range the result is bit for bit the unscaled formula's.
+    largest = np.abs(dev).max(axis=-2, keepdims=True)
+    scale = np.where((largest > 0) & np.isfinite(largest), np.ldexp(1.0, np.frexp(largest)[1]), 1.0)
+    with np.errstate(invalid="ignore", divide="ignore", under="ignore"):
+        return scale * np.sqrt(((dev / scale) ** 2).sum(axis=-2, keepdims=True) / (count - 1))
 
 
 def reference_statistic(x, present, codes, n_groups, kind):

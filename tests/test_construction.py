@@ -51,6 +51,16 @@ def test_z_score_uses_the_n_minus_1_standard_deviation():
     np.testing.assert_allclose(_norm("zscore", directions=[-1]), [(mean - 2) / sd, (mean - 4) / sd, (mean - 10) / sd])
 
 
+@pytest.mark.parametrize("scale", [1e-162, 1e-300, 1.0, 1e160, 1e300])
+def test_z_score_does_not_depend_on_the_scale_of_the_data(scale):
+    # a z-score is scale free: near 1e-162 the squared deviations underflow to 0 and near 1e+160 they overflow,
+    # and a naive standard deviation then reports 0 (every unit scored 0) or inf
+    expected = _norm("zscore")
+    np.testing.assert_allclose(_norm("zscore", X * scale), expected, rtol=1e-12)
+    two = np.array([[0.0], [2.2227587494850775e-162]])  # the example hypothesis 6.100 found
+    np.testing.assert_allclose(_norm("zscore", two), [-math.sqrt(0.5), math.sqrt(0.5)], rtol=1e-12)
+
+
 def test_percentile_rank_with_ties():
     np.testing.assert_allclose(_norm("rank"), [0.0, 0.5, 1.0])
     ties = np.array([[2.0], [2.0], [10.0]])
