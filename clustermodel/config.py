@@ -23,10 +23,13 @@ from clustermodel.spec import IndexSpec
 if TYPE_CHECKING:
     from clustermodel._typing import PathLike
 
-__all__ = ["DEFAULTS", "STAGES", "validate_config", "load_config", "merged", "section", "paper_config_path"]
+__all__ = ["DEFAULTS", "STAGES", "COMMANDS", "validate_config", "check_setting", "load_config", "merged", "section", "paper_config_path"]
 
 #: Analyses in the order a report runs them.
 STAGES = ("scores", "reproduction", "audit", "sobol", "bootstrap", "correlation")
+
+#: The subcommand that runs each stage alone (``clustermodel <command>``), where its name differs from the stage's.
+COMMANDS = {"reproduction": "reproduce", "correlation": "correlate"}
 
 _SEED = {"kind": "int", "minimum": 0, "maximum": SEED_MAX, "what": "an integer seed"}
 _COUNT = {"kind": "int", "minimum": 1}
@@ -73,10 +76,16 @@ SCHEMA = {
         "preset": ("none", ("none", "audit")),  # "audit": the JRC's standard uncertainty set (clustermodel.uncertainty)
         "uncertainty_samples": (2000, {"kind": "int", "minimum": 2}),
         "check_seed": (None, _SEED),
+        "progress": (True, bool),
+    },
+    "reproduction": {
+        "reference": ("auto", ("auto", "sample", "group")),  # "auto": the reference set that reproduces most rows
     },
     "bootstrap": {
         "seed": (20261130, _SEED),
         "n_resamples": (10000, _COUNT),
+        "mode": (None, ("parametric", "nonparametric")),  # None: nonparametric when `experts` names a table, else parametric
+        "experts": (None, str),  # None: no expert table (the paper publishes only the mean weights); else its path
         "panel_size": (None, _COUNT),  # None: 5 experts a panel (parametric), every expert (nonparametric)
         "concentration": (20.0, _POSITIVE),
         "concentration_sensitivity": ([], "numbers"),
@@ -87,6 +96,8 @@ SCHEMA = {
         "keep_draws": (False, bool),
         "progress": (True, bool),
         "quantiles": ("auto", ("auto", "exact", "histogram")),
+        "nodes": (None, "names"),  # None: every aggregate; []: the index only
+        "data_bootstrap": ("both", ("both", "resample", "fixed", "none")),  # which maxima rule(s) the data bootstrap runs
     },
     "audit": {
         "seed": (20261132, _SEED),
@@ -143,6 +154,10 @@ def _check_value(value, check, name):
             memory_limit_iv(value, 0)
         except ClusterModelError:
             raise ClusterModelError(f"{name} must be a size such as \"1 GiB\" or a positive number of bytes, got {value!r}") from None
+        return value
+    if check == "names":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ClusterModelError(f"{name} must be a list of node names, got {value!r}")
         return value
     if check == "numbers":
         if not isinstance(value, list):
@@ -231,12 +246,29 @@ def validate_config(config: dict, source=None) -> dict:
             if value is None and keys[key][0] is None:
                 continue  # an unset optional setting (a config already merged over the defaults)
             out[table][key] = _check_value(value, keys[key][1], f"{where}[{table}] {key}")
-    if out["sobol"]["n"] & (out["sobol"]["n"] - 1) or out["sobol"]["n_equation1"] & (out["sobol"]["n_equation1"] - 1):
-        key = "n" if out["sobol"]["n"] & (out["sobol"]["n"] - 1) else "n_equation1"
-        raise ClusterModelError(
-            f"{where}[sobol] {key} must be a power of two (Sobol' sequences lose their balance otherwise), got {out['sobol'][key]}"
-        )
+    for key in _POWERS_OF_TWO:
+        _power_of_two(out["sobol"][key], f"{where}[sobol] {key}")
     return out
+
+
+#: [sobol] settings that must be powers of two.
+_POWERS_OF_TWO = ("n", "n_equation1")
+
+
+def _power_of_two(value, name):
+    if value & (value - 1):
+        raise ClusterModelError(f"{name} must be a power of two (Sobol' sequences lose their balance otherwise), got {value}")
+
+
+def check_setting(table: str, key: str, value, name: str):
+    """One setting of ``[table]`` checked as :func:`validate_config` checks it, the message naming it ``name`` (a
+    command-line option, say); returns the value as the config holds it."""
+    if value is None and SCHEMA[table][key][0] is None:
+        return None
+    value = _check_value(value, SCHEMA[table][key][1], name)
+    if table == "sobol" and key in _POWERS_OF_TWO:
+        _power_of_two(value, name)
+    return value
 
 
 def section(config: dict, table: str) -> dict:

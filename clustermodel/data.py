@@ -512,7 +512,7 @@ def _coinr_data(df, path, id_column, name_column):
     as an empty cell, one ``Time`` period only."""
     if "uCode" not in df.columns:
         return df, id_column, name_column
-    if id_column == "no" and "no" not in df.columns:
+    if id_column is None and "no" not in df.columns:
         id_column = "uCode"
     if name_column == "name" and "name" not in df.columns and "uName" in df.columns:
         name_column = "uName"
@@ -531,6 +531,25 @@ def _coinr_data(df, path, id_column, name_column):
     return out, id_column, name_column
 
 
+def _default_id_column(df, tree, path) -> str:
+    """``no`` if the table has it (the paper's), else its first column, unless that column is data of the index."""
+    if "no" in df.columns:
+        return "no"
+    if len(df.columns) == 0:
+        raise InputError("the unit table has no columns", file=path, line=df.attrs.get("header_line", 1))
+    first = str(df.columns[0])
+    data = set(tree.leaves) | {d for d in tree.denominators if d}
+    if first in data:
+        raise InputError(
+            f"the first column {first!r} is an indicator of the index, so it cannot identify the units; name the "
+            "identifier column with --id-column (`id_column`), or put it first",
+            file=path,
+            line=df.attrs.get("header_line", 1),
+            column=first,
+        )
+    return first
+
+
 def load_study(
     clusters: PathLike,
     weights: PathLike | None = None,
@@ -539,7 +558,7 @@ def load_study(
     spec: PathLike | IndexSpec | None = None,
     regions: PathLike | None = None,
     region_weights: PathLike | None = None,
-    id_column: str = "no",
+    id_column: str | None = None,
     name_column: str = "name",
     group_column: str | None = None,
     region_column: str | None = None,
@@ -568,8 +587,11 @@ def load_study(
         named in the unit table must appear here.
     region_weights : path, optional
         Weights of the regional indicators; equal weights by default.
-    id_column, name_column, published_column : str
-        Column names in the unit table. Only ``id_column`` is required. A COINr ``iData`` table is read as it is:
+    id_column : str, optional
+        The identifier column. Default: ``no`` if the table has one (the paper's), else COINr's ``uCode``, else the
+        table's first column, which must then not be an indicator or denominator of the structure (name it otherwise).
+    name_column, published_column : str
+        Column names in the unit table. A COINr ``iData`` table is read as it is:
         with the default names, ``uCode`` is the identifier and ``uName`` the name when the table has no ``no`` /
         ``name`` column, R's ``NA`` is an empty cell, and a ``Time`` column must hold one period (COINr's panel
         data, several rows per unit, is refused with the fix); with ``structure`` a COINr ``iMeta`` table.
@@ -593,7 +615,8 @@ def load_study(
         raise ClusterModelError("give exactly one of `weights` (a flat indicator,weight file) and `structure` (a structure file)")
     df = read_table(clusters)
     df, id_column, name_column = _coinr_data(df, clusters, id_column, name_column)
-    _require(df, [id_column], clusters, fix="add the identifier column or name it with `id_column` (--id-column)")
+    if id_column is not None or ("no" not in df.columns and len(df.columns) < 2):  # one column: no identifier and data
+        _require(df, [id_column or "no"], clusters, fix="add the identifier column or name it with `id_column` (--id-column)")
     for given, option in ((group_column, "group_column"), (region_column, "region_column")):
         if given is not None and given not in df.columns:
             flag = "--" + option.replace("_", "-")
@@ -622,6 +645,8 @@ def load_study(
     else:
         study_spec, sources[str(spec)] = _read_spec(spec)
     indicators = list(tree.leaves)
+    if id_column is None:
+        id_column = _default_id_column(df, tree, clusters)
     ds = _unit_dataset(
         df,
         clusters,

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from clustermodel._typing import PathLike
     from clustermodel.data import Study
 
-__all__ = ["run_study", "write_report", "write_manifest", "RunSummary"]
+__all__ = ["run_study", "run_analysis", "write_report", "write_manifest", "RunSummary", "StageRun"]
 
 def stage_titles(nouns=None, *, paper: bool = False) -> dict:
     """The report's section title of every stage, in the study's words."""
@@ -236,6 +236,112 @@ def _refuse_inputs_inside(study, out: Path) -> None:
             )
 
 
+def _prepared(study, config, config_source):
+    """The config validated as a whole and merged over the defaults, the study in its nouns, and the one spec every
+    stage uses checked against the study before any stage runs."""
+    from clustermodel.config import validate_config
+    from clustermodel.workflow import spec_from_config
+
+    given_study = dict(config.get("study", {})) if isinstance(config, dict) else {}
+    config = validate_config(config, config_source)
+    config["_given_study"] = given_study
+    nouns = _nouns_for(study, config)
+    study = study.replace(nouns=nouns)
+    spec_from_config(study, config)  # a bad [spec] or a spec the study cannot take fails before any stage runs
+    return study, config, nouns
+
+
+def _output_folder(study, out) -> Path:
+    out = Path(out)
+    if str(out) == "":
+        raise ClusterModelError("an empty output folder; name one, e.g. --out reports")
+    _refuse_inputs_inside(study, out)
+    return out
+
+
+def _run_stage(name, study, config, stage, say, *, say_skipped: bool = True) -> tuple[str | None, dict]:
+    """Run one stage's runner into ``stage``; return (the reason it could not run or None, {part: why} of the parts
+    of it that could not), each said to ``say`` (the reason only with ``say_skipped``)."""
+    from clustermodel.workflow import STAGES
+
+    result = STAGES[name](study, config, stage)
+    reason = result.get("skipped") if isinstance(result, dict) else ("not applicable to this study" if result is None else None)
+    if isinstance(reason, dict):  # the stage ran; some of its parts could not (its report names them)
+        for part, why in reason.items():
+            say(f"[clustermodel] {name}: {part} skipped: {why}")
+        return None, dict(reason)
+    if isinstance(reason, str) and reason:
+        if say_skipped:
+            say(f"[clustermodel] {name} skipped: {reason}")
+        return reason, {}
+    return None, {}
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """One analysis run alone (:func:`run_analysis`): its record and the text of its two main files."""
+
+    name: str
+    #: ``<name>.md`` as written: the analysis in words and tables.
+    markdown: str
+    #: ``<name>.json`` as written: every number of the analysis, machine-readable.
+    json: str
+    #: Where its files were published, or None (computed in a temporary folder and not kept).
+    out: Path | None
+
+
+def run_analysis(
+    study: Study,
+    config: dict[str, Any],
+    name: str,
+    out: PathLike | None = None,
+    *,
+    progress: Callable[[str], object] | None = None,
+    config_source: PathLike | None = None,
+) -> StageRun:
+    """Run one analysis of the report alone: what ``clustermodel sobol``, ``bootstrap``, ``correlate`` and
+    ``reproduce`` do.
+
+    The same runner (:data:`clustermodel.workflow.STAGES`), the same validated config and the same spec as in
+    :func:`run_study`, so a subcommand and the report write byte-identical files for the same settings. With ``out``
+    the files are published into it as one transaction (locked, staged, all or nothing; files already there are
+    replaced only where this run writes the same name, and nothing is deleted); without it they are written into a
+    temporary folder that is removed after its Markdown and JSON are read.
+
+    Raises
+    ------
+    ClusterModelError
+        If the analysis cannot run on this study (the reason is the message), or for a bad config.
+    """
+    import tempfile
+
+    from clustermodel._background import in_background
+    from clustermodel.workflow import STAGES
+
+    if name not in STAGES:
+        raise ClusterModelError(f"unknown analysis {name!r}; known: {', '.join(STAGES)}")
+    study, config, _ = _prepared(study, config, config_source)
+    say = progress or (lambda *_: None)
+
+    def run(stage: Path) -> StageRun:
+        with in_background() as figures:
+            reason, _ = _run_stage(name, study, config, stage, say, say_skipped=False)  # the error below says it
+            if reason:
+                from clustermodel.config import COMMANDS
+
+                raise ClusterModelError(f"{COMMANDS.get(name, name)} cannot run on this study: {reason}")
+            if figures is not None:
+                figures.wait()
+        text = lambda suffix: (stage / f"{name}{suffix}").read_text(encoding="utf-8")  # noqa: E731
+        return StageRun(name=name, markdown=text(".md"), json=text(".json"), out=None if out is None else Path(out))
+
+    if out is None:
+        with tempfile.TemporaryDirectory(prefix="clustermodel-") as tmp:
+            return run(Path(tmp))
+    with published(_output_folder(study, out), replace_previous=False, say=say) as stage:
+        return run(stage)
+
+
 def run_study(
     study: Study,
     config: dict[str, Any],
@@ -268,26 +374,16 @@ def run_study(
     -------
     RunSummary
     """
-    from clustermodel.config import validate_config
     from clustermodel.workflow import STAGES
 
-    given_study = dict(config.get("study", {})) if isinstance(config, dict) else {}
-    config = validate_config(config, config_source)
-    config["_given_study"] = given_study
+    study, config, nouns = _prepared(study, config, config_source)
     names = list(stages or config["order"])
     for name in names:
         if name not in STAGES:
             raise ClusterModelError(f"unknown analysis {name!r}; known: {', '.join(STAGES)}")
-    nouns = _nouns_for(study, config)
-    study = study.replace(nouns=nouns)
-    from clustermodel.workflow import spec_from_config
-
-    spec_from_config(study, config)  # a bad [spec] or a spec the study cannot take fails before any stage runs
+    given_study = config["_given_study"]
     title = title or (config["study"]["title"] if "title" in given_study else getattr(study, "title", None) or "clustermodel report")
-    out = Path(out)
-    if str(out) == "":
-        raise ClusterModelError("an empty output folder; name one, e.g. --out reports")
-    _refuse_inputs_inside(study, out)
+    out = _output_folder(study, out)
     say = progress or (lambda *_: None)
     from clustermodel._background import in_background
 
@@ -296,20 +392,12 @@ def run_study(
         for name in names:
             raise_if_interrupted()
             say(f"[clustermodel] {name} …")
-            result = STAGES[name](study, config, stage)
-            reason = result.get("skipped") if isinstance(result, dict) else ("not applicable to this study" if result is None else None)
-            if not isinstance(reason, (str, dict)):  # a stage's own record of what it left out (its report names it)
-                reason = None
-            if isinstance(reason, dict):  # the stage ran; some of its parts could not
-                done.append(name)
-                for part, why in reason.items():
-                    partial[f"{name}: {part}"] = why
-                    say(f"[clustermodel] {name}: {part} skipped: {why}")
-            elif reason:
+            reason, parts = _run_stage(name, study, config, stage, say)
+            if reason:
                 skipped[name] = reason
-                say(f"[clustermodel] {name} skipped: {reason}")
             else:
                 done.append(name)
+                partial.update({f"{name}: {part}": why for part, why in parts.items()})
         config.pop("_given_study", None)
         if figures is not None:  # every figure is in the folder before the report that embeds them
             figures.wait()

@@ -181,7 +181,9 @@ def run_reproduction(study, config: dict, out) -> dict | None:
     if not study.structure.is_flat or study.spec.top_aggregation not in ("equation1", "quadratic", "arithmetic"):
         return {"skipped": "the row-by-row comparison covers one-level Euclidean or arithmetic indices like the paper's"}
     out = ensure_dir(out)
-    result = reproduce(study, thresholds=thresholds_from_config(config))
+    reference = section(config, "reproduction")["reference"]
+    spec = None if reference == "auto" else study.spec.replace(reference=reference)  # None: the set that reproduces most rows
+    result = reproduce(study, spec, thresholds=thresholds_from_config(config))
     data = result.to_dict()
     data["findings"] = findings(result, paper=bool(study.paper))
     data["headlines"] = conclusions(result, paper=bool(study.paper))
@@ -267,8 +269,12 @@ def run_bootstrap(study, config: dict, out) -> dict:
         chunk_size=cfg["chunk_size"],
         client=cfg["scheduler"],
         progress=bool(cfg["progress"]),
+        quantiles=cfg["quantiles"],
+        nodes=cfg["nodes"],
     )
-    panels = dict(panel_size=cfg["panel_size"], mode="parametric")
+    experts = cfg["experts"] or None  # a path (relative to where the command runs), or none
+    mode = cfg["mode"] or ("nonparametric" if experts else "parametric")
+    panels = dict(panel_size=cfg["panel_size"], mode=mode, experts=experts)
     concentration = float(cfg["concentration"])
     skipped = {}
     main_run = eq1 = None
@@ -281,11 +287,16 @@ def run_bootstrap(study, config: dict, out) -> dict:
     else:
         next(streams), next(streams)
         skipped["weight_bootstrap"] = "no_weight_varies"
-    data_runs = {
-        m: cluster_bootstrap(study, spec, maxima=m, keep_draws=keep and m == "resample", rng=next(streams), **common)
-        for m in ("resample", "fixed")
-    }
-    if weights_vary:
+    rules = {"both": ("resample", "fixed"), "none": ()}.get(cfg["data_bootstrap"], (cfg["data_bootstrap"],))
+    first = rules[0] if rules else None  # the run whose draws bootstrap.nc keeps and bootstrap_data.nc holds
+    data_runs = {}
+    for m in ("resample", "fixed"):  # each rule keeps its own stream whichever rules run
+        stream = next(streams)
+        if m in rules:
+            data_runs[m] = cluster_bootstrap(study, spec, maxima=m, keep_draws=keep and m == first, rng=stream, **common)
+    if not rules:
+        skipped["data_bootstrap"] = "not_requested"
+    if weights_vary and mode == "parametric":  # κ is the parametric panels' concentration
         sensitivity = [
             _kappa_row(weight_bootstrap(study, spec, concentration=k, rng=next(streams), **panels, **common))
             for k in kappas
@@ -343,8 +354,9 @@ def run_bootstrap(study, config: dict, out) -> dict:
         rank_uncertainty(main_run, reports / "bootstrap_ranks.png", title=titles["ranks"], nouns=nouns)
         if main_run.has_regions:
             scenario_stability(main_run, reports / "bootstrap_scenarios.png", title=titles["scenarios"], nouns=nouns)
-    write_netcdf(reports / "bootstrap_data.nc", data_runs["resample"].to_dataset(), compress=True)
-    if main_run is None:
+    if first is not None:
+        write_netcdf(reports / "bootstrap_data.nc", data_runs[first].to_dataset(), compress=True)
+    if main_run is None and data_runs:
         import pandas as pd
 
         write_csv(reports / "bootstrap.csv", pd.DataFrame([{"maxima": m, **r.to_dict()["mean_index"]} for m, r in data_runs.items()]))
@@ -479,7 +491,7 @@ def run_sobol(study, config: dict, out) -> dict | None:
         distribution=cfg["distribution"],
         concentration=float(cfg["concentration"]),
         delta=float(cfg["delta"]),
-        progress=False,
+        progress=bool(cfg["progress"]),
         **_sobol_options(cfg),
     )
     triggers_list = cfg["triggers"]

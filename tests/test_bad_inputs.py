@@ -128,14 +128,15 @@ def test_empty_weights_file(files, cli):
 def test_missing_identifier_column(files, cli):
     f = files(clusters=CLUSTERS.replace("no,name", "id,name"))
     msg = (
-        f"{f['clusters']}, line 1: required column(s) 'no' not found; the header has 'id', 'name', 'group', "
+        f"{f['clusters']}, line 1: required column(s) 'code' not found; the header has 'id', 'name', 'group', "
         "'region', 'a', 'b': add the identifier column or name it with `id_column` (--id-column)"
     )
     with pytest.raises(InputError) as e:
-        load_study(f["clusters"], f["weights"])
+        load_study(f["clusters"], f["weights"], id_column="code")
     assert str(e.value) == msg
-    assert_cli_error(cli, data_args(f), msg)
-    # the advertised fix works
+    assert_cli_error(cli, data_args(f) + ["--id-column", "code"], msg)
+    # without a `no` column the first column identifies the units, and naming it is the same
+    assert load_study(f["clusters"], f["weights"]).indicators.sizes["cluster"] == 3
     assert load_study(f["clusters"], f["weights"], id_column="id").indicators.sizes["cluster"] == 3
 
 
@@ -350,13 +351,13 @@ def test_sobol_constant_output_api():
     assert any("same value in every model run" in n and "S1 = ST = 0 exactly" in n for n in res.notes)
 
 
-def test_sobol_constant_output_cli(capsys):
+def test_sobol_constant_output_cli(tmp_path, capsys):
     """Under Equation 1 as printed every output is constant in the weights: exit 0, all zeros, the note in JSON."""
     import json
 
-    assert main(["sobol", "--aggregation", "equation1", "--n", "64", "--n-resamples", "10", "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
-    assert all(r["S1"] == 0 and r["ST"] == 0 for r in d["records"])
+    assert main(["sobol", "--aggregation", "equation1", "--n", "64", "--n-equation1", "64", "--json", "--out", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out)["equation1_all_zero"] is True
+    d = json.loads((tmp_path / "sobol_equation1.json").read_text())
     assert any("do not depend on" in n for n in d["notes"])
 
 
@@ -976,10 +977,10 @@ def test_degenerate_studies(files, write_csv, cli):
     assert [str(r.message) for r in rec] == [msg_equal]
     for f, warning, error in [
         (one, msg_one, f"{one['clusters']} holds a single cluster: with nothing to compare it with, Sobol' indices of "
-         "ranks, scenarios and the cluster-region correlation cannot be computed; add the other clusters"),
+         "ranks, scenarios and the unit-region correlation cannot be computed; add the other clusters"),
         (equal, msg_equal, f"every indicator of {equal['clusters']} takes the same value for every cluster: every "
          "cluster gets the same index under any weights, so Sobol' indices of ranks, scenarios and the "
-         "cluster-region correlation cannot be computed; check the table"),
+         "unit-region correlation cannot be computed; check the table"),
     ]:
         code, err, before, after = cli("sobol", "--clusters", f["clusters"], "--weights", f["weights"])
         assert code == 2 and after == before

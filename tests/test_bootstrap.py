@@ -743,7 +743,8 @@ def test_cli_json_keys(capsys):
         assert key in rec
     assert {"correlation", "scenario_counts"} <= set(w["study"])
     assert w["study"]["scenario_counts"]["reference_counts"] == PAPER_COUNTS  # the paper's own data
-    assert d["data_bootstrap"]["n_resamples"] == 200 and "correlation" in d["data_bootstrap"]
+    assert set(d["data_bootstrap"]) == {"resample", "fixed"}  # a bare --data-bootstrap runs both rules, as the report
+    assert d["data_bootstrap"]["resample"]["n_resamples"] == 200 and "correlation" in d["data_bootstrap"]["resample"]
     assert any("P(paper's counts)" in f for f in d["findings"])
 
 
@@ -759,6 +760,7 @@ def test_cli_writes_reports(tmp_path, capsys):
     assert {p.name for p in tmp_path.iterdir()} == {
         "bootstrap.md",
         "bootstrap.json",
+        "bootstrap.csv",
         "bootstrap.nc",
         "bootstrap_data.nc",
         "bootstrap_ranks.png",

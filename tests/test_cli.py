@@ -14,7 +14,10 @@ def test_reproduce_json(capsys):
 
 def test_reproduce_writes_reports(tmp_path, capsys):
     assert main(["reproduce", "--out", str(tmp_path)]) == 0
-    assert {p.name for p in tmp_path.iterdir()} == {"reproduction.md", "reproduction.json", "figure13.png"}
+    # the report's reproduction stage, file for file
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "reproduction.md", "reproduction.json", "reproduction.nc", "reproduction_clusters.csv", "reproduction_regions.csv", "figure13.png"
+    }
 
 
 def test_bad_input_one_line_exit_2(write_csv, capsys):

@@ -58,28 +58,59 @@ def test_command_line_spec_options_override_the_config(tmp_path):
 
 # --- one default per setting: the schema, read alike by the CLI, the report and the API --------------------------
 
-#: Options whose name differs from their config key.
-_OPTION_KEY = {"convergence": "convergence_levels", "scheduler": "scheduler"}
 #: Settings the API takes as a generator (``rng``; numpy's convention: None draws fresh entropy) rather than a seed.
 _RNG = {"seed", "check_seed"}
 
+_STAGE_COMMANDS = [("sobol", "sobol"), ("bootstrap", "bootstrap"), ("correlate", "correlation"), ("reproduce", "reproduction")]
 
-@pytest.mark.parametrize("command, table", [("sobol", "sobol"), ("bootstrap", "bootstrap"), ("correlate", "correlation")])
-def test_every_cli_default_is_the_schema_default(command, table):
+
+@pytest.mark.parametrize("command, table", _STAGE_COMMANDS)
+def test_a_command_without_options_runs_with_the_schema_defaults(command, table):
+    """The one default of every setting is the config schema's: a subcommand given no option runs its stage with
+    exactly the config the report would use for the same study (the defaults for a study of one's own)."""
+    from types import SimpleNamespace
+
     from clustermodel.cli import build_parser
-    from clustermodel.config import DEFAULTS
+    from clustermodel.commands._common import config_from_args
 
     args = build_parser().parse_args([command])
-    compared = 0
-    for dest, value in vars(args).items():
-        key = _OPTION_KEY.get(dest, dest)
-        if key in DEFAULTS[table]:
-            assert value == DEFAULTS[table][key], f"clustermodel {command} --{dest.replace('_', '-')}"
-            compared += 1
-    assert compared >= 4  # the seed among them: a single command is reproducible by default, like the report
-    assert args.seed == DEFAULTS[table]["seed"]
-    for axis in ("cluster", "region"):
-        assert getattr(args, f"{axis}_threshold") == DEFAULTS["scenarios"][f"{axis}_threshold"]
+    module = __import__(f"clustermodel.commands.{command}", fromlist=["OPTIONS"])
+    assert all(getattr(args, attr) is None for attr in module.OPTIONS.values())  # nothing of its own: the config decides
+    config, source = config_from_args(args, SimpleNamespace(paper=False), table, module.OPTIONS)
+    assert source is None and config == DEFAULTS
+    assert set(module.OPTIONS) <= set(DEFAULTS[table])  # every option is a setting of the stage's table
+
+
+@pytest.mark.parametrize("command, table", _STAGE_COMMANDS)
+def test_each_option_sets_its_config_key_and_nothing_else(command, table):
+    from types import SimpleNamespace
+
+    from clustermodel.cli import build_parser
+    from clustermodel.commands._common import config_from_args
+
+    module = __import__(f"clustermodel.commands.{command}", fromlist=["OPTIONS"])
+    samples = {"n": 64, "replicates": 3, "seed": 7, "check_seed": 8, "concentration": 9.0, "delta": 0.1, "n_resamples": 11,
+               "confidence_level": 0.8, "convergence_levels": 2, "n_equation1": 32, "panel_size": 3, "chunk_size": 5,
+               "equivalence_bound": 0.2, "memory_limit": "700MiB", "scheduler": "tcp://h:1"}
+    parser = build_parser()
+    for key, attr in module.OPTIONS.items():
+        action = next(a for a in parser._subparsers._group_actions[0].choices[command]._actions if a.dest == attr)
+        if action.const is True:  # a flag
+            argv, expected = [action.option_strings[0]], True
+        elif action.choices:
+            expected = [c for c in action.choices if c != DEFAULTS[table][key]][0]
+            argv = [action.option_strings[0], expected]
+            expected = [expected] if action.nargs == "*" else expected
+        elif action.nargs == "*":
+            expected = [2.0] if key == "concentration_sensitivity" else ["index"]
+            argv = [action.option_strings[0], *map(str, expected)]
+        elif key == "experts":
+            argv, expected = [action.option_strings[0], "experts.csv"], "experts.csv"
+        else:
+            argv, expected = [action.option_strings[0], str(samples[key])], samples[key]
+        config, _ = config_from_args(parser.parse_args([command, *argv]), SimpleNamespace(paper=False), table, module.OPTIONS)
+        changed = {k for k in DEFAULTS[table] if config[table][k] != DEFAULTS[table][k]}
+        assert changed == {key} and config[table][key] == expected, (argv, changed)
 
 
 @pytest.mark.parametrize(

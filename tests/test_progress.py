@@ -33,7 +33,8 @@ def test_quiet_commands_say_nothing_but_their_result(tmp_path, capsys):
     cfg.write_text("[sobol]\nn = 64\nreplicates = 2\nn_equation1 = 64\nconvergence_levels = 1\n")
     assert main(["report", "--config", str(cfg), "--only", "scores", "sobol", "--out", str(tmp_path / "loud")]) == 0
     loud = capsys.readouterr()
-    assert "[clustermodel] sobol …" in loud.out
+    assert "[clustermodel] sobol …" in loud.err and "[clustermodel] sobol …" not in loud.out  # stage lines are not data
+    assert loud.out.startswith("[clustermodel] 2 analyses written")
     assert main(["report", "-q", "--config", str(cfg), "--only", "scores", "sobol", "--out", str(tmp_path / "quiet")]) == 0
     quiet = capsys.readouterr()
     assert "[clustermodel] sobol …" not in quiet.out and "analyses written" in quiet.out and quiet.err == ""

@@ -436,7 +436,7 @@ def test_small_study_reports_what_it_cannot_test(write_csv, capsys):
     args = ["correlate", "--clusters", str(c), "--weights", str(w), "--regions", str(r), "--source", "computed", "--n-resamples", "99"]
     args += ["--region-threshold", "0.1"]
     assert main(args + ["--json"]) == 0
-    recs = json.loads(capsys.readouterr().out)
+    recs = json.loads(capsys.readouterr().out)["records"]  # the whole result, as correlation.json holds it
     tests = {x["test"] for x in recs}
     assert "pearson:region_mean" in tests and not any(t.startswith("fisher") for t in tests)
     assert main(args) == 0
@@ -459,7 +459,9 @@ def test_power_rejects_tiny_n():
 
 def test_cli_json_records(capsys):
     assert main(["correlate", "--json", "--source", "computed", "--n-resamples", "99", "--seed", "3"]) == 0
-    recs = json.loads(capsys.readouterr().out)
+    d = json.loads(capsys.readouterr().out)  # the whole result (correlation.json), not only its records
+    assert {"records", "findings", "models", "spec", "seed"} <= set(d)
+    recs = d["records"]
     assert isinstance(recs, list) and recs
     for r in recs:
         assert {"test", "statistic", "pvalue", "ci_low", "ci_high", "n", "unit", "method"} <= set(r)
@@ -469,7 +471,7 @@ def test_cli_json_records(capsys):
 
 def test_cli_writes_reports(tmp_path, capsys):
     assert main(["correlate", "--n-resamples", "99", "--out", str(tmp_path)]) == 0
-    assert {p.name for p in tmp_path.iterdir()} == {"correlation.md", "correlation.json", "correlation.nc", "correlation.png"}
+    assert {p.name for p in tmp_path.iterdir()} == {"correlation.md", "correlation.json", "correlation.nc", "correlation.csv", "correlation.png"}
     assert "| Source | Test |" in (tmp_path / "correlation.md").read_text()
 
 

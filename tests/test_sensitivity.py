@@ -734,14 +734,18 @@ def test_dirichlet_needs_positive_weights(paper):
 # --- CLI ----------------------------------------------------------------------------------------
 
 
-def test_cli_json(capsys):
-    assert main(["sobol", "--n", "64", "--replicates", "3", "--seed", "1", "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
-    assert {"n", "seed", "spec", "notes", "records", "replicates", "method"} <= set(d)
+def test_cli_json(tmp_path, capsys):
+    assert main(["sobol", "--n", "64", "--replicates", "3", "--seed", "1", "--json", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert printed == (tmp_path / "sobol.json").read_text()  # --json prints the stage's JSON, the report's file
+    d = json.loads(printed)
+    assert {"n", "seed", "spec", "notes", "replicates", "method", "full_resolution", "seed_check"} <= set(d)
     assert d["n"] == 64 and d["replicates"] == 3 and d["seed"] == 1 and d["spec"]["aggregation"] == "quadratic"
-    rec = d["records"][0]
-    assert {"output", "factor", "S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"} <= set(rec)
-    assert len(d["records"]) == 82 * 4
+    import pandas as pd
+
+    records = pd.read_csv(tmp_path / "sobol.csv")  # every (output, factor) record, once, at full resolution in sobol.nc
+    assert {"output", "factor", "S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"} <= set(records.columns)
+    assert len(records) == 82 * 4
 
 
 def test_cli_bootstrap_and_scheduling_options(capsys):
@@ -752,37 +756,44 @@ def test_cli_bootstrap_and_scheduling_options(capsys):
     assert d["method"] == "bootstrap" and d["replicates"] == 1 and d["chunk_size"] == 16 and d["n_resamples"] == 10
 
 
-def test_cli_equation1_json(capsys):
-    assert main(["sobol", "--aggregation", "equation1", "--n", "64", "--replicates", "2", "--seed", "1", "--json"]) == 0
+def test_cli_equation1_json(tmp_path, capsys):
+    """Equation 1 as printed cancels every weight: the weight run is made under the quadratic form, and a run under
+    Equation 1 itself shows all indices at zero (sobol_equation1.*), as in the report."""
+    argv = ["sobol", "--aggregation", "equation1", "--n", "64", "--n-equation1", "64", "--replicates", "2", "--seed", "1"]
+    assert main([*argv, "--json", "--out", str(tmp_path)]) == 0
     captured = capsys.readouterr()
     d = json.loads(captured.out)
-    assert all(r["S1"] == 0 and r["ST"] == 0 for r in d["records"])
-    assert any("do not depend on the weights" in t for t in d["notes"])
+    assert d["equation1_all_zero"] is True and d["spec"]["aggregation"] == "quadratic"
+    eq1 = json.loads((tmp_path / "sobol_equation1.json").read_text())
+    assert eq1["spec"]["aggregation"] == "equation1"
+    assert any("do not depend on the weights" in t for t in eq1["notes"])
     assert captured.err == ""
 
 
 def test_cli_triggers_and_out(tmp_path, capsys):
     code = main(["sobol", "--n", "32", "--replicates", "2", "--seed", "2", "--triggers", "negative", "--out", str(tmp_path)])
     assert code == 0
-    assert {p.name for p in tmp_path.iterdir()} == {"sobol.json", "sobol.md", "sobol.nc", "sobol_bars.png", "sobol_heatmap.png"}
-    d = json.loads((tmp_path / "sobol.json").read_text())
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"sobol.json", "sobol.md", "sobol.nc", "sobol.csv", "sobol_bars.png", "sobol_heatmap.png", "sobol_seed_check.json"} <= names
+    assert {"sobol_triggers.json", "sobol_triggers.md", "sobol_triggers.nc"} <= names  # the triggers' own run
+    d = json.loads((tmp_path / "sobol_triggers.json").read_text())
     assert d["factors"][-1] == {"factor": "negative", "kind": "trigger", "nominal_weight": None}
     # the summary names the full-resolution file instead of holding a third copy of every record
-    assert "records" not in d and d["full_resolution"]["file"] == "sobol.nc"
+    assert "records" not in d and d["full_resolution"]["file"] == "sobol_triggers.nc"
     import xarray as xr
 
-    with xr.open_dataset(tmp_path / "sobol.nc") as ds:
+    with xr.open_dataset(tmp_path / "sobol_triggers.nc") as ds:
         assert ds["ST"].shape == (len(d["outputs"]), len(d["factors"]))
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--n", "1000"], "`n` must be a power of two"),
+        (["--n", "1000"], "--n must be a power of two"),
         (["--seed", "-1"], "seed must be non-negative"),
-        (["--distribution", "uniform", "--delta", "2"], "`delta` must lie in (0, 1)"),
-        (["--concentration", "-1"], "`concentration` must be a positive"),
-        (["--replicates", "1"], "`replicates` must be at least 2"),
+        (["--distribution", "uniform", "--delta", "2"], "--delta must be a number in (0, 1)"),
+        (["--concentration", "-1"], "--concentration must be a number > 0"),
+        (["--replicates", "1"], "--replicates must be an integer >= 2"),
         (["--n", "64", "--memory-limit", "1MB"], "`memory_limit` is"),
         (["--n", "64", "--memory-limit", "big"], "argument --memory-limit: a size such as 512MiB"),  # read with the command line
     ],

@@ -131,3 +131,30 @@ def test_an_invented_study_shows_its_names_labels_and_units_and_no_scenario_mach
     assert "nominal scenario" not in sobol_md and "P(scenario kept)" not in sobol_md and "| K3 | Land 3 |" in sobol_md
     assert "scenario kept" not in " ".join(json.loads((out / "sobol.json").read_text())["notes"])
     assert "scenario" not in (out / "sobol.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+
+
+# --- the identifier column of a table of one's own ------------------------------------------------------------------
+
+
+def _flat(tmp_path, header, rows):
+    units = tmp_path / "u.csv"
+    units.write_text(header + "\n" + "\n".join(rows) + "\n")
+    weights = tmp_path / "w.csv"
+    weights.write_text("indicator,weight\na,0.5\nb,0.5\n")
+    return units, weights
+
+
+def test_the_first_column_identifies_the_units_when_the_table_has_no_no_column(tmp_path):
+    from clustermodel.data import load_study
+
+    units, weights = _flat(tmp_path, "code,a,b", ["FR,1,2", "DE,2,1", "IT,3,3"])
+    assert [str(u) for u in load_study(units, weights).clusters["cluster"].values] == ["FR", "DE", "IT"]
+    units, weights = _flat(tmp_path, "name,no,a,b", ["x,7,1,2", "y,8,2,1", "z,9,3,3"])  # the paper's `no` wins
+    assert [int(u) for u in load_study(units, weights).clusters["cluster"].values] == [7, 8, 9]
+
+
+def test_a_first_column_that_is_an_indicator_is_refused_with_the_fix(tmp_path, capsys):
+    units, weights = _flat(tmp_path, "a,b", ["1,2", "2,1"])
+    assert main(["index", "--units", str(units), "--weights", str(weights)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "column 'a'" in err[0] and "is an indicator of the index" in err[0] and "--id-column" in err[0]

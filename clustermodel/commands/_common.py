@@ -41,11 +41,15 @@ __all__ = [
     "output_folder",
     "input_file",
     "check_comparable",
+    "add_config_argument",
+    "base_config",
+    "config_from_args",
+    "run_stage_command",
 ]
 
 #: Column options of the unit table: option -> (argparse attribute, default column, coordinate it becomes).
 COLUMN_OPTIONS = {
-    "--id-column": ("id_column", "no", None),
+    "--id-column": ("id_column", None, None),
     "--name-column": ("name_column", "name", "name"),
     "--group-column": ("group_column", "group", "group"),
     "--region-column": ("region_column", "region", "region"),
@@ -91,7 +95,7 @@ def add_data_arguments(parser):
     g.add_argument("--region-weights", type=input_file, help="weights of the regional indicators (default: equal)")
     # Column options default to None so that a column named on the command line must exist (the defaults are
     # used only if the table has them).
-    g.add_argument("--id-column", default=None, help="identifier column of the unit table (default: no)")
+    g.add_argument("--id-column", default=None, help="identifier column of the unit table (default: no if the table has one, else uCode for a COINr table, else the first column)")
     g.add_argument("--name-column", default=None, help="column of the units' display names, shown beside the ids in tables and figures (default: name, if the table has one)")
     g.add_argument("--group-column", default=None, help="group column of the unit table (default: group, if the table has one)")
     g.add_argument("--region-column", default=None, help="higher-level-unit column of the unit table (default: region, if the table has one)")
@@ -184,21 +188,27 @@ def say_memory_budget(args) -> None:
               "--memory-limit to set it)", file=sys.stderr)
 
 
-def add_threshold_arguments(parser, *, default=0.5):
-    """--cluster-threshold / --region-threshold: 'high' from this fraction of the attainable maximum."""
+def add_threshold_arguments(parser):
+    """--cluster-threshold / --region-threshold: 'high' from this fraction of the attainable maximum (not given: the
+    config's [scenarios], whose default is 0.5)."""
+    from clustermodel.config import DEFAULTS
+
     for axis in ("cluster", "region"):
+        default = DEFAULTS["scenarios"][f"{axis}_threshold"]
         parser.add_argument(
             f"--{axis}-threshold",
             type=threshold_option,
-            default=default,
-            help=f"{axis} 'high' threshold as a fraction of the attainable maximum (default 0.5; see docs/method.md)",
+            default=None,
+            help=f"{axis} 'high' threshold as a fraction of the attainable maximum (default: the config's, {default:g}; see docs/method.md)",
         )
 
 
 def thresholds_from_args(args):
+    from clustermodel.config import DEFAULTS
     from clustermodel.spec import ScenarioThresholds
 
-    return ScenarioThresholds(cluster=args.cluster_threshold, region=args.region_threshold)
+    given = {axis: getattr(args, f"{axis}_threshold", None) for axis in ("cluster", "region")}
+    return ScenarioThresholds(**{a: DEFAULTS["scenarios"][f"{a}_threshold"] if v is None else v for a, v in given.items()})
 
 
 def add_quiet_argument(parser):
@@ -315,3 +325,76 @@ def json_text(obj) -> str:
 
 def emit_json(obj) -> None:
     sys.stdout.write(json_text(obj))
+
+
+def add_config_argument(parser):
+    parser.add_argument(
+        "--config",
+        type=input_file,
+        default=None,
+        help="TOML analysis config: seeds, sample sizes, [spec], [study] nouns (docs/config.md). Default: the paper's "
+        "analyses/config.toml for the paper's data, the built-in defaults for your own; an option given here overrides it",
+    )
+
+
+def base_config(args, study) -> tuple[dict, object]:
+    """The config a command starts from, and where it came from: ``--config``; else the paper's own
+    (analyses/config.toml) for the paper's data; else the built-in defaults."""
+    from clustermodel.config import load_config, paper_config_path, validate_config
+
+    if getattr(args, "config", None) is not None:
+        return load_config(args.config), args.config
+    if getattr(study, "paper", False):
+        path = paper_config_path()
+        return load_config(path), path
+    return validate_config({}), None
+
+
+def config_from_args(args, study, table: str | None = None, options: dict | None = None) -> tuple[dict, object]:
+    """:func:`base_config` with every option given on the command line applied: the spec options to ``[spec]``,
+    the thresholds to ``[scenarios]``, and ``options`` (config key -> argparse attribute) to ``[table]``.
+
+    An option not given is None and leaves the config's value (one default per setting: the config schema's)."""
+    config, source = base_config(args, study)
+    for k in _SPEC_OPTIONS:
+        if getattr(args, k, None) is not None:
+            config["spec"][k] = getattr(args, k)
+    for axis in ("cluster", "region"):
+        value = getattr(args, f"{axis}_threshold", None)
+        if value is not None:
+            config["scenarios"][f"{axis}_threshold"] = value
+    from clustermodel.config import check_setting
+
+    for key, attr in (options or {}).items():
+        value = getattr(args, attr, None)
+        if value is not None:  # checked here, so that a bad value is named as the option, never as the config file
+            value = str(value) if isinstance(value, Path) else value
+            config[table][key] = check_setting(table, key, value, f"--{attr.replace('_', '-')}")
+    if table is not None and quiet(args) and "progress" in config[table]:
+        config[table]["progress"] = False
+    return config, source
+
+
+def run_stage_command(args, stage: str, options: dict, *, comparable: str | None = None, adjust=None) -> int:
+    """What ``clustermodel sobol`` / ``bootstrap`` / ``correlate`` / ``reproduce`` do: the report's runner of that one
+    stage (:func:`clustermodel.report.run_analysis`) on the config the options give; with ``--out`` its files are
+    published there (the report's files, byte for byte), and its Markdown (or with ``--json`` its JSON) is printed
+    when no ``--out`` is given (``--json`` prints always). ``adjust(table, args)`` may change the stage's table after
+    the options are applied."""
+    from clustermodel.report import run_analysis
+
+    study = load_from_args(args)
+    if comparable is not None:
+        check_comparable(study, comparable)
+    config, source = config_from_args(args, study, stage, options)
+    if adjust is not None:  # a command's own rule between two of its options
+        adjust(config[stage], args)
+    if "memory_limit" in config[stage] and config[stage]["memory_limit"] is None:
+        say_memory_budget(args)
+    say = None if quiet(args) else (lambda line: print(line, file=sys.stderr))
+    result = run_analysis(study, config, stage, args.out, progress=say, config_source=source)
+    if args.json:
+        sys.stdout.write(result.json)
+    elif args.out is None:
+        print(result.markdown, end="")
+    return 0

@@ -77,11 +77,12 @@ def _markdown(table) -> str:
             "for outliers (the JSON output lists every one).",
             "",
         ]
-    head = ["Rank", "Unit", "Name", "Index"] + nodes
-    lines += ["| " + " | ".join(head) + " |", "|---:|---|---|---:|" + "---:|" * len(nodes)]
+    named = any("name" in r for r in table["units"])  # no Name column for a table without names
+    head = ["Rank", "Unit"] + (["Name"] if named else []) + ["Index"] + nodes
+    lines += ["| " + " | ".join(head) + " |", "|---:|---|" + ("---|" if named else "") + "---:|" + "---:|" * len(nodes)]
     for r in sorted(table["units"], key=lambda r: r["rank"]):
         fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
-        cells = [str(r["rank"]), str(r["unit"]), r.get("name", ""), fmt(r["index"])] + [fmt(r["nodes"][v]["score"]) for v in nodes]
+        cells = [str(r["rank"]), md_escape(str(r["unit"]))] + ([md_escape(r.get("name", ""))] if named else []) + [fmt(r["index"])] + [fmt(r["nodes"][v]["score"]) for v in nodes]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -41,7 +41,7 @@ __all__ = [
 MAX_ROWS = 30
 
 #: Reason codes of an analysis (or a part of one) that did not run.
-SKIP_REASONS = ("too_few_units", "no_weight_varies", "no_higher_level", "weights_do_not_cancel")
+SKIP_REASONS = ("too_few_units", "no_weight_varies", "no_higher_level", "weights_do_not_cancel", "not_requested")
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -98,6 +98,7 @@ def skip_reason(code: str, nouns: Nouns) -> str:
         "no_weight_varies": "every node is its parent's only child, so no weight can vary",
         "no_higher_level": f"the study has no {nouns.higher} table, so there are no scenarios and no correlation of the two indices",
         "weights_do_not_cancel": "the study's aggregation uses its weights, so there is no Equation 1 run to show that they cancel",
+        "not_requested": "not asked for (`data_bootstrap = \"none\"` in [bootstrap], or --data-bootstrap none)",
     }.get(code, code)
 
 
