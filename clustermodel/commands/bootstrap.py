@@ -5,7 +5,6 @@ Numbers from :mod:`clustermodel.bootstrap`, words from :mod:`clustermodel.report
 
 from __future__ import annotations
 
-import argparse
 
 from clustermodel.commands._common import (
     add_config_argument,
