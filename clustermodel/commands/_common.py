@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
-import math
-import numbers
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from clustermodel._errors import ClusterModelError, InputError
+from clustermodel._io import json_text
 from clustermodel._validation import SEED_MAX, check_seed
 from clustermodel.spec import (
     AGGREGATIONS,
@@ -301,29 +299,9 @@ def check_comparable(study, analysis: str) -> None:
         )
 
 
-def _finite(obj):
-    """``obj`` with every NaN or infinite float replaced by None (JSON has no such numbers) and numpy scalars as Python ones."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _finite(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, numbers.Integral):
-        return int(obj)
-    if isinstance(obj, numbers.Real):
-        return float(obj) if math.isfinite(obj) else None
-    return obj
-
-
-def json_text(obj) -> str:
-    """Valid JSON, always: NaN and infinities become null (``allow_nan=False`` guarantees no other slips through)."""
-    return json.dumps(_finite(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
 def emit_json(obj) -> None:
+    """Print ``obj`` as the files are written (:func:`clustermodel._io.json_text`): what ``--json`` prints equals what
+    ``--out`` writes."""
     sys.stdout.write(json_text(obj))
 
 
