@@ -94,15 +94,17 @@ def _unpack(data):
     )
 
 
-def group_codes(indicators: xr.DataArray, spec: IndexSpec) -> np.ndarray | None:
-    """Integer reference-set code of every unit under ``spec.reference``."""
-    if spec.reference == "sample":
+def group_codes(indicators: xr.DataArray, spec: IndexSpec, *, step: str = "normalise") -> np.ndarray | None:
+    """Integer reference-set code of every unit under ``spec.reference`` (``step='impute'``: the imputation's set,
+    :attr:`IndexSpec.imputation_reference`)."""
+    field = "reference" if step == "normalise" else "impute_reference"
+    if (spec.reference if step == "normalise" else spec.imputation_reference) == "sample":
         return None
     dim = unit_dim(indicators)
     if "group" not in indicators.coords:
         raise ClusterModelError(
-            "reference='group' needs a 'group' column in the unit table; add one (--group-column) or use "
-            "reference='sample'"
+            f"{field}='group' needs a 'group' column in the unit table; add one (--group-column) or use "
+            f"{field}='sample'"
         )
     _, codes = np.unique(indicators["group"].values, return_inverse=True)
     return codes.reshape(indicators.sizes[dim])
@@ -374,7 +376,11 @@ def _py(v):
     return v.item() if hasattr(v, "item") else v
 
 
-def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=None, denominator_names=(), group_codes=None, unit_labels=None):
+#: ``impute_codes`` not given: imputation draws on the normalisation's reference set.
+_SAME_SET = object()
+
+
+def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=None, denominator_names=(), group_codes=None, unit_labels=None, impute_codes=_SAME_SET):
     """Steps 1-4 on plain arrays (leading batch dimensions allowed; no screen).
 
     Parameters
@@ -384,7 +390,9 @@ def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=N
     denominators : ndarray, shape (..., n, k), optional
         Columns named ``denominator_names``.
     group_codes : ndarray of int, shape (..., n), optional
-        Reference-set codes (``None`` for the whole sample).
+        Reference-set codes of the normalisation (``None`` for the whole sample).
+    impute_codes : ndarray of int or None, optional
+        Reference-set codes of the imputation (default: ``group_codes``; ``None`` for the whole sample).
 
     Returns
     -------
@@ -402,7 +410,7 @@ def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=N
     raw = x
     imputed = np.zeros(x.shape, dtype=bool)
     if spec.missing in ("mean", "median"):
-        x, imputed = impute_array(x, method=spec.missing, group_codes=group_codes)
+        x, imputed = impute_array(x, method=spec.missing, group_codes=group_codes if impute_codes is _SAME_SET else impute_codes)
     info = None
     before_treatment = x
     if spec.treatment == "winsorise":
@@ -520,6 +528,7 @@ def _construct(ind, den, structure, spec, *, warn=False) -> Construction:
             labels,
         )
     codes = group_codes(ind, spec)
+    fill_codes = group_codes(ind, spec, step="impute") if spec.missing in ("mean", "median") else codes
     try:
         arrs = construct_arrays(
             x,
@@ -528,6 +537,7 @@ def _construct(ind, den, structure, spec, *, warn=False) -> Construction:
             denominators=None if d is None else d.values,
             denominator_names=() if d is None else [str(v) for v in d[d.dims[1]].values],
             group_codes=codes,
+            impute_codes=fill_codes,
             unit_labels=[_py(v) for v in labels],
         )
     except CellError as exc:  # a bad cell found by an array function: name the file, line and column

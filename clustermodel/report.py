@@ -61,7 +61,7 @@ TITLES = stage_titles()
 _UNHASHED = {"manifest.json", "run.json"}
 #: Nor the NetCDF files: they hold every number at full precision, whose last bits differ between machines,
 #: and are not tracked; hashing them would make the tracked manifest differ wherever the report is rerun.
-_UNHASHED_SUFFIXES = {".nc"}
+_UNHASHED_SUFFIXES = {".nc", ".xlsx"}  # the workbook: a copy of the hashed CSVs, its zip entries time-stamped
 
 
 def _relative(path: str, root: Path) -> str:
@@ -353,6 +353,7 @@ def run_study(
     progress: Callable[[str], object] | None = print,
     config_source: PathLike | None = None,
     root: Path | None = None,
+    excel: bool = False,
 ) -> RunSummary:
     """Run every stage on ``study`` as one transaction on ``out``, then write the report and the manifest.
 
@@ -369,6 +370,8 @@ def run_study(
         Receives one line per stage (``print`` by default).
     config_source : path, optional
         Where the config came from, for messages.
+    excel : bool
+        Also write ``report.xlsx``: every CSV table of the run as a sheet (:func:`clustermodel.workbook.write_workbook`).
 
     Returns
     -------
@@ -401,6 +404,10 @@ def run_study(
         config.pop("_given_study", None)
         if figures is not None:  # every figure is in the folder before the report that embeds them
             figures.wait()
+        if excel:
+            from clustermodel.workbook import write_workbook
+
+            write_workbook(stage, stage / "report.xlsx")
         write_report(stage, done, skipped={**skipped, **partial}, title=title, preamble=preamble, nouns=nouns, paper=bool(getattr(study, "paper", False)))
         write_manifest(stage, study=study, config=config, stages=done, skipped=skipped, partial=partial, root=root)
     return RunSummary(done=tuple(done), skipped=skipped, out=out)

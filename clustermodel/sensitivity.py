@@ -58,6 +58,7 @@ from clustermodel.spec import (
     MISSING_POLICIES,
     NORMALISATIONS,
     REFERENCE_SETS,
+    IMPUTE_REFERENCE_SETS,
     SCENARIOS,
     TREATMENTS,
     IndexSpec,
@@ -112,6 +113,7 @@ TRIGGER_OPTIONS = {
     "treatment": tuple(TREATMENTS),
     "normalisation": tuple(NORMALISATIONS),
     "reference": tuple(REFERENCE_SETS),
+    "impute_reference": tuple(IMPUTE_REFERENCE_SETS),
     "negative": ("keep", "zero"),
     "aggregation": tuple(a for a in AGGREGATIONS if a not in PARAMETRISED_AGGREGATIONS),  # genmean needs its order
 }

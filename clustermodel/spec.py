@@ -33,6 +33,7 @@ __all__ = [
     "ScenarioThresholds",
     "NORMALISATIONS",
     "REFERENCE_SETS",
+    "IMPUTE_REFERENCE_SETS",
     "AGGREGATIONS",
     "parse_aggregation",
     "MISSING_POLICIES",
@@ -62,6 +63,13 @@ NORMALISATIONS = {
 REFERENCE_SETS = {
     "sample": "the whole sample",
     "group": "each unit's group",
+}
+
+#: Whose values fill a missing cell (``missing`` = mean or median): the normalisation's set, or one of its own, so
+#: that COINr's usual chain — impute with the group mean, normalise over the whole sample — can be written.
+IMPUTE_REFERENCE_SETS = {
+    "same": "the normalisation's reference set (`reference`)",
+    **REFERENCE_SETS,
 }
 
 #: Aggregators of the children of one node; a level may use its own.
@@ -187,8 +195,11 @@ class IndexSpec:
     normalisation : str
         See :data:`NORMALISATIONS`.
     reference : {'sample', 'group'}
-        Set over which the normaliser's statistics (and group imputation) are
-        taken; ``'group'`` needs a group column.
+        Set over which the normaliser's statistics are taken (and the imputation's, unless ``impute_reference``
+        names its own); ``'group'`` needs a group column.
+    impute_reference : {'same', 'sample', 'group'}
+        Set whose mean or median fills a missing cell (``missing`` = mean or median): ``'same'`` (default) is
+        ``reference``; COINr's ASEM example imputes with the group mean (``'group'``) and normalises over the sample.
     negative : {'keep', 'zero', 'error'}
         See :data:`NEGATIVE_POLICIES`.
     normalised_range : (lower, upper)
@@ -215,6 +226,7 @@ class IndexSpec:
     kurtosis_threshold: float = 3.5
     normalisation: str = "minmax"
     reference: str = "sample"
+    impute_reference: str = "same"
     negative: str = "keep"
     normalised_range: tuple = (0.0, 1.0)
     aggregation: str | tuple = "arithmetic"
@@ -230,6 +242,7 @@ class IndexSpec:
             object.__setattr__(self, name, _number(getattr(self, name), name, low=0, high=math.inf, low_open=True))
         _check(self.normalisation, "normalisation", NORMALISATIONS)
         _check(self.reference, "reference", REFERENCE_SETS)
+        _check(self.impute_reference, "impute_reference", IMPUTE_REFERENCE_SETS)
         _check(self.negative, "negative", NEGATIVE_POLICIES)
         r = self.normalised_range
         if not isinstance(r, (list, tuple)) or len(r) != 2:
@@ -263,6 +276,11 @@ class IndexSpec:
                 "or a single name for all"
             )
         return self.aggregation[level - 2]
+
+    @property
+    def imputation_reference(self) -> str:
+        """The set imputation draws on: ``impute_reference``, or ``reference`` when that is ``'same'``."""
+        return self.reference if self.impute_reference == "same" else self.impute_reference
 
     @property
     def top_aggregation(self) -> str:
@@ -331,7 +349,8 @@ class IndexSpec:
         lines = [
             f"denomination: {'by the structure' if self.denominate else 'none'}",
             f"data-availability screen: {'none' if self.min_coverage == 0 else f'at least {self.min_coverage:.0%} observed'}",
-            f"missing values: {self.missing} ({MISSING_POLICIES[self.missing]})",
+            f"missing values: {self.missing} ({MISSING_POLICIES[self.missing]})"
+            + (f", from {REFERENCE_SETS[self.imputation_reference]}" if self.missing in ("mean", "median") and self.impute_reference != "same" else ""),
             f"outliers: {self.treatment}"
             + (
                 f" (|skew| > {self.skew_threshold:g} and kurtosis > {self.kurtosis_threshold:g}, up to "

@@ -292,6 +292,29 @@ def test_mean_and_median_imputation_within_the_reference_set():
     assert filled.ravel().tolist() == [1.0, 2.5, 4.0, 10.0, 10.0]
 
 
+def test_imputation_and_normalisation_each_take_their_own_reference_set():
+    """COINr's usual chain: a missing cell gets its group's mean, then min-max runs over the whole sample."""
+    x = xr.DataArray(
+        [[1.0, 5.0], [np.nan, 7.0], [4.0, 1.0], [10.0, 2.0], [20.0, 3.0]],
+        dims=("unit", "indicator"),
+        coords={"indicator": ["a", "b"], "unit": list("pqrst"), "group": ("unit", ["g", "g", "g", "h", "h"])},
+    )
+    spec = IndexSpec(missing="mean", normalisation="minmax", reference="sample", impute_reference="group")
+    c = construct(x, spec, weights={"a": 0.5, "b": 0.5}, warn=False)
+    fill = (1 + 4) / 2  # the mean of q's group (p, r), not of the sample (8.75)
+    a = np.array([1.0, fill, 4.0, 10.0, 20.0])
+    np.testing.assert_allclose(c.normalised[:, 0], (a - 1) / (20 - 1))  # scaled over the whole sample
+    # 'same' (the default) follows `reference`: the sample mean here, the group's with reference = group
+    same = construct(x, spec.replace(impute_reference="same"), weights={"a": 0.5, "b": 0.5}, warn=False)
+    assert same.normalised[1, 0] == pytest.approx(((1 + 4 + 10 + 20) / 4 - 1) / 19)
+    grouped = construct(x, spec.replace(reference="group", impute_reference="same"), weights={"a": 0.5, "b": 0.5}, warn=False)
+    assert grouped.normalised[1, 0] == pytest.approx((fill - 1) / (4 - 1))
+    assert spec.imputation_reference == "group" and spec.replace(impute_reference="same").imputation_reference == "sample"
+    assert "from each unit's group" in spec.describe() and "from" not in spec.replace(impute_reference="same").describe().splitlines()[2]
+    with pytest.raises(ClusterModelError, match="impute_reference='group' needs a 'group' column"):
+        construct(x.drop_vars("group"), spec, weights={"a": 0.5, "b": 0.5}, warn=False)
+
+
 def test_availability_screen_excludes_and_lists_units():
     x = xr.DataArray(
         [[1.0, 2.0, 3.0], [np.nan, np.nan, 1.0], [2.0, np.nan, 1.0]],

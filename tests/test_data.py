@@ -65,8 +65,8 @@ def test_unknown_region_is_rejected_with_location(write_csv):
 
 def test_missing_column_is_named(write_csv):
     c = write_csv("c.csv", "id,a,b\n1,1,2\n")
-    with pytest.raises(InputError, match=r"c.csv, line 1: required column\(s\) 'no' not found.*--id-column"):
-        load_study(c, write_csv("w.csv", WEIGHTS))
+    with pytest.raises(InputError, match=r"c.csv, line 1: required column\(s\) 'code' not found.*--id-column"):
+        load_study(c, write_csv("w.csv", WEIGHTS), id_column="code")
 
 
 def test_weight_for_an_indicator_the_table_lacks_names_the_weights_row(write_csv):

@@ -181,10 +181,11 @@ def _cluster_statistics(study, spec, thresholds, positions, maxima="resample", *
     else:
         kept = study.clusters.sel(cluster=c.units)
         den = kept.get("denominators")
-        codes = None
-        if spec.reference == "group":
-            _, codes = np.unique(kept["group"].values, return_inverse=True)
-            codes = codes[positions]
+        codes = fill_codes = None
+        if "group" in kept.coords and "group" in (spec.reference, spec.imputation_reference):
+            _, group = np.unique(kept["group"].values, return_inverse=True)
+            codes = group[positions] if spec.reference == "group" else None
+            fill_codes = group[positions] if spec.imputation_reference == "group" else None
         arrs = construct_arrays(
             c.raw[positions] if den is None else kept["indicators"].sel(indicator=list(tree.leaves)).values[positions],
             structure=tree,
@@ -192,6 +193,7 @@ def _cluster_statistics(study, spec, thresholds, positions, maxima="resample", *
             denominators=None if den is None else den.values[positions],
             denominator_names=() if den is None else [str(v) for v in den["denominator"].values],
             group_codes=codes,
+            impute_codes=fill_codes,
         )
         vals = np.concatenate([arrs["normalised"], arrs["top"][:, None, :]], axis=1)
         pres = np.concatenate([arrs["present"], np.ones((B, 1, vals.shape[-1]), bool)], axis=1)

@@ -36,6 +36,7 @@ def add_arguments(parser):
     )
     parser.add_argument("--only", nargs="+", choices=list(STAGES), default=None, metavar="STAGE", help=f"run only these stages, among {', '.join(STAGES)}")
     parser.add_argument("--out", type=output_folder, default=Path("reports"), help="output folder (default: reports)")
+    parser.add_argument("--excel", action="store_true", help="also write report.xlsx: every table of the run as a sheet (needs openpyxl: the excel extra)")
     add_quiet_argument(parser)
 
 
@@ -50,7 +51,7 @@ def run(args) -> int:
     if args.quiet:  # no stage lines and no progress bars; the closing line stays
         config["sobol"]["progress"] = config["bootstrap"]["progress"] = False
     say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))  # stage lines are not data
-    summary = run_study(study, config, args.out, stages=args.only, config_source=source, progress=say)
+    summary = run_study(study, config, args.out, stages=args.only, config_source=source, progress=say, excel=args.excel)
     skipped = f"; skipped: {', '.join(summary.skipped)}" if summary.skipped else ""
     print(f"[clustermodel] {len(summary.done)} analyses written to {args.out}/ (report.md, report.html, manifest.json){skipped}")
     return 0
