@@ -42,10 +42,10 @@ def write_workbook(folder, path) -> Path:
     """
     import pandas as pd
 
-    try:
-        import openpyxl  # noqa: F401  (the engine pandas uses)
-    except ImportError:
-        raise ClusterModelError("an Excel workbook needs openpyxl: pip install 'clustermodel[excel]' (or openpyxl)") from None
+    import importlib.util
+
+    if importlib.util.find_spec("openpyxl") is None:  # the engine pandas writes with
+        raise ClusterModelError("an Excel workbook needs openpyxl: pip install 'clustermodel[excel]' (or openpyxl)")
     folder = Path(folder)
     files = sorted(p for p in folder.glob("*.csv") if p.is_file())
     if not files:
