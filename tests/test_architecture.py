@@ -58,7 +58,7 @@ FLOORS = {
     2: ["denominate", "impute", "treat", "normalise", "aggregate", "index", "scenarios"],
     3: ["sensitivity", "sobol", "bootstrap", "relationship", "reproduction", "diagnostics", "_nodes", "coherence", "datastats", "importance", "removal", "compare", "uncertainty"],
     4: ["reporting", "plots"],
-    5: ["config", "workflow", "report"],
+    5: ["config", "workflow", "report", "workbook"],
     6: ["cli", "commands", "__main__"],
 }
 _FLOOR_OF = {name: floor for floor, names in FLOORS.items() for name in names}
