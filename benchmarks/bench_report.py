@@ -48,7 +48,8 @@ def run_report(args: list[str], out: Path) -> dict:
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "clustermodel", "report", *args, "--out", str(out)]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+    # the stage lines are on standard error (they are not data): read both streams as one
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     marks: list[tuple[str, float]] = []
     lines = []
     for line in proc.stdout:
@@ -56,7 +57,7 @@ def run_report(args: list[str], out: Path) -> dict:
         text = line.strip()
         if text.startswith(PREFIX) and text.endswith("…"):
             marks.append((text[len(PREFIX):-1].strip(), time.perf_counter()))
-    err = proc.stderr.read()
+    err = "\n".join(lines[-20:])
     _, status, usage = os.wait4(proc.pid, 0)
     end = time.perf_counter()
     code = os.waitstatus_to_exitcode(status)
