@@ -284,13 +284,17 @@ class Construction(ResultDisplay):
     coords: dict = field(default_factory=dict)
 
     def treated_cells(self) -> list:
-        """One record per treated cell: indicator, unit, method."""
+        """One record per treated cell: indicator, unit, method, and the value ``before`` and ``after`` treatment."""
         if self.treatment is None:
             return []
         out = []
         for j, leaf in enumerate(self.structure.leaves):
-            for i in self.treatment.cells[j]:
-                out.append({"indicator": leaf, self.unit_dim: _py(self.units[i]), "method": self.treatment.method[j]})
+            values = self.treatment.values[j] if self.treatment.values else [(None, None)] * len(self.treatment.cells[j])
+            for i, (before, after) in zip(self.treatment.cells[j], values):
+                out.append({
+                    "indicator": leaf, self.unit_dim: _py(self.units[i]), "method": self.treatment.method[j],
+                    "before": before, "after": after,
+                })
         return out
 
     def to_dataset(self) -> xr.Dataset:
@@ -546,7 +550,7 @@ def _construct(ind, den, structure, spec, *, warn=False) -> Construction:
     if any(a in ("equation1", "quadratic") for a in aggs):
         check_squares_finite(arrs["x"], arrs["normalised"], ind, dim)  # -1e200 under negative='keep' is an error, not inf
     imputed = tuple(
-        (_py(labels[i]), leaves[j], float(arrs["x"][i, j])) for i, j in zip(*np.nonzero(arrs["imputed"]))
+        (_py(labels[i]), leaves[j], float(arrs["before_treatment"][i, j])) for i, j in zip(*np.nonzero(arrs["imputed"]))
     )
     missing_cells = tuple((_py(labels[i]), leaves[j]) for i, j in zip(*np.nonzero(~arrs["present"])))
     if imputed and warn:

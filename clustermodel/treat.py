@@ -76,6 +76,8 @@ class TreatmentLog:
     skew_before, kurtosis_before, skew_after, kurtosis_after : tuple of float
     cells : tuple of tuple
         Per indicator, the unit positions whose value changed.
+    values : tuple of tuple
+        Per indicator, ``(before, after)`` of each of those cells, in the same order.
     """
 
     method: tuple
@@ -86,6 +88,7 @@ class TreatmentLog:
     skew_after: tuple
     kurtosis_after: tuple
     cells: tuple = field(default=())
+    values: tuple = field(default=())
 
 
 def _kth(sorted_x, n_obs, k, top):
@@ -177,4 +180,7 @@ def treatment_log(x, treated, info) -> TreatmentLog:
         skew_after=tuple(float(v) for v in info["skew_after"]),
         kurtosis_after=tuple(float(v) for v in info["kurtosis_after"]),
         cells=tuple(tuple(int(i) for i in np.flatnonzero(changed[:, j])) for j in range(x.shape[-1])),
+        values=tuple(
+            tuple((float(x[i, j]), float(treated[i, j])) for i in np.flatnonzero(changed[:, j])) for j in range(x.shape[-1])
+        ),
     )

@@ -403,6 +403,25 @@ def test_treatment_is_recorded_cell_by_cell():
     log = c.log()
     assert [t["indicator"] for t in log["treated_indicators"]] == ["skewed"]
     assert {r["unit"] for r in log["treated_cells"]} >= {"u11"}
+    # each treated cell with its value before and after, as the independent loop treats the column
+    sorted_ref, _, _, _ = _winsorise_reference(x.values[:, 0], 5)  # in descending order of the raw values
+    ref = np.empty(12)
+    ref[np.argsort(-x.values[:, 0], kind="stable")] = sorted_ref
+    for r in log["treated_cells"]:
+        i = int(r["unit"][1:])
+        assert r["before"] == x.values[i, 0] and r["after"] == pytest.approx(ref[i]) and r["after"] != r["before"]
+
+
+def test_an_imputed_cell_records_the_value_it_was_given_before_any_treatment():
+    col = np.concatenate([np.arange(1.0, 11.0), [30.0, 100.0, np.nan]])
+    x = xr.DataArray(
+        np.column_stack([col, np.arange(13.0)]),
+        dims=("unit", "indicator"),
+        coords={"indicator": ["skewed", "fine"], "unit": [f"u{i}" for i in range(13)]},
+    )
+    c = construct(x, IndexSpec(missing="mean", treatment="winsorise"), weights={"skewed": 1, "fine": 1}, warn=False)
+    (record,) = c.log()["imputed"]
+    assert record["unit"] == "u12" and record["value"] == pytest.approx(np.nanmean(col))  # the sample mean, untreated
 
 
 # ------------------------------------------------------------------ denomination (COINr Denominate)
