@@ -460,7 +460,7 @@ def markdown(results, *, nouns: Nouns, reference_label: str | None = None) -> st
     cl = results.get("confidence_level", 0.9)
     lo_p, hi_p = _pct(cl)
     md = [
-        f"# Bootstrap: how uncertain are the {nouns.units}' scores, ranks" + (" and scenarios?" if _has_regions(results) else "?"),
+        f"# Bootstrap: how uncertain are the {nouns.units}' scores" + (", ranks and scenarios?" if _has_regions(results) else " and ranks?"),
         "",
         f"Config `[bootstrap]`: seed {results.get('seed')} (independent streams spawned per run), {results.get('n_resamples')} resamples, "
         f"percentile intervals {lo_p}–{hi_p} %.",
