@@ -62,7 +62,13 @@ def test_index_command_json_matches_compute_index(paper, capsys):
 
 def test_index_command_writes_both_files(tmp_path, capsys):
     assert main(["index", "--out", str(tmp_path / "new")]) == 0
-    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["index.json", "index.md"]
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["index.csv", "index.json", "index.md"]
+    import pandas as pd
+
+    frame = pd.read_csv(tmp_path / "new" / "index.csv")
+    table = json.loads((tmp_path / "new" / "index.json").read_text())
+    assert len(frame) == len(table["units"]) == 25 and list(frame["rank"]) == [u["rank"] for u in table["units"]]
+    assert frame["index"].tolist() == pytest.approx([u["index"] for u in table["units"]])
 
 
 def test_failed_reproduce_leaves_the_out_folder_as_it_was(tmp_path, monkeypatch, capsys):

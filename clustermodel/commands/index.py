@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clustermodel._io import staged_outputs, write_json, write_text
+from clustermodel._io import staged_outputs, write_csv, write_json, write_text
 from clustermodel.commands._common import (
     add_data_arguments,
     add_output_arguments,
@@ -87,6 +87,20 @@ def _markdown(table) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _frame(table):
+    """One row per unit: id, name/group/region where the table has them, index, rank, then score and rank of each
+    aggregate below the index."""
+    import pandas as pd
+
+    rows = []
+    for r in table["units"]:
+        row = {k: v for k, v in r.items() if k != "nodes"}
+        for node, v in r["nodes"].items():
+            row[f"score[{node}]"], row[f"rank[{node}]"] = v["score"], v["rank"]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("unit")
+
+
 def run(args) -> int:
     study = load_from_args(args)
     table = _table(study, spec_from_args(args, study))
@@ -94,6 +108,7 @@ def run(args) -> int:
         with staged_outputs(args.out) as out:
             write_text(out / "index.md", _markdown(table))
             write_json(out / "index.json", table)
+            write_csv(out / "index.csv", _frame(table))
     if args.json:
         emit_json(table)
     elif args.out is None:
