@@ -201,7 +201,7 @@ def test_weights_off_by_rounding_are_renormalised_with_a_warning(files, cli):
     code, err, before, after = cli(*data_args(f), "--aggregation", "quadratic")
     assert code == 0
     assert err == [f"clustermodel: warning: {msg}"]
-    assert set(after) == {"index.md", "index.json"}
+    assert set(after) == {"index.md", "index.json", "index.csv"}
     written = json.loads(after["index.json"])
     # written at the stated precision of every output file (clustermodel._io.SIGNIFICANT_DIGITS)
     assert written["effective_weights"] == pytest.approx({"a": 0.4 / 0.99, "b": 0.59 / 0.99}, rel=0.5 * 10 ** (1 - SIGNIFICANT_DIGITS))
@@ -291,7 +291,7 @@ def test_indicator_zero_everywhere_is_accepted_with_a_warning(files, cli):
     np.testing.assert_allclose(idx, [1.0, 0.5, 0.25])  # finite: the zero column contributes 0, never NaN
     code, err, _, after = cli(*data_args(f))
     assert code == 0 and err == [f"clustermodel: warning: {msg}"]
-    assert set(after) == {"index.md", "index.json"}
+    assert set(after) == {"index.md", "index.json", "index.csv"}
 
 
 # --- 11. negative indicator values under a policy that cannot score them ---------------------------
@@ -739,7 +739,7 @@ def test_semicolon_and_tab_delimited_files_are_read(files, cli, delimiter):
     np.testing.assert_array_equal(study.indicators.values, comma.indicators.values)
     assert study.indicators["group"].values.tolist() == ["G1", "G1", "G1"]
     code, err, _, after = cli(*data_args(f))
-    assert code == 0 and err == [] and set(after) == {"index.md", "index.json"}
+    assert code == 0 and err == [] and set(after) == {"index.md", "index.json", "index.csv"}
 
 
 def test_semicolon_file_with_decimal_commas(files, cli):
