@@ -535,8 +535,6 @@ def _default_id_column(df, tree, path) -> str:
     """``no`` if the table has it (the paper's), else its first column, unless that column is data of the index."""
     if "no" in df.columns:
         return "no"
-    if len(df.columns) == 0:
-        raise InputError("the unit table has no columns", file=path, line=df.attrs.get("header_line", 1))
     first = str(df.columns[0])
     data = set(tree.leaves) | {d for d in tree.denominators if d}
     if first in data:

@@ -33,7 +33,6 @@ __all__ = [
     "add_quiet_argument",
     "quiet",
     "add_threshold_arguments",
-    "thresholds_from_args",
     "seed_option",
     "memory_option",
     "threshold_option",
@@ -203,14 +202,6 @@ def add_threshold_arguments(parser):
         )
 
 
-def thresholds_from_args(args):
-    from clustermodel.config import DEFAULTS
-    from clustermodel.spec import ScenarioThresholds
-
-    given = {axis: getattr(args, f"{axis}_threshold", None) for axis in ("cluster", "region")}
-    return ScenarioThresholds(**{a: DEFAULTS["scenarios"][f"{a}_threshold"] if v is None else v for a, v in given.items()})
-
-
 def add_quiet_argument(parser):
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress bars or stage lines on standard error (errors and warnings still show)")
@@ -350,8 +341,10 @@ def config_from_args(args, study, table: str | None = None, options: dict | None
         if value is not None:  # checked here, so that a bad value is named as the option, never as the config file
             value = str(value) if isinstance(value, Path) else value
             config[table][key] = check_setting(table, key, value, f"--{attr.replace('_', '-')}")
-    if table is not None and quiet(args) and "progress" in config[table]:
-        config[table]["progress"] = False
+    if quiet(args):  # no progress bar in any stage that draws one
+        for settings in config.values():
+            if isinstance(settings, dict) and "progress" in settings:
+                settings["progress"] = False
     return config, source
 
 

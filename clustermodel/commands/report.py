@@ -48,8 +48,6 @@ def run(args) -> int:
     if args.preset is not None:
         config["sobol"]["preset"] = args.preset
     check_comparable(study, "a report (ranks, Sobol' indices, correlations)")
-    if args.quiet:  # no stage lines and no progress bars; the closing line stays
-        config["sobol"]["progress"] = config["bootstrap"]["progress"] = False
     say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))  # stage lines are not data
     summary = run_study(study, config, args.out, stages=args.only, config_source=source, progress=say, excel=args.excel)
     skipped = f"; skipped: {', '.join(summary.skipped)}" if summary.skipped else ""
