@@ -51,6 +51,7 @@ from clustermodel._io import atomic_path, round_numbers
 from clustermodel.nouns import PAPER_NOUNS, Nouns
 
 __all__ = [
+    "draw",
     "save",
     "scenario_plot",
     "figure13",
@@ -172,6 +173,20 @@ def save(fig, path, dpi: int = DPI, *, then=None):
     if submit(_render, fig, path, dpi, then, what=f"figure {getattr(path, 'name', path)}"):
         return path
     return _render(fig, path, dpi, then)
+
+
+def draw(plot, *args, path, **kwargs):
+    """``plot(*args, path, **kwargs)`` — build a figure and save it — in a forked child inside a report run, so the
+    caller pays neither for drawing nor for rendering; elsewhere here. Returns ``path``; a failure is the run's error
+    when it waits for its figures (:func:`clustermodel._background.in_background`)."""
+    from functools import partial
+
+    from clustermodel._background import submit
+
+    job = partial(plot, *args, path, **kwargs)
+    if not submit(job, what=f"figure {getattr(path, 'name', path)}"):
+        job()
+    return path
 
 
 def _render(fig, path, dpi, then=None):
@@ -799,8 +814,9 @@ def _rank_factors(score, top: int):
     return order[:top], order[top:]
 
 
-def _factor_label(name, limit: int = 26) -> str:
-    return _plain(name, limit)
+def _factor_label(name, limit: int = 26, labels=None) -> str:
+    """A factor or node as a figure shows it: its label where ``labels`` (node -> label) has one, else its name."""
+    return _plain((labels or {}).get(name, name), limit)
 
 
 def _percentile(draws, level):
@@ -818,7 +834,7 @@ def _t_interval(values, level):
     return mean - half, mean + half
 
 
-def sobol_bars(result, path=None, *, quantity: str = "index", title: str | None = None, nouns: Nouns | None = None, top: int = TOP_FACTORS):
+def sobol_bars(result, path=None, *, quantity: str = "index", title: str | None = None, nouns: Nouns | None = None, top: int = TOP_FACTORS, node_labels=None):
     """First-order and total Sobol' indices of every unit's ``quantity``, factors ranked, the rest summarised.
 
     One row per factor (the ``top`` factors by mean total index ST over the
@@ -837,6 +853,8 @@ def sobol_bars(result, path=None, *, quantity: str = "index", title: str | None 
     nouns : Nouns, optional
     top : int
         Factors shown one by one.
+    node_labels : mapping node -> label, optional
+        Shown instead of a weight factor's node code (:meth:`Structure.node_labels`).
     """
     nouns = _nouns(nouns)
     ix = result.indices
@@ -848,7 +866,7 @@ def sobol_bars(result, path=None, *, quantity: str = "index", title: str | None 
     st = np.asarray(ix.ST)[rows]
     shown, rest = _rank_factors(np.nanmean(st, axis=0), top)
     cols = [[j] for j in shown] + ([rest] if rest else [])
-    names = [_factor_label(factors[j]) for j in shown] + ([f"other {len(rest)} factors (sum)"] if rest else [])
+    names = [_factor_label(factors[j], labels=node_labels) for j in shown] + ([f"other {len(rest)} factors (sum)"] if rest else [])
 
     def collapse(m):  # (…, units or resamples, factors) -> (…, rows of the figure)
         return np.stack([m[..., c].sum(axis=-1) for c in cols], axis=-1)
@@ -962,7 +980,7 @@ def _cell_values(ax, data, light, *, fontsize: float):
     return values
 
 
-def sobol_heatmap(result, path=None, *, quantities=("index", "rank", "scenario_kept"), title: str | None = None, nouns: Nouns | None = None, top: int = TOP_FACTORS):
+def sobol_heatmap(result, path=None, *, quantities=("index", "rank", "scenario_kept"), title: str | None = None, nouns: Nouns | None = None, top: int = TOP_FACTORS, node_labels=None):
     """Total Sobol' indices, units x factors, one panel per per-unit output.
 
     Columns: the ``top`` factors by mean ST over the units and the panels, then
@@ -980,6 +998,8 @@ def sobol_heatmap(result, path=None, *, quantities=("index", "rank", "scenario_k
         Per-unit outputs, one panel each (those the result lacks are left out).
     nouns : Nouns, optional
     top : int
+    node_labels : mapping node -> label, optional
+        Shown instead of a weight factor's node code.
     """
     nouns = _nouns(nouns)
     ix = result.indices
@@ -995,7 +1015,7 @@ def sobol_heatmap(result, path=None, *, quantities=("index", "rank", "scenario_k
     score = np.mean([np.nanmean(np.clip(mm, 0, None), axis=0) for mm in mats], axis=0)
     shown, rest = _rank_factors(score, top)
     cols = [[j] for j in shown] + ([rest] if rest else [])
-    names = [_factor_label(factors[j], 22) for j in shown] + ([f"other {len(rest)} (sum)"] if rest else [])
+    names = [_factor_label(factors[j], 22, node_labels) for j in shown] + ([f"other {len(rest)} (sum)"] if rest else [])
     order = _unit_order(result, units)
     n, c = len(units), len(cols)
     labelled = n <= MAX_ROWS
@@ -1046,7 +1066,7 @@ def sobol_heatmap(result, path=None, *, quantities=("index", "rank", "scenario_k
         return _finish(fig, path, then=annotate if cells else None)
 
 
-def sobol_convergence(result, path=None, *, outputs=("mean_rank_shift", "correlation", "counts_kept"), title: str | None = None, nouns: Nouns | None = None, top: int = _TOP_LINES):
+def sobol_convergence(result, path=None, *, outputs=("mean_rank_shift", "correlation", "counts_kept"), title: str | None = None, nouns: Nouns | None = None, top: int = _TOP_LINES, node_labels=None):
     """S1 and ST of the study-level outputs against the base sample size N, with their intervals.
 
     The ``top`` factors (by largest ST at the largest N over the outputs shown)
@@ -1077,7 +1097,7 @@ def sobol_convergence(result, path=None, *, outputs=("mean_rank_shift", "correla
                 for j in rest:
                     ax.plot(ns, vals[:, j], color=_OTHER, lw=0.6, alpha=0.7, zorder=1)
                 for j in shown:
-                    ax.plot(ns, vals[:, j], marker="o", ms=3, color=colours[j], lw=1.4, zorder=3, label=_factor_label(factors[j], 30))
+                    ax.plot(ns, vals[:, j], marker="o", ms=3, color=colours[j], lw=1.4, zorder=3, label=_factor_label(factors[j], 30, node_labels))
                     ax.fill_between(ns, np.asarray(conv[f"{key}_low"])[:, k, j], np.asarray(conv[f"{key}_high"])[:, k, j], color=colours[j], alpha=0.12, lw=0)
                 ax.set_xscale("log", base=2)
                 ax.set_xticks(ns, [f"{int(v)}" for v in ns])
@@ -1100,13 +1120,14 @@ def sobol_convergence(result, path=None, *, outputs=("mean_rank_shift", "correla
 
 
 # ---------------------------------------------------------------------------------------------------- audit
-def coherence_heatmap(result, path=None, *, title: str | None = None, max_nodes: int = 80):
+def coherence_heatmap(result, path=None, *, title: str | None = None, max_nodes: int = 80, node_labels=None):
     """Correlations of every pair of nodes (a :class:`~clustermodel.coherence.CorrelationResult`), lower triangle.
 
     Nodes are ordered as the structure groups them (each aggregate after its children, the index last); a thin line
     separates the children of one parent from the next. The colour scale is diverging and fixed at [-1, 1], so two
     studies' figures read alike; values are written in the cells when there are at most 16 nodes. With more than
-    ``max_nodes`` nodes only the indicators are shown.
+    ``max_nodes`` nodes only the indicators are shown. ``node_labels`` (node -> label) names the nodes that have a
+    label.
     """
     nodes, levels, parents = list(result.nodes), list(result.levels), list(result.parents)
     order = _tree_order(nodes, parents, result.root)
@@ -1121,7 +1142,7 @@ def coherence_heatmap(result, path=None, *, title: str | None = None, max_nodes:
         fig = _figure(side + 1.0, side)
         ax = fig.add_subplot()
         im = ax.imshow(shown, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
-        labels = [_plain(nodes[k], 18) for k in order]
+        labels = [_factor_label(nodes[k], 18, node_labels) for k in order]
         fs = 8 if n <= 30 else 6.5 if n <= 60 else 5
         ax.set_xticks(range(n))
         ax.set_xticklabels(labels, rotation=90, fontsize=fs)
@@ -1165,12 +1186,12 @@ def _tree_order(nodes, parents, root):
     return out
 
 
-def distribution_strips(indicators, before, after, path=None, *, title: str | None = None, flagged=(), max_rows: int = 60):
+def distribution_strips(indicators, before, after, path=None, *, title: str | None = None, flagged=(), max_rows: int = 60, node_labels=None):
     """Each indicator's values before and after treatment and normalisation, as strips of points on [0, 1].
 
     ``before`` and ``after`` are arrays (units, indicators) already on [0, 1] (the caller rescales the raw values by
-    their range; NaN = missing). Indicators in ``flagged`` are named in red. At most ``max_rows`` indicators
-    (the first ones) are drawn.
+    their range; NaN = missing). Indicators in ``flagged`` are named in red, by their label where ``node_labels``
+    has one. At most ``max_rows`` indicators (the first ones) are drawn.
     """
     indicators = list(indicators)[:max_rows]
     m = len(indicators)
@@ -1192,7 +1213,7 @@ def distribution_strips(indicators, before, after, path=None, *, title: str | No
             ax.set_xlim(-0.03, 1.03)
             ax.set_ylim(m - 0.5, -0.5)
         axes[0].set_yticks(range(m))
-        axes[0].set_yticklabels([_plain(v, 22) for v in indicators], fontsize=8 if m <= 30 else 6.5)
+        axes[0].set_yticklabels([_factor_label(v, 22, node_labels) for v in indicators], fontsize=8 if m <= 30 else 6.5)
         for lab, v in zip(axes[0].get_yticklabels(), indicators):
             if v in set(flagged):
                 lab.set_color("#d62728")

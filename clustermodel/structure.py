@@ -268,6 +268,10 @@ class Structure(ResultDisplay):
         col = getattr(self, name)
         return tuple(col[self._index[v]] for v in nodes)
 
+    def node_labels(self) -> dict:
+        """Node -> its ``label`` for every node that has one (what figures and tables show instead of the code)."""
+        return {v: str(lab) for v, lab in zip(self.nodes, self.labels or ()) if isinstance(lab, str) and lab.strip()}
+
     @property
     def is_flat(self) -> bool:
         return self.n_levels == 2 and all(self.parents[self._index[v]] == self._root for v in self.leaves)

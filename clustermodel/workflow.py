@@ -154,16 +154,17 @@ def run_scores(study, config: dict, out) -> dict:
     ds.attrs.update(spec.to_attrs())
     write_netcdf(out / "scores.nc", ds)
     if ev is not None:
-        from clustermodel.plots import scenario_plot
+        from clustermodel.plots import draw, scenario_plot
 
-        scenario_plot(
+        draw(
+            scenario_plot,
             ev.cluster_index.values,
             ev.region_index_of_cluster.values,
             [r["id"] for r in rows],
             [r["group"] for r in rows] if study.has_groups else None,
             (float(ev.cluster_threshold), float(ev.region_threshold)),
             counts,
-            out / "scores_scenarios.png",
+            path=out / "scores_scenarios.png",
             title="Scenarios under the nominal spec",
             nouns=nouns,
         )
@@ -172,7 +173,7 @@ def run_scores(study, config: dict, out) -> dict:
 
 def run_reproduction(study, config: dict, out) -> dict | None:
     """Tables 5-6 row by row and Figure 13 (needs published values)."""
-    from clustermodel.plots import figure13
+    from clustermodel.plots import draw, figure13
     from clustermodel.reporting.reproduction import conclusions, findings, markdown
     from clustermodel.reproduction import reproduce
 
@@ -192,7 +193,7 @@ def run_reproduction(study, config: dict, out) -> dict | None:
     write_netcdf(out / "reproduction.nc", result.to_dataset())
     write_csv(out / "reproduction_clusters.csv", result.to_dataframe("clusters"))
     write_csv(out / "reproduction_regions.csv", result.to_dataframe("regions"))
-    figure13(result, out / "figure13.png", nouns=study.nouns)
+    draw(figure13, result, path=out / "figure13.png", nouns=study.nouns)
     return data
 
 
@@ -345,15 +346,15 @@ def run_bootstrap(study, config: dict, out) -> dict:
     write_text(reports / "bootstrap.md", markdown(bundle, nouns=nouns, reference_label=reference_label))
     write_json(reports / "bootstrap.json", payload)
     if main_run is not None:
-        from clustermodel.plots import rank_uncertainty, scenario_stability
+        from clustermodel.plots import draw, rank_uncertainty, scenario_stability
         from clustermodel.reporting.bootstrap import figure_titles
 
         titles = figure_titles(main_run, nouns)
         write_netcdf(reports / "bootstrap.nc", main_run.to_dataset(), compress=True)
         write_csv(reports / "bootstrap.csv", main_run.to_dataframe())
-        rank_uncertainty(main_run, reports / "bootstrap_ranks.png", title=titles["ranks"], nouns=nouns)
+        draw(rank_uncertainty, main_run, path=reports / "bootstrap_ranks.png", title=titles["ranks"], nouns=nouns)
         if main_run.has_regions:
-            scenario_stability(main_run, reports / "bootstrap_scenarios.png", title=titles["scenarios"], nouns=nouns)
+            draw(scenario_stability, main_run, path=reports / "bootstrap_scenarios.png", title=titles["scenarios"], nouns=nouns)
     if first is not None:
         write_netcdf(reports / "bootstrap_data.nc", data_runs[first].to_dataset(), compress=True)
     if main_run is None and data_runs:
@@ -370,7 +371,7 @@ def run_correlation(study, config: dict, out) -> dict | None:
     ``correlation.md`` and of the findings from :mod:`clustermodel.reporting.relationship`.
     """
     from clustermodel._errors import ClusterModelError
-    from clustermodel.plots import correlation_figure
+    from clustermodel.plots import correlation_figure, draw
     from clustermodel.relationship import index_values, relationship_analysis
     from clustermodel.reporting.relationship import conclusions, findings, markdown
 
@@ -427,7 +428,7 @@ def run_correlation(study, config: dict, out) -> dict | None:
     write_text(out / "correlation.md", markdown(result, nouns=nouns))
     write_json(out / "correlation.json", data)
     write_netcdf(out / "correlation.nc", result.to_dataset())
-    correlation_figure(result, out / "correlation.png", nouns=nouns)
+    draw(correlation_figure, result, path=out / "correlation.png", nouns=nouns)
     write_csv(out / "correlation.csv", result.to_dataframe())
     return data
 
@@ -484,6 +485,7 @@ def run_sobol(study, config: dict, out) -> dict | None:
 
     out = ensure_dir(out)
     nouns = study.nouns
+    labels = study.structure.node_labels()
     cfg = section(config, "sobol")
     spec = weight_robustness_spec(spec_from_config(study, config))
     seed = int(cfg["seed"])
@@ -499,7 +501,7 @@ def run_sobol(study, config: dict, out) -> dict | None:
     triggers = None
     if triggers_list:
         triggers = weight_sensitivity(study, spec, rng=seed, triggers=triggers_list, **common)
-        write_outputs(triggers, out, stem="sobol_triggers", nouns=nouns)
+        write_outputs(triggers, out, stem="sobol_triggers", nouns=nouns, node_labels=labels)
     degenerate = None
     if spec_from_config(study, config).aggregation == "equation1":  # the study's own formula cancels its weights: show it
         degenerate = weight_sensitivity(
@@ -508,7 +510,7 @@ def run_sobol(study, config: dict, out) -> dict | None:
         write_outputs(degenerate, out, stem="sobol_equation1", figures=False, nouns=nouns)
     audit_found = []
     if cfg["preset"] == "audit":
-        from clustermodel.plots import rank_intervals
+        from clustermodel.plots import draw, rank_intervals
         from clustermodel.reporting.sobol import audit_finding, audit_markdown
         from clustermodel.uncertainty import audit_preset, rank_uncertainty
 
@@ -522,9 +524,9 @@ def run_sobol(study, config: dict, out) -> dict | None:
                 study, preset, n_samples=int(cfg["uncertainty_samples"]), rng=seed + 2, thresholds=thresholds_from_config(config)
             )
             extra_audit = {"preset": preset.to_dict(), "rank_uncertainty": ranks.to_dict()}
-            write_outputs(audit_run, out, stem="sobol_audit", extra=extra_audit, nouns=nouns, appendix=audit_markdown(preset, ranks, nouns=nouns))
+            write_outputs(audit_run, out, stem="sobol_audit", extra=extra_audit, nouns=nouns, appendix=audit_markdown(preset, ranks, nouns=nouns), node_labels=labels)
             write_csv(out / "sobol_audit_ranks.csv", ranks.to_dataframe().rename_axis("id"))
-            rank_intervals(ranks, out / "sobol_audit_ranks.png", nouns=nouns)
+            draw(rank_intervals, ranks, path=out / "sobol_audit_ranks.png", nouns=nouns)
             audit_found.append(audit_finding(preset, ranks, nouns=nouns))
     check_seed = cfg["check_seed"]
     second = weight_sensitivity(study, spec, rng=int(seed + 1 if check_seed is None else check_seed), **common)
@@ -534,7 +536,7 @@ def run_sobol(study, config: dict, out) -> dict | None:
     eq1_zero = None if degenerate is None else bool(np.all(degenerate.indices.S1 == 0) and np.all(degenerate.indices.ST == 0))
     found = _note_weight_spec(findings(main_run, nouns=nouns, equation1=degenerate, triggers=triggers, seed_check=check), study, config) + audit_found
     extra = {"findings": found, "headlines": conclusions(main_run, nouns=nouns) + audit_found, "equation1_all_zero": eq1_zero, "seed_check": check}
-    write_outputs(main_run, out, stem="sobol", extra=extra, nouns=nouns)
+    write_outputs(main_run, out, stem="sobol", extra=extra, nouns=nouns, node_labels=labels)
     data = {**main_run.to_dict(records=False), **extra}  # the stage's summary; the records are in sobol.nc / sobol.csv
     frame = main_run.to_dataframe()
     if not study.has_regions:  # no scenarios: no empty scenario column
@@ -597,7 +599,7 @@ def run_audit(study, config: dict, out) -> dict:
     from clustermodel.datastats import STAT_FLAGS, data_availability, indicator_statistics
     from clustermodel.importance import optimise_weights, weight_importance
     from clustermodel.index import construct
-    from clustermodel.plots import coherence_heatmap, distribution_strips
+    from clustermodel.plots import coherence_heatmap, distribution_strips, draw
     from clustermodel.removal import element_removal
     from clustermodel.reporting._text import spec_text
     from clustermodel.reporting.audit import conclusions, findings, markdown
@@ -674,7 +676,7 @@ def run_audit(study, config: dict, out) -> dict:
     write_csv(out / "audit_profiles.csv", prof)
     if opt is not None:
         write_csv(out / "audit_optimised_structure.csv", opt.structure.file_frame().set_index("node"))
-    coherence_heatmap(bundle["coherence"].correlations, out / "audit_correlation.png")
+    draw(coherence_heatmap, bundle["coherence"].correlations, path=out / "audit_correlation.png", node_labels=tree.node_labels())
     raw = np.where(np.isfinite(c.raw), c.raw, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column is NaN, drawn as nothing
@@ -685,7 +687,7 @@ def run_audit(study, config: dict, out) -> dict:
         amax = np.nanmax(after, axis=0)
         after = (after - amin) / np.where(amax > amin, amax - amin, 1.0)  # z-scores too, so both panels share [0, 1]
     flagged = [r["indicator"] for r in bundle["stats_raw"].records if r["flags"]]
-    distribution_strips(tree.leaves, before, after, out / "audit_distributions.png", flagged=flagged)
+    draw(distribution_strips, tree.leaves, before, after, path=out / "audit_distributions.png", flagged=flagged, node_labels=tree.node_labels())
     return data
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from clustermodel._background import in_background, submit
+from clustermodel._background import compute, in_background, submit
 from clustermodel._errors import ClusterModelError
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -48,3 +48,34 @@ def test_leaving_the_context_by_an_error_kills_the_children(tmp_path):
     with pytest.raises(ChildProcessError):  # killed and collected: no such child any more
         os.waitpid(pid, 0)
 
+
+
+def _square_sum(values):
+    return sum(v * v for v in values)
+
+
+def test_a_computed_value_comes_back_from_the_child_and_outside_a_context_is_computed_here():
+    with in_background(jobs=2) as bg:
+        pending = [compute(_square_sum, range(k), what=f"sum {k}") for k in range(4)]
+        assert all(p._pid is not None and p._pid != os.getpid() for p in pending)  # each in its own child
+        assert [p.result() for p in pending] == [0, 0, 1, 5]
+        assert not bg.result_files  # every result file read and removed
+    outside = compute(_square_sum, [3, 4])
+    assert outside._pid is None and outside.result() == 25 and outside.result() == 25
+
+
+def test_a_failing_computation_is_raised_where_its_result_is_asked_for_not_again_at_the_end():
+    with in_background(jobs=1):
+        pending = compute(_fail, "singular matrix", what="coverage check")
+        with pytest.raises(ClusterModelError, match="background job failed: coverage check: ValueError: singular matrix"):
+            pending.result()
+    # the context ended without a second error for the same child
+
+
+def test_leaving_the_context_early_removes_unread_results():
+    with pytest.raises(KeyboardInterrupt):
+        with in_background(jobs=1) as bg:
+            compute(time.sleep, 30)
+            paths = set(bg.result_files)
+            raise KeyboardInterrupt
+    assert paths and not any(os.path.exists(p) for p in paths)

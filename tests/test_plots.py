@@ -373,3 +373,22 @@ def test_sobol_heatmap_outlines_total_indices_above_one():
     st[0, 0], st[7, 1] = 0.9, 0.9
     clean = plots.sobol_heatmap(sob)
     assert not [p for ax in clean.axes for p in ax.patches if isinstance(p, Rectangle) and not p.get_fill()]
+
+
+def test_figures_name_nodes_by_their_structure_label_where_they_have_one():
+    from clustermodel.structure import Structure
+
+    tree = Structure(
+        ["idx", "indicator_1", "indicator_2", "indicator_3"], [None, "idx", "idx", "idx"], [float("nan"), 1, 1, 1],
+        labels=[None, "Broadband coverage", "", "Patents per capita"],
+    )
+    labels = tree.node_labels()
+    assert labels == {"indicator_1": "Broadband coverage", "indicator_3": "Patents per capita"}  # blank = no label
+    sob = fake_sobol(5, 3)
+    for fig in (plots.sobol_bars(sob, node_labels=labels), plots.sobol_heatmap(sob, node_labels=labels), plots.sobol_convergence(sob, node_labels=labels)):
+        shown = texts(fig)
+        assert any("Broadband coverage" in t for t in shown) and any("Patents per capita" in t for t in shown)
+        assert any(t == "indicator_2" for t in shown)  # no label: the code
+        assert not any(t == "indicator_1" for t in shown)
+    strips = plots.distribution_strips(list(tree.leaves), np.random.default_rng(0).random((6, 3)), np.random.default_rng(1).random((6, 3)), node_labels=labels)
+    assert [t.get_text() for t in strips.axes[0].get_yticklabels()] == ["Broadband coverage", "indicator_2", "Patents per capita"]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import xarray as xr
 
+from clustermodel._background import compute
 from clustermodel._display import ResultDisplay, fmt, narrate
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import as_rng, check_choice, check_positive_int
@@ -300,9 +301,12 @@ def fragility(cluster_index, region_index, regions, most_influential: str, *, n_
     k = np.flatnonzero(names == str(most_influential))
     if k.size != 1:
         raise ClusterModelError(f"`most_influential` must be one of the higher-level units {names.tolist()}, got {most_influential!r}")
-    k = int(k[0])
+    return _fragility(x, y, codes, names, values, regions, int(k[0]), n_resamples, confidence_level, coverage_samples, as_rng(rng).spawn(3))
+
+
+def _fragility(x, y, codes, names, values, regions, k, n_resamples, confidence_level, coverage_samples, r) -> Fragility:
+    """:func:`fragility` on checked input, higher-level unit ``k`` removed, with its three streams ``r``."""
     keep = codes != k
-    r = as_rng(rng).spawn(3)
     without = region_level_tests(x[keep], y[keep], np.asarray(regions)[keep], methods=("pearson",), n_resamples=n_resamples, confidence_level=confidence_level, rng=r[0])[0]
     xm = _region_means(x, codes, names.size)
     split = bootstrap_split(xm, values, k, n_resamples=n_resamples, rng=r[1])
@@ -693,17 +697,27 @@ def relationship_analysis(
     streams = rng.spawn(len(names) + 1)
     extra = rng.spawn(2)  # rounding, fragility
     fragile_streams = dict(zip(names, extra[1].spawn(len(names))))
-    fragile, mc_error = {}, {}
+    fragile, mc_error, checks = {}, {}, {}
     for s, stream in zip(names, streams):
         src = data[s]
         x, y = src.cluster_index, src.region_index_of_cluster
         r = stream.spawn(4)
         r_wild = stream.spawn(1)[0]
         kw = dict(n_resamples=n_resamples, confidence_level=confidence_level, keep_draws=keep_draws)
+        ols[s] = clustered_ols(x, y, cluster_regions, weights=wild_weights, rng=r_wild, **kw)
+        if G >= 4:
+            infl[s] = influence(x, y, cluster_regions)
+        # the fragility checks and the wild bootstrap's reruns are the longest simulations and depend on nothing
+        # below: in a report they run in a child process while the other tests go on (same streams, same numbers)
+        frag_streams = fragile_streams[s].spawn(3) if G >= 5 else None
+        checks[s] = compute(
+            _simulation_checks, x, y, cluster_regions, infl[s].most_influential if G >= 5 else None, ols[s], n_resamples,
+            confidence_level, coverage_samples, wild_weights, frag_streams, fragile_streams[s].spawn(MC_REPLICATES - 1),
+            what=f"fragility and Monte Carlo error of the {s} relationship",
+        )
         rel = []
         rel += region_level_tests(x, y, cluster_regions, rng=r[0], **kw)
         rel += region_block_tests(x, y, cluster_regions, rng=r[1], **kw)
-        ols[s] = clustered_ols(x, y, cluster_regions, weights=wild_weights, rng=r_wild, **kw)
         rel.append(ols[s].to_record())
         models[s] = {}
         for kind, fn in (("random_intercept", random_intercept_model), ("weighted_region_mean", weighted_region_regression)):
@@ -732,16 +746,8 @@ def relationship_analysis(
         else:
             skipped.append({"analysis": "equivalence", "source": s, "level": "region", "reason": "fisher_z_undefined", "n": int(G), "r": float(prim.statistic)})
         conclusions[s] = _conclusion(prim, eq, alpha)
-        if G >= 4:
-            infl[s] = influence(x, y, cluster_regions)
-            if G >= 5:
-                fragile[s] = fragility(
-                    x, y, cluster_regions, infl[s].most_influential, n_resamples=n_resamples,
-                    confidence_level=confidence_level, coverage_samples=coverage_samples, rng=fragile_streams[s],
-                )
-        else:
+        if G < 4:
             skipped.append({"analysis": "influence", "source": s, "level": "region", "reason": "too_few_units", "n": int(G)})
-        mc_error[s] = _wild_mc_error(x, y, cluster_regions, ols[s], n_resamples=n_resamples, confidence_level=confidence_level, weights=wild_weights, rng=fragile_streams[s])
         ind = []
         if groups is not None and np.unique(groups).size < 2:
             skipped.append({"analysis": "group_tests", "source": s, "level": "group", "reason": "too_few_groups", "n": int(np.unique(groups).size)})
@@ -799,6 +805,10 @@ def relationship_analysis(
         X = np.stack([base.cluster_index] + [a[0] for a in alts.values()])
         Y = np.stack([base.region_index_of_cluster] + [a[1] if a[1] is not None else base.region_index_of_cluster for a in alts.values()])
         isens = index_definition_sensitivity(X, None, cluster_regions, labels=labels, region_indices=Y)
+    for s in names:
+        frag, mc_error[s] = checks[s].result()
+        if frag is not None:
+            fragile[s] = frag
     unused = tuple(sorted(set(study.regions["region"].values.astype(str)) - set(region_names)))
     return RelationshipResult(
         tests=tuple(tests),
@@ -835,12 +845,25 @@ def relationship_analysis(
 MC_REPLICATES = 10
 
 
-def _wild_mc_error(x, y, regions, first, *, n_resamples, confidence_level, weights, rng) -> dict:
-    """Standard deviations of the wild bootstrap's p and end points over reruns with independent streams."""
+def _simulation_checks(x, y, regions, most_influential, first, n_resamples, confidence_level, coverage_samples, weights, fragility_streams, mc_streams):
+    """(:func:`fragility` without ``most_influential`` or None when it is None, :func:`_wild_mc_error`), each on its
+    own pre-spawned streams."""
+    frag = None
+    if most_influential is not None:
+        cx, cy, codes, names, values = _check_relationship(x, y, regions)
+        k = int(np.flatnonzero(names == str(most_influential))[0])
+        frag = _fragility(cx, cy, codes, names, values, regions, k, n_resamples, confidence_level, coverage_samples, fragility_streams)
+    mc = _wild_mc_error(x, y, regions, first, n_resamples=n_resamples, confidence_level=confidence_level, weights=weights, streams=mc_streams)
+    return frag, mc
+
+
+def _wild_mc_error(x, y, regions, first, *, n_resamples, confidence_level, weights, streams) -> dict:
+    """Standard deviations of the wild bootstrap's p and end points over reruns, one per stream of ``streams``
+    (``MC_REPLICATES - 1`` of them)."""
     w = first.wild
     if w.enumerated:  # every sign vector: no Monte Carlo error
         return {"replicates": 0, "pvalue": 0.0, "ci_low": 0.0, "ci_high": 0.0}
-    runs = [clustered_ols(x, y, regions, confidence_level=confidence_level, n_resamples=n_resamples, weights=weights, rng=g) for g in as_rng(rng).spawn(MC_REPLICATES - 1)]
+    runs = [clustered_ols(x, y, regions, confidence_level=confidence_level, n_resamples=n_resamples, weights=weights, rng=g) for g in streams]
     out = {"replicates": MC_REPLICATES}
     for key in ("pvalue", "ci_low", "ci_high"):
         vals = np.array([getattr(first, key)] + [getattr(r, key) for r in runs], dtype=float)

@@ -483,7 +483,7 @@ def findings(result, *, nouns: Nouns = PAPER_NOUNS, equation1=None, triggers=Non
     return out
 
 
-def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, extra: dict | None = None, nouns: Nouns | None = None, appendix: str = "") -> list:
+def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, extra: dict | None = None, nouns: Nouns | None = None, appendix: str = "", node_labels: dict | None = None) -> list:
     """Write ``<stem>.json``, ``<stem>.md``, ``<stem>.nc`` and (optionally) the figures into ``out``.
 
     ``<stem>.nc`` holds every index (output x factor) at full resolution; ``<stem>.json`` is the run's summary:
@@ -493,7 +493,8 @@ def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, ext
     ``appendix`` is Markdown added at the end of ``<stem>.md`` (the audit preset's rank intervals).
 
     Figures: ``<stem>_bars.png`` (per-unit S1/ST with intervals), ``<stem>_heatmap.png`` (ST,
-    units x factors) and, with a convergence study, ``<stem>_convergence.png``.
+    units x factors) and, with a convergence study, ``<stem>_convergence.png``; a weight factor is named by its
+    node's label where ``node_labels`` has one.
     """
     from clustermodel._io import ensure_dir, write_json, write_netcdf, write_text
 
@@ -506,12 +507,13 @@ def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, ext
         write_netcdf(out / f"{stem}.nc", result.to_dataset()),
     ]
     if figures:
-        from clustermodel.plots import sobol_bars, sobol_convergence, sobol_heatmap
+        from clustermodel.plots import draw, sobol_bars, sobol_convergence, sobol_heatmap
 
-        written.append(sobol_bars(result, out / f"{stem}_bars.png", nouns=nouns))
-        written.append(sobol_heatmap(result, out / f"{stem}_heatmap.png", nouns=nouns))
+        labels = {"node_labels": node_labels} if node_labels else {}
+        written.append(draw(sobol_bars, result, path=out / f"{stem}_bars.png", nouns=nouns, **labels))
+        written.append(draw(sobol_heatmap, result, path=out / f"{stem}_heatmap.png", nouns=nouns, **labels))
         if result.indices.convergence is not None:
-            written.append(sobol_convergence(result, out / f"{stem}_convergence.png", nouns=nouns))
+            written.append(draw(sobol_convergence, result, path=out / f"{stem}_convergence.png", nouns=nouns, **labels))
     return written
 
 
