@@ -418,7 +418,9 @@ def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=N
     info = None
     before_treatment = x
     if spec.treatment == "winsorise":
-        x, info = treat_array(x, winsor_max=spec.winsor_max, skew_threshold=spec.skew_threshold, kurtosis_threshold=spec.kurtosis_threshold)
+        x, info = treat_array(
+            x, winsor_max=spec.winsor_max, skew_threshold=spec.skew_threshold, kurtosis_threshold=spec.kurtosis_threshold, transform=spec.transform
+        )
     normalised, present = normalise_array(
         x,
         method=spec.normalisation,
@@ -556,12 +558,12 @@ def _construct(ind, den, structure, spec, *, warn=False) -> Construction:
     if imputed and warn:
         warnings.warn(
             f"{len(imputed)} missing cell(s) imputed with the {spec.missing} of their "
-            f"{'group' if spec.reference == 'group' else 'sample'}; the list is in the construction log "
+            f"{'group' if spec.imputation_reference == 'group' else 'sample'}; the list is in the construction log "
             "(Construction.imputed, construction.json in a report)",
             ClusterModelWarning,
             stacklevel=2,
         )
-    tlog = None if arrs["treatment"] is None else treatment_log(arrs["before_treatment"], arrs["x"], arrs["treatment"])
+    tlog = None if arrs["treatment"] is None else treatment_log(arrs["before_treatment"], arrs["x"], arrs["treatment"], spec.transform)
     coords = {k: v for k, v in ind.coords.items() if k not in ("indicator",) and dim in v.dims}
     return Construction(
         spec=spec,

@@ -111,6 +111,7 @@ TRIGGER_OPTIONS = {
     "denominate": (True, False),
     "missing": tuple(MISSING_POLICIES),
     "treatment": tuple(TREATMENTS),
+    "transform": ("log", "log1", "none"),  # Box-Cox needs its order: give it explicitly, e.g. boxcox:0.5
     "normalisation": tuple(NORMALISATIONS),
     "reference": tuple(REFERENCE_SETS),
     "impute_reference": tuple(IMPUTE_REFERENCE_SETS),

@@ -36,9 +36,11 @@ __all__ = [
     "IMPUTE_REFERENCE_SETS",
     "AGGREGATIONS",
     "parse_aggregation",
+    "parse_transform",
     "MISSING_POLICIES",
     "NEGATIVE_POLICIES",
     "TREATMENTS",
+    "TRANSFORMS",
     "SCENARIOS",
 ]
 
@@ -89,6 +91,27 @@ AGGREGATIONS = {
 PARAMETRISED_AGGREGATIONS = ("genmean",)
 
 
+def _parse_parametrised(name, field: str, registry: dict, parametrised: tuple, *, zero: str | None, example: str):
+    """``'base:p'`` -> ``('base', p)`` for a method of ``parametrised``, any other name of ``registry`` -> ``(name,
+    None)``; ``zero`` is the message for p = 0 when 0 is not allowed (None: it is)."""
+    if isinstance(name, str) and ":" in name:
+        base, _, text = name.partition(":")
+        if base not in parametrised:
+            _check(name, field, registry)
+        try:
+            order = float(text)
+        except ValueError:
+            order = math.nan
+        if not math.isfinite(order) or (zero is not None and order == 0):
+            what = "a finite number" + (" other than 0 (" + zero + ")" if zero is not None else "")
+            raise ClusterModelError(f"`{field}` {name!r}: the order must be {what}, e.g. {example}")
+        return base, order
+    _check(name, field, registry)
+    if name in parametrised:
+        raise ClusterModelError(f"`{field}` {name!r} needs its order: write {name}:p, e.g. {example}")
+    return name, None
+
+
 def parse_aggregation(name) -> tuple[str, float | None]:
     """``'genmean:0.5'`` -> ``('genmean', 0.5)``; any other aggregation name -> ``(name, None)``.
 
@@ -98,29 +121,30 @@ def parse_aggregation(name) -> tuple[str, float | None]:
         For an unknown name, a generalised mean without its order, or an order that is 0 (the geometric mean's
         limit: write 'geometric'), infinite or not a number.
     """
-    if isinstance(name, str) and ":" in name:
-        base, _, text = name.partition(":")
-        if base not in PARAMETRISED_AGGREGATIONS:
-            _check(name, "aggregation", AGGREGATIONS)
-        try:
-            order = float(text)
-        except ValueError:
-            order = math.nan
-        if not math.isfinite(order) or order == 0:
-            raise ClusterModelError(
-                f"`aggregation` {name!r}: the generalised mean's order must be a finite number other than 0 (its "
-                "limit at 0 is the geometric mean: write 'geometric'), e.g. genmean:0.5"
-            )
-        return base, order
-    _check(name, "aggregation", AGGREGATIONS)
-    if name in PARAMETRISED_AGGREGATIONS:
-        raise ClusterModelError(f"`aggregation` {name!r} needs its order: write {name}:p, e.g. {name}:0.5 or {name}:3")
-    return name, None
+    return _parse_parametrised(
+        name, "aggregation", AGGREGATIONS, PARAMETRISED_AGGREGATIONS,
+        zero="the generalised mean's limit at 0 is the geometric mean: write 'geometric'", example="genmean:0.5",
+    )
+
+
+def parse_transform(name) -> tuple[str, float | None]:
+    """``'boxcox:0.5'`` -> ``('boxcox', 0.5)``; any other transform name -> ``(name, None)``.
+
+    Raises
+    ------
+    ClusterModelError
+        For an unknown name, a Box-Cox transform without its order, or an order that is not a finite number.
+    """
+    return _parse_parametrised(name, "transform", TRANSFORMS, PARAMETRISED_TRANSFORMS, zero=None, example="boxcox:0.5")
+
+
+def _canonical(parse, name) -> str:
+    base, order = parse(name)
+    return base if order is None else f"{base}:{order!r}"
 
 
 def _canonical_aggregation(name) -> str:
-    base, order = parse_aggregation(name)
-    return base if order is None else f"{base}:{order!r}"
+    return _canonical(parse_aggregation, name)
 
 #: What a missing indicator value does.
 MISSING_POLICIES = {
@@ -145,6 +169,22 @@ TREATMENTS = {
     "at a time (on the side of its skew) up to winsor_max points; if that does not bring it within both limits it is "
     "log-transformed instead, log(x - min + 0.01 (max - min))",
 }
+
+#: What treats an indicator that winsorising ``winsor_max`` points does not bring within both limits (COINr's ``f2``);
+#: applied to its untreated values.
+TRANSFORMS = {
+    "log": "log(x - min + a) with a = 0.01 (max - min) for a positive skew, -log(max + a - x) for a negative one "
+    "(COINr's log_CT_plus)",
+    "log1": "log(x - min + 1) whatever the skew (the COIN Tool's log, COINr's log_CT_orig); its effect depends on the "
+    "indicator's units",
+    "boxcox": "Box-Cox of order p of the values shifted to start at 1, ((x - min + 1)^p - 1) / p, and log(x - min + 1) "
+    "at p = 0; written boxcox:p (COINr's boxcox with makepos); p < 1 reduces a positive skew, p > 1 a negative one",
+    "none": "no second step: the indicator keeps its values winsorised up to winsor_max points although they are "
+    "still beyond the limits",
+}
+
+#: Transforms written with a parameter, ``name:value`` (the Box-Cox order).
+PARAMETRISED_TRANSFORMS = ("boxcox",)
 
 #: Scenario labels in a fixed order; integer codes index into this tuple.
 SCENARIOS = ("supported", "lonely", "potential", "late")
@@ -189,9 +229,12 @@ class IndexSpec:
     treatment : {'none', 'winsorise'}
         Outlier treatment, see :data:`TREATMENTS`.
     winsor_max : int
-        Most points winsorised per indicator before the log transform is used.
+        Most points winsorised per indicator before ``transform`` is used instead.
     skew_threshold, kurtosis_threshold : float
         The treatment rule: |skew| > 2 and (excess) kurtosis > 3.5 by default.
+    transform : str
+        What treats an indicator that winsorising does not bring within the limits, see :data:`TRANSFORMS`
+        (default ``'log'``; ``'boxcox:p'`` for a Box-Cox transform of order p).
     normalisation : str
         See :data:`NORMALISATIONS`.
     reference : {'sample', 'group'}
@@ -224,6 +267,7 @@ class IndexSpec:
     winsor_max: int = 5
     skew_threshold: float = 2.0
     kurtosis_threshold: float = 3.5
+    transform: str = "log"
     normalisation: str = "minmax"
     reference: str = "sample"
     impute_reference: str = "same"
@@ -240,6 +284,7 @@ class IndexSpec:
         object.__setattr__(self, "winsor_max", _number(self.winsor_max, "winsor_max", low=0, high=10**9, integer=True))
         for name in ("skew_threshold", "kurtosis_threshold"):
             object.__setattr__(self, name, _number(getattr(self, name), name, low=0, high=math.inf, low_open=True))
+        object.__setattr__(self, "transform", _canonical(parse_transform, self.transform))
         _check(self.normalisation, "normalisation", NORMALISATIONS)
         _check(self.reference, "reference", REFERENCE_SETS)
         _check(self.impute_reference, "impute_reference", IMPUTE_REFERENCE_SETS)
@@ -354,7 +399,7 @@ class IndexSpec:
             f"outliers: {self.treatment}"
             + (
                 f" (|skew| > {self.skew_threshold:g} and kurtosis > {self.kurtosis_threshold:g}, up to "
-                f"{self.winsor_max} points, else log)"
+                f"{self.winsor_max} points, else {self.transform})"
                 if self.treatment != "none"
                 else ""
             ),

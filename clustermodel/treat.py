@@ -6,8 +6,12 @@ the JRC's composite-indicator audits and of COINr's ``Treat``). It is then
 winsorised one point at a time on the side of its skew — winsorising k points
 at the top sets the k largest values to the (k+1)-th largest — until it passes
 or ``winsor_max`` points are used. If that does not bring it within the limits
-it is log-transformed instead (COINr's ``log_CT``; ``-log(max + a - x)`` for a
-negative skew, as in ``log_CT_plus``), with a = 0.01 (max - min).
+its untreated values are transformed instead (``transform``, COINr's ``f2``):
+by default log-transformed (COINr's ``log_CT``; ``-log(max + a - x)`` for a
+negative skew, as in ``log_CT_plus``), with a = 0.01 (max - min); or
+``log(x - min + 1)`` (``'log1'``), a Box-Cox transform of order p of
+``x - min + 1`` (``'boxcox:p'``), or left winsorised (``'none'``). Each is
+increasing, so no indicator changes direction.
 
 Skewness and kurtosis are the bias-adjusted sample estimates of Excel's
 ``SKEW`` and ``KURT`` (Joanes & Gill 1998, G1 and G2), which the JRC's COIN Tool
@@ -70,7 +74,7 @@ class TreatmentLog:
     Attributes
     ----------
     method : tuple of str
-        Per indicator: ``'none'`` (within limits), ``'winsorised'`` or ``'log'``.
+        Per indicator: ``'none'`` (within limits), ``'winsorised'`` or the transform's name (``'log'`` by default).
     n_high, n_low : tuple of int
         Points winsorised at the top and at the bottom.
     skew_before, kurtosis_before, skew_after, kurtosis_after : tuple of float
@@ -98,21 +102,26 @@ def _kth(sorted_x, n_obs, k, top):
     return np.take_along_axis(sorted_x, idx[..., None, :], axis=-2)[..., 0, :]
 
 
-def treat_array(x, *, winsor_max: int = 5, skew_threshold: float = 2.0, kurtosis_threshold: float = 3.5):
+def treat_array(x, *, winsor_max: int = 5, skew_threshold: float = 2.0, kurtosis_threshold: float = 3.5, transform: str = "log"):
     """Treat outliers column by column; see the module docstring.
 
     Parameters
     ----------
     x : array_like, shape (..., n, m)
         Values (NaN = missing, left missing).
+    transform : str
+        The second step, :data:`clustermodel.spec.TRANSFORMS` (``'boxcox:p'`` with its order).
 
     Returns
     -------
     treated : ndarray, shape (..., n, m)
     info : dict of ndarray, shape (..., m)
-        ``method`` (0 none, 1 winsorised, 2 log), ``n_high``, ``n_low``,
+        ``method`` (0 none, 1 winsorised, 2 transformed), ``n_high``, ``n_low``,
         ``skew_before``, ``kurtosis_before``, ``skew_after``, ``kurtosis_after``.
     """
+    from clustermodel.spec import parse_transform
+
+    kind, order = parse_transform(transform)
     x = np.asarray(x, dtype=float)
 
     def fails(v):
@@ -139,20 +148,10 @@ def treat_array(x, *, winsor_max: int = 5, skew_threshold: float = 2.0, kurtosis
         current = np.where(np.isnan(x), np.nan, np.clip(x, lo[..., None, :], hi[..., None, :]))
         active, _, _ = fails(current)
         active &= bad0
-    still = active & bad0
-    # log transform of the original values where winsorising did not suffice
-    valid = ~np.isnan(x)
-    xmax = np.where(valid, x, -np.inf).max(axis=-2)
-    xmin = np.where(valid, x, np.inf).min(axis=-2)
-    a = 0.01 * (xmax - xmin)
-    _, g1_0, _ = fails(x)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        logged = np.where(
-            (g1_0 >= 0)[..., None, :],
-            np.log(x - xmin[..., None, :] + a[..., None, :]),
-            -np.log(xmax[..., None, :] + a[..., None, :] - x),
-        )
-    treated = np.where(still[..., None, :], logged, np.where(bad0[..., None, :], current, x))
+    still = (active & bad0) if kind != "none" else np.zeros_like(bad0)
+    # the transform of the original values where winsorising did not suffice
+    transformed = _transform(x, kind, order, s0) if still.any() else x
+    treated = np.where(still[..., None, :], transformed, np.where(bad0[..., None, :], current, x))
     method = np.where(still, 2, np.where(bad0, 1, 0))
     _, s1, k1 = fails(treated)
     info = {
@@ -167,9 +166,24 @@ def treat_array(x, *, winsor_max: int = 5, skew_threshold: float = 2.0, kurtosis
     return treated, info
 
 
-def treatment_log(x, treated, info) -> TreatmentLog:
-    """The per-indicator log of one (unbatched) treatment."""
-    names = ("none", "winsorised", "log")
+def _transform(x, kind, order, skew):
+    """Every column of ``x`` (..., n, m) under the second step ``kind`` (of ``order``); ``skew`` (..., m) its G1."""
+    valid = ~np.isnan(x)
+    xmax = np.where(valid, x, -np.inf).max(axis=-2)[..., None, :]
+    xmin = np.where(valid, x, np.inf).min(axis=-2)[..., None, :]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if kind == "log":
+            a = 0.01 * (xmax - xmin)
+            return np.where((skew >= 0)[..., None, :], np.log(x - xmin + a), -np.log(xmax + a - x))
+        shifted = x - xmin + 1.0  # >= 1 on every observed value
+        if kind == "log1" or order == 0:
+            return np.log(shifted)
+        return np.expm1(order * np.log(shifted)) / order  # (shifted^p - 1) / p, accurate near p = 0
+
+
+def treatment_log(x, treated, info, transform: str = "log") -> TreatmentLog:
+    """The per-indicator log of one (unbatched) treatment; ``transform`` names the second step in it."""
+    names = ("none", "winsorised", transform)
     changed = (treated != x) & ~np.isnan(x)
     return TreatmentLog(
         method=tuple(names[int(v)] for v in info["method"]),

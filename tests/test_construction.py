@@ -386,6 +386,46 @@ def test_log_transform_when_winsorising_would_take_too_many_points():
     np.testing.assert_allclose(treated.ravel(), np.log(x - x.min() + a))
 
 
+_HEAVY = np.concatenate([np.ones(20), [1000.0, 2000.0, 4000.0, 8000.0]])  # one winsorised point is not enough
+
+
+@pytest.mark.parametrize("order", [-0.5, 0.0, 0.25, 2.0])
+def test_box_cox_second_step_is_scipys_box_cox_of_the_values_shifted_to_start_at_one(order):
+    x = np.column_stack([_HEAVY, np.arange(24.0)])  # the second column is within the limits: untouched
+    treated, info = treat_array(x, winsor_max=1, transform=f"boxcox:{order}")
+    assert info["method"].tolist() == [2, 0]
+    np.testing.assert_allclose(treated[:, 0], scipy.stats.boxcox(_HEAVY - _HEAVY.min() + 1, lmbda=order), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(treated[:, 1], x[:, 1])
+
+
+def test_log1_is_the_coin_tools_log_and_none_keeps_the_winsorised_values():
+    treated, info = treat_array(_HEAVY[:, None], winsor_max=1, transform="log1")
+    np.testing.assert_allclose(treated[:, 0], np.log(_HEAVY - _HEAVY.min() + 1))
+    kept, info = treat_array(_HEAVY[:, None], winsor_max=1, transform="none")
+    assert info["method"].tolist() == [1] and int(info["n_high"][0]) == 1  # still beyond the limits, left winsorised
+    ref, _, _, still = _winsorise_reference(_HEAVY, 1)
+    assert still
+    np.testing.assert_array_equal(np.sort(kept[:, 0])[::-1], ref)
+    assert abs(float(info["skew_after"][0])) > 2  # the log shows it was not enough
+
+
+def test_the_transform_is_a_spec_field_named_in_the_construction_log_and_checked():
+    x = xr.DataArray(
+        np.column_stack([_HEAVY, np.arange(24.0)]),
+        dims=("unit", "indicator"),
+        coords={"indicator": ["heavy", "fine"], "unit": [f"u{i}" for i in range(24)]},
+    )
+    spec = IndexSpec(treatment="winsorise", winsor_max=1, transform="boxcox:.5")
+    assert spec.transform == "boxcox:0.5" and IndexSpec.from_dict(spec.to_dict()) == spec
+    assert "up to 1 points, else boxcox:0.5" in spec.describe()
+    c = construct(x, spec, weights={"heavy": 1, "fine": 1})
+    assert [t["method"] for t in c.log()["treated_indicators"]] == ["boxcox:0.5"]
+    assert IndexSpec().transform == "log" and "else log)" in IndexSpec(treatment="winsorise").describe()
+    for bad, message in (("boxcox", "needs its order: write boxcox:p"), ("boxcox:x", "the order must be a finite number"), ("sqrt", "`transform` must be one of")):
+        with pytest.raises(ClusterModelError, match=message):
+            IndexSpec(transform=bad)
+
+
 def test_untreated_indicator_is_unchanged():
     x = np.arange(1.0, 13.0)[:, None]
     treated, info = treat_array(x)

@@ -18,6 +18,7 @@ from clustermodel.spec import (
     NORMALISATIONS,
     REFERENCE_SETS,
     IMPUTE_REFERENCE_SETS,
+    TRANSFORMS,
     TREATMENTS,
     IndexSpec,
 )
@@ -108,6 +109,16 @@ def _bool(text):
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+def _transform(text):
+    from clustermodel.spec import parse_transform
+
+    try:
+        parse_transform(str(text).strip())
+    except ClusterModelError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("`transform` ", "")) from None
+    return str(text).strip()
+
+
 def _aggregation(text):
     from clustermodel.spec import parse_aggregation
 
@@ -133,7 +144,9 @@ def add_spec_arguments(parser):
     g.add_argument("--min-coverage", type=float, default=None, help="exclude units observed on less than this share of indicators (0-1)")
     g.add_argument("--missing", choices=list(MISSING_POLICIES), default=None, help="missing values: " + ", ".join(MISSING_POLICIES))
     g.add_argument("--treatment", choices=list(TREATMENTS), default=None, help="outlier treatment: " + ", ".join(TREATMENTS))
-    g.add_argument("--winsor-max", type=int, default=None, help="most points winsorised per indicator before the log transform")
+    g.add_argument("--winsor-max", type=int, default=None, help="most points winsorised per indicator before --transform is used instead")
+    g.add_argument("--transform", type=_transform, default=None, metavar="NAME",
+                   help="what treats an indicator winsorising does not fix: " + ", ".join(TRANSFORMS) + " (boxcox:p, e.g. boxcox:0.5)")
     g.add_argument("--normalisation", choices=list(NORMALISATIONS), default=None, help="normaliser: " + ", ".join(NORMALISATIONS))
     g.add_argument("--reference", choices=list(REFERENCE_SETS), default=None, help="normalisation reference set: sample or group")
     g.add_argument("--impute-reference", choices=list(IMPUTE_REFERENCE_SETS), default=None, help="set whose mean or median fills a missing cell: same (the --reference set), sample or group")
@@ -142,7 +155,7 @@ def add_spec_arguments(parser):
                    help="aggregator for every level, or one per level bottom-up: " + ", ".join(AGGREGATIONS))
 
 
-_SPEC_OPTIONS = ("denominate", "min_coverage", "missing", "treatment", "winsor_max", "normalisation", "reference", "impute_reference", "negative", "aggregation")
+_SPEC_OPTIONS = ("denominate", "min_coverage", "missing", "treatment", "winsor_max", "transform", "normalisation", "reference", "impute_reference", "negative", "aggregation")
 
 
 def spec_from_args(args, study) -> IndexSpec:
