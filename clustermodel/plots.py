@@ -257,7 +257,7 @@ def _wrap(text: str, width: int = 100) -> str:
 
 def _fit(text: str, width_inches: float, fontsize: float) -> str:
     """``text`` wrapped to lines that fit ``width_inches`` at ``fontsize`` points."""
-    return _wrap(text, max(20, int(width_inches * 72 / (0.55 * fontsize))))
+    return _wrap(text, max(20, int(width_inches * 72 / (0.6 * fontsize))))  # DejaVu Sans averages ~0.6 em a character
 
 
 def _num(v: float, digits: int = 3) -> str:
@@ -1049,7 +1049,7 @@ def sobol_heatmap(result, path=None, *, quantities=("index", "rank", "scenario_k
             fig.colorbar(im, ax=ax, shrink=0.6, aspect=30, extend=extend, extendfrac=0.03, pad=0.02, label="ST" if q != qs[-1] else "ST (square-root scale, 0 to the 98th percentile)")
         if labelled:
             axes[0].set_yticks(range(n))
-            axes[0].set_yticklabels(_unit_labels([units[i] for i in order], None, 20), fontsize=7 if n > 30 else 8)
+            axes[0].set_yticklabels(_unit_labels([units[i] for i in order], [result.cluster_names.get(units[i]) for i in order], 24), fontsize=7 if n > 30 else 8)
             axes[0].set_ylabel(f"{nouns.unit} (highest nominal index at the top)")
         else:
             _rank_ticks(axes[0], n, "y")
