@@ -16,6 +16,14 @@ aggregation     F(x)                F⁻¹(s)                 weights
 ``equation1``   x²                  √s                     1 for every positive weight (they cancel, as printed)
 ==============  ==================  =====================  ================================================
 
+``copeland`` is not a mean: a unit's score is the share of the other units it
+beats in a weighted pairwise majority vote over the node's children (unit i
+beats j when Σ_c w_c sign(x_ic − x_jc) > 0; a sum within 1e-12 of 0 is a tie,
+counting a half). Only the order of the children's scores matters, so no
+compensation between them is possible (Munda & Nardo 2009; COINr's
+``a_copeland``, whose score is ``2 (n − 1) s − (n − 1)`` of ours, s). Under
+``missing='rescale'`` two units are compared on the children both have.
+
 ``equation1`` is the paper's Equation 1 as printed, a Euclidean norm rather
 than a mean: its attainable maximum is √(number of children). The geometric
 and harmonic means are defined on positive values: a child scoring exactly 0
@@ -66,6 +74,7 @@ AGGREGATORS = {
     "geometric": (_log, np.exp, True, False),
     "harmonic": (_inv, _inv, True, False),
     "equation1": (np.square, np.sqrt, False, True),
+    "copeland": (None, None, False, False),  # pairwise, not a quasi-arithmetic mean: _copeland
 }
 assert set(AGGREGATORS) | set(PARAMETRISED_AGGREGATIONS) == set(AGGREGATIONS)
 
@@ -159,8 +168,52 @@ def _finish(num, den, total, zero_hit, Finv):
     return out if zero_hit is None else np.where(zero_hit, 0.0, out)
 
 
+#: Pairwise comparisons (weight vectors x units x units) evaluated at once by the Copeland rule (~64 MB of float64).
+_COPELAND_BLOCK = 2**23
+
+
+def _copeland(children, present, e, rescale):
+    """Copeland shares of a node: ``children`` c arrays (*B, *D, n) or (*D, n), ``present`` c arrays (*D, n),
+    normalised weights ``e`` (*B, c) -> (*B, *D, n). Weight vectors are taken in blocks so that no more than
+    :data:`_COPELAND_BLOCK` pairwise comparisons are held at once."""
+    batch = e.shape[:-1]
+    full = np.broadcast_shapes(batch + (1,) * np.ndim(present[0]), *(np.shape(v) for v in children))
+    n = full[-1]
+    if n == 1:  # no one to beat: the unit is unbeaten (the virtual top unit of the attainable maximum scores 1)
+        return np.ones(full)
+    nb = int(np.prod(batch, dtype=np.int64))
+    kids = [np.broadcast_to(v, full).reshape(nb, -1, n) for v in children]
+    pres = [np.broadcast_to(p, full[len(batch):]).reshape(-1, n) for p in present]
+    ew = e.reshape(nb, -1)
+    nd = kids[0].shape[1]
+    out = np.empty((nb, nd, n))
+    step = max(1, _COPELAND_BLOCK // max(1, nd * n * n))
+    off_diagonal = ~np.eye(n, dtype=bool)
+    for lo in range(0, nb, step):
+        hi = min(nb, lo + step)
+        vote = np.zeros((hi - lo, nd, n, n))
+        compared = np.zeros((hi - lo, nd, n, n)) if rescale else None
+        for k, (v, p) in enumerate(zip(kids, pres)):
+            wk = ew[lo:hi, k][:, None, None, None]
+            sign = np.sign(v[lo:hi, :, :, None] - v[lo:hi, :, None, :])
+            if rescale:
+                both = p[:, :, None] & p[:, None, :]
+                sign = np.where(both, sign, 0.0)
+                compared += wk * both
+            vote += wk * sign
+        tol = 1e-12 * ew[lo:hi].sum(axis=-1)[:, None, None, None]
+        outcome = np.where(vote > tol, 1.0, np.where(vote < -tol, 0.0, 0.5))
+        valid = off_diagonal if compared is None else (compared > 0) & off_diagonal
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[lo:hi] = np.where(valid, outcome, 0.0).sum(axis=-1) / np.broadcast_to(valid, outcome.shape).sum(axis=-1)
+    return out.reshape(full)
+
+
 def _node_block(values, present, w, aggregation, missing, node, unit_labels):
     """A node whose children are all indicators: values/present (*D, n, c) batch-free, weights (*B, c)."""
+    if aggregation == "copeland":
+        c = values.shape[-1]
+        return _node_list([values[..., k] for k in range(c)], [present[..., k] for k in range(c)], w, aggregation, missing, node, unit_labels)
     F, Finv, positive_only, zero_rule, cancels = aggregator(aggregation)
     e = (w > 0).astype(float) if cancels else w / w.sum(axis=-1, keepdims=True)
     rescale = missing == "rescale"
@@ -179,6 +232,8 @@ def _node_list(children, present, w, aggregation, missing, node, unit_labels):
     The children stay separate arrays (a loop over the node's children, never over the batch), so no
     (batch, unit, child) array is built.
     """
+    if aggregation == "copeland":
+        return _copeland(children, present, w / w.sum(axis=-1, keepdims=True), missing == "rescale")
     F, Finv, positive_only, zero_rule, cancels = aggregator(aggregation)
     e = (w > 0).astype(float) if cancels else w / w.sum(axis=-1, keepdims=True)
     rescale = missing == "rescale"

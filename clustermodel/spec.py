@@ -82,6 +82,10 @@ AGGREGATIONS = {
     "arithmetic": "weighted arithmetic mean sum_j w_j x_j",
     "geometric": "weighted geometric mean prod_j x_j^w_j; a zero child gives 0, a negative child is an error",
     "harmonic": "weighted harmonic mean 1 / sum_j (w_j / x_j); a zero child gives 0, a negative child is an error",
+    "copeland": "Copeland's pairwise majority rule (non-compensatory): a unit beats another when the children it "
+    "scores higher on weigh more than those it scores lower on; its score is the share of the other units it beats, "
+    "ties counting a half, in [0, 1] (COINr's a_copeland score is 2 (n - 1) times this minus (n - 1)); costs n^2 "
+    "comparisons per weight vector",
     "genmean": "generalised (power) mean of order p, (sum_j w_j x_j^p)^(1/p), written genmean:p (e.g. genmean:0.5); "
     "p = 1 is arithmetic, 2 quadratic, -1 harmonic, p -> 0 geometric; values must be >= 0 and, for p < 0, a zero "
     "child gives 0 (COINr's a_genmean)",

@@ -208,6 +208,71 @@ def test_the_generalised_mean_at_zero_and_below_zero_and_its_name():
             IndexSpec(aggregation=bad)
 
 
+def _copeland_loop(X, w, present=None):
+    """COINr's outrankMatrix / a_copeland written as its loop, then mapped to the share in [0, 1]; with ``present``,
+    each pair compared on the children both units have (weights renormalised over them)."""
+    n = X.shape[0]
+    present = np.ones(X.shape, bool) if present is None else present
+    score, compared = np.zeros(n), np.zeros(n)
+    for i in range(n):
+        for j in range(n):
+            both = present[i] & present[j]
+            if i == j or not both.any():
+                continue
+            wn = w[both] / w[both].sum()
+            orm = wn[X[i, both] > X[j, both]].sum() + wn[X[i, both] == X[j, both]].sum() / 2
+            score[i] += 1.0 if orm > 0.5 + 1e-12 else 0.0 if orm < 0.5 - 1e-12 else 0.5
+            compared[i] += 1
+    return score / compared
+
+
+def test_copeland_is_coinrs_pairwise_majority_score_as_a_share_for_one_and_many_weight_vectors(monkeypatch):
+    import clustermodel.aggregate as agg
+
+    g = np.random.default_rng(7)
+    X = g.integers(0, 4, size=(9, 4)).astype(float) / 3  # many ties on every child
+    w = np.array([0.3, 0.2, 0.1, 0.4])  # 0.3 + 0.2 = 0.1 + 0.4: exact and rounded ties between pairs of children
+    got = aggregate_array(X, np.ones_like(X, bool), w, aggregation="copeland")
+    np.testing.assert_allclose(got, _copeland_loop(X, w), rtol=0, atol=1e-15)
+    n = X.shape[0]  # COINr's own scale: 2 (n - 1) s - (n - 1), integers in [-(n - 1), n - 1]
+    coinr = 2 * (n - 1) * got - (n - 1)
+    np.testing.assert_allclose(coinr, np.round(coinr), atol=1e-12)
+    W = g.uniform(0.1, 1.0, size=(6, 4))
+    batch = aggregate_array(X, np.ones_like(X, bool), W, aggregation="copeland")
+    monkeypatch.setattr(agg, "_COPELAND_BLOCK", 1)  # one weight vector at a time: the same numbers
+    np.testing.assert_array_equal(aggregate_array(X, np.ones_like(X, bool), W, aggregation="copeland"), batch)
+    for k in range(6):
+        np.testing.assert_allclose(batch[k], _copeland_loop(X, W[k]), atol=1e-15)
+
+
+def test_copeland_does_not_compensate_and_compares_on_shared_children_under_rescale():
+    X = np.array([[0.9, 0.1, 0.2], [0.5, 0.5, 0.5], [0.1, 0.2, 0.9]])
+    w = np.array([1.0, 1.0, 1.0])
+    base = aggregate_array(X, np.ones_like(X, bool), w, aggregation="copeland")
+    better = X.copy()
+    better[0, 0] = 1e6  # a much better score on a child it already wins: no compensation, nothing changes
+    assert aggregate_array(better, np.ones_like(X, bool), w, aggregation="copeland").tolist() == base.tolist()
+    g = np.random.default_rng(3)
+    Y = g.random((12, 5))
+    present = g.random(Y.shape) > 0.25
+    present[:, 0] = True
+    w = g.uniform(0.5, 2.0, size=5)
+    got = aggregate_array(np.where(present, Y, 0.0), present, w, aggregation="copeland", missing="rescale")
+    np.testing.assert_allclose(got, _copeland_loop(Y, w, present), atol=1e-15)
+
+
+def test_copeland_at_the_top_of_a_two_level_index_ranks_the_pillar_scores():
+    s = Structure(["idx", "p1", "p2", "a", "b", "c", "d"], [None, "idx", "idx", "p1", "p1", "p2", "p2"], [np.nan, 2, 1, 1, 1, 1, 1])
+    g = np.random.default_rng(5)
+    X = g.random((8, 4))
+    values = xr.DataArray(X, dims=("unit", "indicator"), coords={"indicator": list("abcd"), "unit": [f"u{i}" for i in range(8)]})
+    spec = IndexSpec(normalisation="minmax", aggregation=("arithmetic", "copeland"))
+    scores = compute_scores(values, spec=spec, structure=s)
+    pillars = np.column_stack([scores.sel(node=p).values for p in ("p1", "p2")])
+    np.testing.assert_allclose(scores.sel(node="idx").values, _copeland_loop(pillars, np.array([2.0, 1.0])), atol=1e-15)
+    assert "copeland" not in __import__("clustermodel.sensitivity", fromlist=["x"]).TRIGGER_OPTIONS["aggregation"]
+
+
 def test_negative_keep_is_squared_by_euclidean_aggregators_and_subtracted_by_the_arithmetic_mean():
     x = xr.DataArray([[-2.0, 1.0], [1.0, 1.0]], dims=("unit", "indicator"), coords={"indicator": ["a", "b"]})
     base = IndexSpec(normalisation="max", negative="keep", missing="zero")

@@ -67,7 +67,8 @@ def _markdown(table) -> str:
     lines = [
         "## Index",
         "",
-        f"Spec: {md_escape(spec_text(table['spec']))}; attainable maximum {table['attainable_maximum']:.4g}.",
+        f"Spec: {md_escape(spec_text(table['spec']))}; attainable maximum "
+        + ("undefined" if table["attainable_maximum"] is None else f"{table['attainable_maximum']:.4g}") + ".",
         "",
     ]
     if log["excluded"] or log["imputed"] or log["treated_indicators"] or log["missing"]:
