@@ -47,6 +47,19 @@ def fmt(x: Any, digits: int = 3) -> str:
     return str(x)
 
 
+def format_bytes(n: float) -> str:
+    """A size as memory messages show it, in binary units (``'1.10 GiB'``; dask's ``format_bytes``, so it reads back
+    with ``parse_bytes`` as a ``memory_limit``)."""
+    from dask.utils import format_bytes as _dask_format
+
+    return _dask_format(int(n))
+
+
+def cap(word: str) -> str:
+    """``word`` with its first letter upper-case and the rest as it is (``'rIM'`` stays ``'RIM'``, not ``'Rim'``)."""
+    return word[:1].upper() + word[1:]
+
+
 def names(items: Sequence[Any], limit: int = 5) -> str:
     """The first ``limit`` items joined by commas, then how many more."""
     items = [str(getattr(v, "item", lambda: v)()) for v in items]

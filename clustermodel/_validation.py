@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from clustermodel._display import format_bytes
 from clustermodel._errors import ClusterModelError
 
 __all__ = [
@@ -225,17 +226,9 @@ def check_fits_memory(nbytes: float, name: str, value, *, detail: str, largest=N
         return
     suggestion = f" (at most {largest} here)" if largest is not None else ""
     raise ClusterModelError(
-        f"{name} {value} would need about {_bytes(nbytes)} of memory ({detail}), more than this machine's "
-        f"{_bytes(memory)}: choose a smaller {name}{suggestion}"
+        f"{name} {value} would need about {format_bytes(nbytes)} of memory ({detail}), more than this machine's "
+        f"{format_bytes(memory)}: choose a smaller {name}{suggestion}"
     )
-
-
-def _bytes(n: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
-        if n < 1000 or unit == "PB":
-            return f"{n:.3g} {unit}" if unit != "bytes" else f"{int(n)} bytes"
-        n /= 1000
-    return f"{n:.3g} EB"
 
 
 def check_squares_finite(x, normalised, indicators, dim: str) -> None:

@@ -46,6 +46,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import NullLocator
 
+from clustermodel._display import cap
 from clustermodel._errors import ClusterModelError
 from clustermodel._io import atomic_path, round_numbers
 from clustermodel.nouns import PAPER_NOUNS, Nouns
@@ -129,15 +130,11 @@ def _nouns(nouns) -> Nouns:
     return Nouns() if nouns is None else nouns
 
 
-def _cap(word: str) -> str:
-    return word[:1].upper() + word[1:]
-
-
 def _index_name(nouns: Nouns, which: str) -> str:
     """'Unit index', 'Country index' …; the paper's index names under PAPER_NOUNS."""
     if nouns == PAPER_NOUNS:
         return _PAPER_AXES[which]
-    return f"{_cap(getattr(nouns, which))} index"
+    return f"{cap(getattr(nouns, which))} index"
 
 
 def _plain(text, limit: int | None = None) -> str:
@@ -513,7 +510,7 @@ def scenario_plot(
         axx.grid(alpha=0.3)
         if entries:
             handles = [Line2D([], [], ls="", marker="o", mfc=c, mec="k", mew=0.4, ms=7) for c, _ in entries]
-            axx.legend(handles, [t for _, t in entries], title=_cap(nouns.group), loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+            axx.legend(handles, [t for _, t in entries], title=cap(nouns.group), loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
         text = [_plain(v, 28) for v in labels]
         limit = None if n <= _LABEL_ALL else MAX_LABELS
         head = title or f"Scenarios of {nouns.count(n, 'unit')}"
@@ -772,7 +769,7 @@ def correlation_figure(result, path=None, *, nouns: Nouns | None = None):
             pending.append((ax, x, y, resid, rx, ry))
         axes[0].set_ylabel(_index_name(nouns, "unit"))
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=4 if len(sources) > 1 else 2)
-        head = f"{_cap(nouns.unit)} index vs {nouns.higher} index: {nouns.units}, {nouns.higher} means and the clustered-OLS fit"
+        head = f"{cap(nouns.unit)} index vs {nouns.higher} index: {nouns.units}, {nouns.higher} means and the clustered-OLS fit"
         if n > _LABEL_ALL:
             head += f"\n(labelled: the {nouns.units} farthest from the fit, where labels fit)"
         fig.suptitle(_fit(head, width, 11))
@@ -1238,7 +1235,8 @@ def rank_intervals(ranks, path=None, *, title: str | None = None, nouns: Nouns |
         ax.set_ylim(n - 0.5, -0.5)
         if labelled:
             ax.set_yticks(y)
-            ax.set_yticklabels(_unit_labels([ranks.units[k] for k in order], None, 20), fontsize=7 if n > 30 else 8)
+            names = [ranks.names[k] for k in order] if getattr(ranks, "names", ()) else None
+            ax.set_yticklabels(_unit_labels([ranks.units[k] for k in order], names, 24), fontsize=7 if n > 30 else 8)
         else:
             ax.set_yticks([])
             ax.set_ylabel(f"{nouns.units} by median rank")

@@ -188,6 +188,8 @@ class RankUncertainty(ResultDisplay):
     n_samples : int
     triggers : dict
     seed : int or None
+    names : tuple
+        The units' names in the order of ``units`` (empty when the study has none), for figures.
     """
 
     units: tuple
@@ -200,6 +202,7 @@ class RankUncertainty(ResultDisplay):
     n_samples: int
     triggers: dict
     seed: object = None
+    names: tuple = ()
 
     def to_dataframe(self) -> pd.DataFrame:
         import pandas as pd
@@ -263,8 +266,11 @@ def rank_uncertainty(study: Study, preset: AuditPreset | None = None, *, n_sampl
     a = (1 - level) / 2
     lo, med, hi = np.quantile(R, [a, 0.5, 1 - a], axis=0, method="inverted_cdf")
     units = tuple(_py(u) for u in model.clusters)
+    kept = study.clusters.sel(cluster=model.clusters)
+    names = tuple(str(v) for v in kept["name"].values) if "name" in kept.coords else ()
     return RankUncertainty(
         units=units,
+        names=names,
         nominal=np.asarray(model.nominal_rank, dtype=int),
         median=med,
         low=lo,

@@ -649,7 +649,7 @@ def test_sobol_n_too_large_for_memory(cli, monkeypatch):
     monkeypatch.setattr(v, "physical_memory", lambda: 8 * 10**9)
     with pytest.raises(ClusterModelError) as e:
         v.check_fits_memory(1e13, "--n", 2**40, detail="why", largest=2**20)
-    assert str(e.value) == "--n 1099511627776 would need about 10 TB of memory (why), more than this machine's 8 GB: choose a smaller --n (at most 1048576 here)"
+    assert str(e.value) == "--n 1099511627776 would need about 9.09 TiB of memory (why), more than this machine's 7.45 GiB: choose a smaller --n (at most 1048576 here)"
     msg = (
         "`n` = 1099511627776 is beyond what a Sobol' analysis can run (1.1e+12 rows per design, each evaluated D + 2 "
         "times); choose a power of two up to 67108864 (2**26): N = 1024 to 16384 gives indices to about 0.01"

@@ -90,3 +90,18 @@ def test_audit_results_show_themselves(study):
         assert 1 <= len(text.splitlines()) <= 12 and max(map(len, text.splitlines())) <= 140, type(r).__name__
         assert "<table" in r._repr_html_()
         assert len(r.to_frame()) > 0 and len(r.to_xarray().data_vars) > 0
+
+
+def test_rank_intervals_name_the_units_when_the_study_has_names():
+    from matplotlib.text import Text
+
+    from clustermodel import plots
+    from clustermodel.data import load_paper
+
+    paper = load_paper()
+    res = rank_uncertainty(paper, audit_preset(paper, paper.spec.replace(negative="zero")), n_samples=40, rng=1)
+    names = dict(zip(paper.clusters["cluster"].values.tolist(), paper.clusters["name"].values.tolist()))
+    assert res.names == tuple(names[u] for u in res.units)
+    labels = [t.get_text() for t in plots.rank_intervals(res).axes[0].get_yticklabels()]
+    assert len(labels) == 25 and all(": " in lab for lab in labels)
+    assert "names" not in res.to_dict()  # the JSON keeps its schema: ids and ranks

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import tracemalloc
 
+from clustermodel._display import format_bytes
 from clustermodel._dask import client_iv, memory_limit_iv, one_blas_thread, progress_bar, workers as dask_workers
 from clustermodel._errors import ClusterModelError
 from clustermodel._validation import check_choice, check_positive_int
@@ -17,9 +18,7 @@ from clustermodel.bootstrap.summaries import _Running
 
 
 def _size(b: float) -> str:
-    from dask.utils import format_bytes
-
-    return format_bytes(int(b)).replace(" ", "")
+    return format_bytes(b).replace(" ", "")
 
 
 def _pilot(fn, ctx, running, n_resamples) -> tuple:

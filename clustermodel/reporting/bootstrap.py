@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clustermodel._display import cap
 from clustermodel.reporting._text import md_escape as E
 from clustermodel.reporting._text import seed_text
 from clustermodel.nouns import Nouns
@@ -61,10 +62,6 @@ def _g3(v) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "—"
     return f"{float(v):.3g}"
-
-
-def _cap(word: str) -> str:
-    return word[:1].upper() + word[1:]
 
 
 def _pct(cl: float) -> tuple[str, str]:
@@ -207,7 +204,7 @@ def cluster_notes(result, *, nouns: Nouns) -> list[str]:
     s = result.summary
     us, h = nouns.units, nouns.higher
     notes = [
-        f"{_cap(us)} are resampled with replacement"
+        f"{cap(us)} are resampled with replacement"
         + (f"; each keeps its {h}, and the {h} table (so its index and threshold) is not resampled" if result.has_regions else "")
         + ". The weights stay at the study's."
     ]
@@ -251,12 +248,12 @@ def _units_table(result, nouns: Nouns, lo_p, hi_p, max_rows: int) -> list[str]:
     has_names = "name" in t.coords
     scen = result.has_regions
     head = (
-        f"| Rank | {_cap(nouns.unit)} | Index | Median [{lo_p}, {hi_p}] | Rank median [{lo_p}, {hi_p}] |"
+        f"| Rank | {cap(nouns.unit)} | Index | Median [{lo_p}, {hi_p}] | Rank median [{lo_p}, {hi_p}] |"
         + (" Nominal scenario | " + " | ".join(f"P({s})" for s in SCENARIOS) + " |" if scen else "")
     )
     lines = [
         "",
-        f"### {_cap(nouns.units)} (sorted by nominal rank)"
+        f"### {cap(nouns.units)} (sorted by nominal rank)"
         + (f": the {max_rows} of {n} with the widest rank intervals; every {nouns.unit} is in the CSV" if n > max_rows else ""),
         "",
         head,
@@ -501,7 +498,7 @@ def markdown(results, *, nouns: Nouns, reference_label: str | None = None) -> st
         md += [
             "# Data bootstrap (separate from the weight bootstrap)",
             "",
-            f"{_cap(nouns.units)} resampled with replacement"
+            f"{cap(nouns.units)} resampled with replacement"
             + (f", {nouns.highers} kept intact" if _has_regions(results) else "")
             + ", weights fixed at the study's. "
             + (

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from clustermodel._display import cap
 from clustermodel.nouns import Nouns
 from clustermodel.reporting._text import md_escape, spec_text
 from clustermodel.spec import SCENARIOS
@@ -43,10 +44,6 @@ def _ci(lo, hi, d: int = 2) -> str:
 def _fz(ci) -> str:
     """' (95% Fisher-z interval [a, b])', or nothing when it is undefined."""
     return "" if ci is None or ci[0] is None or ci[1] is None else f" (95% Fisher-z interval {_ci(*ci)})"
-
-
-def _cap(word: str) -> str:
-    return word[:1].upper() + word[1:]
 
 
 def _level(nouns: Nouns, level: str | None, plural: bool = False) -> str:
@@ -310,7 +307,7 @@ def _influence_section(result, nouns: Nouns, top: int = 10) -> list[str]:
         + ". DFBETAS and Cook's distance from statsmodels `OLSInfluence` of the standardised "
         + f"{h}-level regression (slope = r); the last two columns delete a {h}'s {us} from the {nouns.unit}-level regression.",
         "",
-        f"| {_cap(h)} | {_cap(us)} | r without | change | leverage | DFBETAS | Cook's D | {nouns.unit}-level r without | group Cook's D |",
+        f"| {cap(h)} | {cap(us)} | r without | change | leverage | DFBETAS | Cook's D | {nouns.unit}-level r without | group Cook's D |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     r0 = result.influence[s].r
@@ -339,7 +336,7 @@ def _regression_section(result, nouns: Nouns) -> list[str]:
     lines = ["", f"### Regression with inference by {h}", ""]
     for s, o in result.ols.items():
         w = o.wild
-        how = f"Rademacher weights, all {w.n_resamples} sign vectors (exact)" if w.enumerated else f"{_cap(w.weights)} weights, {w.n_resamples} draws"
+        how = f"Rademacher weights, all {w.n_resamples} sign vectors (exact)" if w.enumerated else f"{cap(w.weights)} weights, {w.n_resamples} draws"
         lines.append(
             f"- {s} values (`ols:wild_cluster`, {_spec_text(result, s)}): slope (= {u}-level r) {_f(o.slope)}; restricted wild cluster "
             f"bootstrap p = {_p(o.pvalue)} ({how}), {cl} interval {_ci(o.ci_low, o.ci_high)} by test inversion{_wild_mc_text(result, s)}. The CR1 t test "
@@ -492,7 +489,7 @@ def _negative_section(result, nouns: Nouns, top: int = 30) -> list[str]:
         + ("" if rows is sens.clusters else f"; shown: {'the first ' + str(len(rows)) + ' of ' if len(changed) > top else ''}those that change scenario")
         + ":",
         "",
-        f"| {_cap(u)} | {_cap(h)} | {_cap(h)} index (`{a}`) | (`{b}`) | Scenario (`{a}`) | (`{b}`) |",
+        f"| {cap(u)} | {cap(h)} | {cap(h)} index (`{a}`) | (`{b}`) | Scenario (`{a}`) | (`{b}`) |",
         "|---:|---|---:|---:|---|---|",
     ]
     for r in rows:
@@ -533,7 +530,7 @@ def _group_section(result, nouns: Nouns) -> list[str]:
     rows = [t for t in result.tests if t.test.startswith(("kruskal", "anova"))]
     if not rows:
         return []
-    lines = ["", f"### {_cap(nouns.group)} effect", ""]
+    lines = ["", f"### {cap(nouns.group)} effect", ""]
     for t in rows:
         eff = _effect_text(t, 3)
         lines.append(f"- {t.source} values, `{t.test}` ({t.role}): statistic {_f(t.statistic)}, permutation p = {_p(t.pvalue)}, {eff}.")
@@ -566,7 +563,7 @@ def _skipped_lines(result, nouns: Nouns) -> list[str]:
         else:
             out.append(f"No {str(a).replace('_', ' ')} for {where}: {s.get('detail', why)}.")
     if result.unused_regions:
-        out.append(f"{_cap(nouns.highers)} without a {nouns.unit} do not enter the analysis: {', '.join(result.unused_regions)}.")
+        out.append(f"{cap(nouns.highers)} without a {nouns.unit} do not enter the analysis: {', '.join(result.unused_regions)}.")
     out += list(result.notes)
     return out
 
@@ -575,7 +572,7 @@ def _skipped_lines(result, nouns: Nouns) -> list[str]:
 def markdown(result, *, nouns: Nouns) -> str:
     """The relationship stage's section of the report, in the study's nouns."""
     u, h = nouns.unit, nouns.higher
-    lines = [f"## {_cap(u)}–{h} relationship and the {nouns.group} effect", ""]
+    lines = [f"## {cap(u)}–{h} relationship and the {nouns.group} effect", ""]
     lines += [
         f"Spec of the computed values: {_spec_text(result, 'computed').removeprefix('computed values, spec ')} (other fields at their defaults); thresholds: fractions {result.thresholds.cluster:g} ({u}) and "
         f"{result.thresholds.region:g} ({h}) of the attainable maximum; {result.n_resamples} resamples, "
@@ -614,7 +611,7 @@ def findings(result, *, nouns: Nouns) -> list[str]:
     p = result.get(result.primary, lead)
     eq = result.equivalence.get(lead)
     text = (
-        f"**{_cap(u)}–{h} relationship** (primary analysis `{p.test}`, {_spec_text(result, lead)}): r = {_f(p.statistic)} over "
+        f"**{cap(u)}–{h} relationship** (primary analysis `{p.test}`, {_spec_text(result, lead)}): r = {_f(p.statistic)} over "
         f"{nouns.count(p.n, 'higher')}, {result.confidence_level:.0%} BCa interval {_ci(p.ci_low, p.ci_high)}"
     )
     text += f" — {conclusion_text(result.conclusions.get(lead, ''), result.equivalence_bound, nouns, interval=p.ci_low is not None and p.ci_high is not None)}"
@@ -643,7 +640,7 @@ def findings(result, *, nouns: Nouns) -> list[str]:
         w = o.wild
         out.append(
             f"**Clustered regression** (`ols:wild_cluster`, {_spec_text(result, lead)}): slope = {u}-level r = {_f(o.slope)}, wild cluster "
-            f"bootstrap p = {_p(o.pvalue)} ({'exact enumeration' if w.enumerated else f'{w.n_resamples} draws of {_cap(w.weights)} weights'}); "
+            f"bootstrap p = {_p(o.pvalue)} ({'exact enumeration' if w.enumerated else f'{w.n_resamples} draws of {cap(w.weights)} weights'}); "
             f"the CR1 t test's p = {_p(o.pvalue_cr1)} is reported for reference only (it over-rejects with {nouns.count(o.n_groups, 'higher')})."
         )
     if result.rounding is not None:
@@ -681,7 +678,7 @@ def findings(result, *, nouns: Nouns) -> list[str]:
         ref = _parts(lead_row.method).get("reference")
         an = next((t for t in group_rows if t.test == f"anova:reference={ref}"), None)
         out.append(
-            f"**{_cap(nouns.group)} effect** (`{lead_row.test}`, {lead_row.role}, "
+            f"**{cap(nouns.group)} effect** (`{lead_row.test}`, {lead_row.role}, "
             f"{_spec_text(result, lead_row.source, **({'reference': ref} if ref else {}))}): permutation p = {_p(lead_row.pvalue)}, "
             f"{_effect_text(lead_row)}"
             + (f"; ANOVA {_effect_text(an, level=result.confidence_level)}" if an is not None and an.effect is not None else "")
@@ -705,7 +702,7 @@ def conclusions(result, *, nouns: Nouns) -> list[str]:
     p = result.get(result.primary, lead)
     code = result.conclusions.get(lead, "")
     text = (
-        f"**{_cap(u)}–{h} association: {_HEADLINE.get(code, code)}.** r = {_f(p.statistic)} over {nouns.count(p.n, 'higher')} "
+        f"**{cap(u)}–{h} association: {_HEADLINE.get(code, code)}.** r = {_f(p.statistic)} over {nouns.count(p.n, 'higher')} "
         f"({result.confidence_level:.0%} BCa interval {_ci(p.ci_low, p.ci_high)}, {lead} values)"
     )
     inf = result.influence.get(lead)
@@ -720,7 +717,7 @@ def conclusions(result, *, nouns: Nouns) -> list[str]:
         an = next((x for x in result.tests if x.source == t.source and x.test == t.test.replace("kruskal", "anova")), None)
         seen = t.pvalue is not None and t.pvalue < 1 - result.confidence_level
         out.append(
-            f"**{_cap(nouns.group)} effect: {'evidence of one' if seen else 'no evidence'}.** Permutation p = {_p(t.pvalue)} (`{t.test}`, {t.source} values)"
+            f"**{cap(nouns.group)} effect: {'evidence of one' if seen else 'no evidence'}.** Permutation p = {_p(t.pvalue)} (`{t.test}`, {t.source} values)"
             + (f"; omega² = {_f(an.effect_adjusted, 2)} (eta² = {_f(an.effect, 2)}, and {_f(an.effect_null, 2)} is what no effect gives)" if an is not None and an.effect_adjusted is not None else "")
             + ". [correlation](correlation.md)"
         )

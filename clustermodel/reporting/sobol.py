@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from clustermodel._display import cap
 from clustermodel.reporting._text import counts_text, md_escape, md_escape as E, spec_text
 from clustermodel.nouns import PAPER_NOUNS, Nouns
 
@@ -208,10 +209,6 @@ MAX_UNITS_LISTED = 40
 LIST_FACTORS = 6
 
 
-def _cap(word: str) -> str:
-    return word[:1].upper() + word[1:]
-
-
 def _distribution(result) -> str:
     dist = result.distribution
     par = ", ".join(f"{k} = {v}" for k, v in dist.items() if k not in ("name", "description"))
@@ -284,7 +281,7 @@ def markdown(result, *, nouns: Nouns = PAPER_NOUNS) -> str:
     if "correlation" in out:
         cor = out["correlation"]
         lines.append(
-            f"- {_cap(nouns.unit)}–{nouns.higher} correlation: nominal {cor['nominal']:.3f}, 5–95 % "
+            f"- {cap(nouns.unit)}–{nouns.higher} correlation: nominal {cor['nominal']:.3f}, 5–95 % "
             f"[{cor['q05']:.3f}, {cor['q95']:.3f}]."
         )
     shown, left_out = _units_shown(result, out, nouns)

@@ -105,9 +105,5 @@ def _method_iv(method, replicates, n_resamples):
     return method, 1, check_positive_int(n_resamples, "n_resamples", minimum=2)
 
 
-def _bytes(b: float) -> str:
-    from dask.utils import format_bytes
-
-    return format_bytes(int(b))
 
 

@@ -6,7 +6,7 @@ import tracemalloc
 
 from clustermodel._dask import one_blas_thread, progress_bar
 from clustermodel._errors import ClusterModelError
-from clustermodel.sobol._checks import _bytes
+from clustermodel._display import format_bytes
 from clustermodel.sobol.constants import _MIN_CHUNK, _PILOT_ROWS, _QUANTILE_ROWS, _SPLIT_EVERY
 from clustermodel.sobol.sums import _evaluate, _mode
 
@@ -90,8 +90,8 @@ def _plan(*, n, d, k, replicates, levels, n_resamples, workers, per_row, model_f
             fit = int((limit - fixed - workers * per_chunk_fixed) // (workers * per_design_row))
             hint = f"`chunk_size` <= {fit}" if fit >= 1 else "a larger `memory_limit`"
             raise ClusterModelError(
-                f"the Sobol' analysis would need about {_bytes(need(c))} with chunk_size={c} ({workers} chunk(s) at "
-                f"once) but `memory_limit` is {_bytes(limit)}; use {hint}"
+                f"the Sobol' analysis would need about {format_bytes(need(c))} with chunk_size={c} ({workers} chunk(s) at "
+                f"once) but `memory_limit` is {format_bytes(limit)}; use {hint}"
             )
         return c, need(c), q_rows, split
     # the largest power of two that fits, but small enough that every worker gets chunks to run
@@ -114,8 +114,8 @@ def _plan(*, n, d, k, replicates, levels, n_resamples, workers, per_row, model_f
             "the bootstrap's resampled sums and row draws": " or fewer `n_resamples` (or method='replicate')",
         }.get(big, "")
         raise ClusterModelError(
-            f"the Sobol' analysis needs at least {_bytes(need(1))} (the largest part: {big}) but `memory_limit` is "
-            f"{_bytes(limit)}; pass memory_limit='{_bytes(1.25 * need(1)).replace(' ', '')}'{fix}"
+            f"the Sobol' analysis needs at least {format_bytes(need(1))} (the largest part: {big}) but `memory_limit` is "
+            f"{format_bytes(limit)}; pass memory_limit='{format_bytes(1.25 * need(1)).replace(' ', '')}'{fix}"
         )
     return c, need(c), q_rows, split
 
