@@ -99,6 +99,14 @@ def round_numbers(obj: Any) -> Any:
     return obj
 
 
+def finite_or_none(v) -> float | None:
+    """One number as a JSON record holds it: a float, or None for None, NaN and infinities."""
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
 def _finite(obj: Any) -> Any:
     """``obj`` with NaN and infinities as None (JSON has no such numbers) and numpy scalars as Python ones."""
     import numbers

@@ -4,7 +4,6 @@ nodes, unit coordinates)."""
 from __future__ import annotations
 
 import json
-import math
 import numbers
 
 import numpy as np
@@ -13,16 +12,10 @@ import xarray as xr
 from clustermodel._errors import ClusterModelError
 from clustermodel.aggregate import aggregator
 from clustermodel.spec import SCENARIOS, IndexSpec
+from clustermodel._io import finite_or_none
 
 
 # --------------------------------------------------------------------------- summaries to JSON
-
-
-def _num(x):
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def _attr_value(v):
@@ -41,23 +34,23 @@ def _stat(ds: xr.Dataset, prefix: str, nominal=None, sel=None) -> dict:
         v = ds[f"{prefix}_{k}"]
         return v.sel(sel) if sel else v
 
-    nominal = _num(get("nominal") if nominal is None else nominal)
-    lo, hi = _num(get("low")), _num(get("high"))
-    mean = _num(get("mean"))
+    nominal = finite_or_none(get("nominal") if nominal is None else nominal)
+    lo, hi = finite_or_none(get("low")), finite_or_none(get("high"))
+    mean = finite_or_none(get("mean"))
     n_undefined = get("n_undefined")
     return {
         "nominal": nominal,
-        "median": _num(get("median")),
+        "median": finite_or_none(get("median")),
         "low": lo,
         "high": hi,
         "mean": mean,
-        "sd": _num(get("sd")),
-        "min": _num(get("min")),
-        "max": _num(get("max")),
+        "sd": finite_or_none(get("sd")),
+        "min": finite_or_none(get("min")),
+        "max": finite_or_none(get("max")),
         "bias": None if mean is None or nominal is None else mean - nominal,
         "nominal_in_interval": None if lo is None or hi is None or nominal is None else bool(lo <= nominal <= hi),
         "n_undefined": 0 if n_undefined is None else int(n_undefined),
-        "percentile_error": _num(get("error")),
+        "percentile_error": finite_or_none(get("error")),
     }
 
 

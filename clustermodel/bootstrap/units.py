@@ -25,8 +25,9 @@ from clustermodel.bootstrap.constants import MAXIMA, _PERCENTILE_METHOD
 from clustermodel.bootstrap.engine import _check_quantiles, _plan_outputs, _stream
 from clustermodel.bootstrap.panels import _Positions, _root_seed
 from clustermodel.bootstrap.percentiles import _tails
-from clustermodel.bootstrap.serialise import _attr_value, _count_tables, _counts_summary, _entries, _joint_records, _num, _output_nodes, _record, _reference_iv, _stat
+from clustermodel.bootstrap.serialise import _attr_value, _count_tables, _counts_summary, _entries, _joint_records, _output_nodes, _record, _reference_iv, _stat
 from clustermodel.bootstrap.summaries import _Output, _integer_bins
+from clustermodel._io import finite_or_none
 
 
 # --------------------------------------------------------------------------- cluster bootstrap
@@ -110,7 +111,7 @@ class ClusterBootstrapResult(ResultDisplay):
             "mean_score": {v: _stat(s, "mean_score", sel={"node": v}) for v in self.nodes},
             "maxima_changed": {
                 "p_any": float(s["p_maxima_changed"]),
-                "mean_share_of_cells": _num(s["maxima_changed_mean"]),
+                "mean_share_of_cells": finite_or_none(s["maxima_changed_mean"]),
             },
             "streaming": _record(self.streaming),
             "version": __version__,
@@ -119,7 +120,7 @@ class ClusterBootstrapResult(ResultDisplay):
             out["correlation"] = _stat(s, "correlation")
             out["scenario_counts"] = _counts_summary(s)
             out["scenario_shares"] = {
-                sc: {q: _num(s[f"scenario_share_{q}"].values[k]) for q in ("nominal", "median", "low", "high")}
+                sc: {q: finite_or_none(s[f"scenario_share_{q}"].values[k]) for q in ("nominal", "median", "low", "high")}
                 for k, sc in enumerate(SCENARIOS)
             }
         return out

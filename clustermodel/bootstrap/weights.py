@@ -24,8 +24,9 @@ from clustermodel.bootstrap.constants import DEFAULT_CONCENTRATION, ZERO_SPREAD_
 from clustermodel.bootstrap.engine import _check_quantiles, _plan_outputs, _stream
 from clustermodel.bootstrap.panels import _nominal_shares, _panel_design, _root_seed
 from clustermodel.bootstrap.percentiles import _tails
-from clustermodel.bootstrap.serialise import _attr_value, _count_tables, _counts_summary, _entries, _joint_records, _num, _output_nodes, _record, _reference_iv, _stat, _unit_coords, _weights_cancel
+from clustermodel.bootstrap.serialise import _attr_value, _count_tables, _counts_summary, _entries, _joint_records, _output_nodes, _record, _reference_iv, _stat, _unit_coords, _weights_cancel
 from clustermodel.bootstrap.summaries import _Output, _integer_bins
+from clustermodel._io import finite_or_none
 
 
 # --------------------------------------------------------------------------- weight bootstrap
@@ -192,7 +193,7 @@ class WeightBootstrapResult(ResultDisplay):
                 "parent": str(s["parent"].values[j]),
                 "centre": float(s["weight_centre"].values[j]),
                 "study": float(s["weight_study"].values[j]),
-                **{q: _num(s[f"weight_{q}"].values[j]) for q in ("mean", "sd", "median", "low", "high", "min", "max")},
+                **{q: finite_or_none(s[f"weight_{q}"].values[j]) for q in ("mean", "sd", "median", "low", "high", "min", "max")},
             }
             if out[str(v)]["sd"] is None:
                 out[str(v)]["sd"] = 0.0
@@ -202,7 +203,7 @@ class WeightBootstrapResult(ResultDisplay):
         """Study-level summaries: largest index spread, mean rank shift per node, correlation and scenario counts."""
         s = self.summary
         out = {
-            "max_index_spread": _num(self.index_spread.max()),
+            "max_index_spread": finite_or_none(self.index_spread.max()),
             "mean_rank_shift": {v: _stat(s, "mean_rank_shift", nominal=0.0, sel={"node": v}) for v in self.nodes},
             "p_zero_weight": float(s["p_zero_weight"]),
         }
@@ -227,10 +228,10 @@ class WeightBootstrapResult(ResultDisplay):
                 node = {}
                 first = v == index_node  # the index in full; the other nodes' medians and intervals
                 for q in stats[: 8 if first else 4]:
-                    node[f"score_{q}"] = _num(col[f"score_{q}", v][i])
+                    node[f"score_{q}"] = finite_or_none(col[f"score_{q}", v][i])
                 for q in stats[: 8 if first else 4]:
                     x = col[f"rank_{q}", v][i]
-                    node[f"rank_{q}"] = int(x) if q in ("nominal", "min", "max") else _num(x)
+                    node[f"rank_{q}"] = int(x) if q in ("nominal", "min", "max") else finite_or_none(x)
                 if first:
                     rec.update({k.replace("score_", "index_"): val for k, val in node.items()})
                 else:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from clustermodel._io import staged_outputs, write_csv, write_json, write_text
+from clustermodel._io import finite_or_none, staged_outputs, write_csv, write_json, write_text
 from clustermodel.commands._common import (
     add_data_arguments,
     add_output_arguments,
@@ -24,11 +22,6 @@ def add_arguments(parser):
     add_output_arguments(parser)
 
 
-def _num(v):
-    v = float(v)
-    return None if not np.isfinite(v) else v
-
-
 def _table(study, spec) -> dict:
     from clustermodel.index import compute_scores, construct, index_maximum, rank
 
@@ -44,14 +37,14 @@ def _table(study, spec) -> dict:
         for k in ("name", "group", "region"):
             if k in scores.coords and dim in scores[k].dims:
                 row[k] = str(scores[k].values[i])
-        row["index"] = _num(scores.values[i, 0])
+        row["index"] = finite_or_none(scores.values[i, 0])
         row["rank"] = int(ranks.values[i, 0])
-        row["nodes"] = {v: {"score": _num(scores.values[i, k]), "rank": int(ranks.values[i, k])} for k, v in enumerate(aggregates[1:], 1)}
+        row["nodes"] = {v: {"score": finite_or_none(scores.values[i, k]), "rank": int(ranks.values[i, k])} for k, v in enumerate(aggregates[1:], 1)}
         rows.append(row)
     frame = tree.to_frame()
     return {
         "spec": spec.to_dict(),
-        "attainable_maximum": _num(index_maximum(study, spec=spec, construction=c)),
+        "attainable_maximum": finite_or_none(index_maximum(study, spec=spec, construction=c)),
         "structure": tree.to_dict(),
         "effective_weights": {v: float(frame.loc[v, "effective_weight"]) for v in tree.leaves},
         "construction": c.log(),

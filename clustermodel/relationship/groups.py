@@ -15,7 +15,8 @@ from clustermodel.diagnostics import eta_squared_null_mean, omega_squared
 from clustermodel.relationship._checks import _as_1d, _check_varies
 from clustermodel.relationship.correlation import _batch_size
 from clustermodel.relationship.resampling import _permutation
-from clustermodel.relationship.results import ScenarioTable, TestResult, _descriptor, _num
+from clustermodel.relationship.results import ScenarioTable, TestResult, _descriptor
+from clustermodel._io import finite_or_none
 
 # --------------------------------------------------------------------------- tables and groups
 def scenario_table(cluster_high, region_high, *, unit: str = "cluster", confidence_level: float = 0.95) -> ScenarioTable:
@@ -60,7 +61,7 @@ def scenario_table(cluster_high, region_high, *, unit: str = "cluster", confiden
     else:
         odds = float(res.statistic)
     ci = scipy.stats.contingency.odds_ratio(table, kind="conditional").confidence_interval(confidence_level)
-    low, high = _num(ci.low), _num(ci.high)
+    low, high = finite_or_none(ci.low), finite_or_none(ci.high)
     if high is None or low is None or low == 0:
         note = (note + "; " if note else "") + "the exact interval is unbounded on one side"
         low = None if low == 0 else low

@@ -15,7 +15,8 @@ from clustermodel._validation import as_rng, check_choice
 from clustermodel.diagnostics import quantile_mc_se
 from clustermodel.relationship._checks import _as_1d, _check_relationship, _check_resampling, _check_varies
 from clustermodel.relationship.correlation import CORRELATIONS, _PARAMETRIC, _batch_size
-from clustermodel.relationship.results import TestResult, _descriptor, _num, _r2_interval
+from clustermodel.relationship.results import TestResult, _descriptor, _r2_interval
+from clustermodel._io import finite_or_none
 
 # --------------------------------------------------------------------------- resampling
 def _on_last(func):
@@ -67,7 +68,7 @@ def _endpoint_mcse(dist, low, high):
     out = []
     for end in (low, high):
         prob = float(np.clip(np.mean(d <= end), 1 / d.size, 1 - 1 / d.size))
-        out.append(_num(quantile_mc_se(d, prob)))
+        out.append(finite_or_none(quantile_mc_se(d, prob)))
     return tuple(out)
 
 

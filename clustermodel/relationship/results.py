@@ -9,16 +9,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from clustermodel._io import finite_or_none
+
 
 # --------------------------------------------------------------------------- results
-def _num(v):
-    """float or None (JSON cannot hold NaN or infinity)."""
-    if v is None:
-        return None
-    v = float(v)
-    return v if math.isfinite(v) else None
-
-
 def _descriptor(**parts) -> str:
     """A compact ``key=value;…`` description of how a number was obtained (no prose)."""
     return ";".join(f"{k}={v}" for k, v in parts.items() if v is not None)
@@ -110,7 +104,7 @@ class TestResult:
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "draws"}
         for k in ("statistic", "pvalue", "ci_low", "ci_high", "p_adjusted", "pvalue_parametric", "effect", "effect_low", "effect_high", "effect_adjusted", "effect_null", "ci_low_mcse", "ci_high_mcse"):
-            d[k] = _num(d[k])
+            d[k] = finite_or_none(d[k])
         d["n"] = int(d["n"])
         return d
 
@@ -189,7 +183,7 @@ class WildBootstrapResult:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "draws"}
         for k, v in d.items():
             if isinstance(v, float):
-                d[k] = _num(v)
+                d[k] = finite_or_none(v)
         return d
 
 
@@ -341,7 +335,7 @@ class ModelResult:
         d["warnings"] = list(self.warnings)
         for k, v in d.items():
             if isinstance(v, float):
-                d[k] = _num(v)
+                d[k] = finite_or_none(v)
         return d
 
 
@@ -407,7 +401,7 @@ class EquivalenceResult:
         d = dataclasses.asdict(self)
         for k, v in d.items():
             if isinstance(v, float):
-                d[k] = _num(v)
+                d[k] = finite_or_none(v)
         d["equivalent"] = bool(self.equivalent)
         return d
 
@@ -498,15 +492,15 @@ class InfluenceResult:
 
     def to_dict(self) -> dict:
         return {
-            "r": _num(self.r),
-            "r_units": _num(self.r_units),
-            "r_range": [_num(v) for v in self.r_range],
-            "r_units_range": [_num(v) for v in self.r_units_range],
+            "r": finite_or_none(self.r),
+            "r_units": finite_or_none(self.r_units),
+            "r_range": [finite_or_none(v) for v in self.r_range],
+            "r_units_range": [finite_or_none(v) for v in self.r_units_range],
             "most_influential": self.most_influential,
-            "r_without_most": _num(self.r_without_most),
-            "ci_without_most": [_num(v) for v in self.ci_without_most],
+            "r_without_most": finite_or_none(self.r_without_most),
+            "ci_without_most": [finite_or_none(v) for v in self.ci_without_most],
             "rows": [
-                {"higher": str(k), **{c: (_num(v) if c != "n_units" else int(v)) for c, v in row.items()}}
+                {"higher": str(k), **{c: (finite_or_none(v) if c != "n_units" else int(v)) for c, v in row.items()}}
                 for k, row in self.to_dataframe().to_dict(orient="index").items()
             ],
         }
@@ -540,9 +534,9 @@ class IndexSensitivityResult:
 
     def to_dict(self) -> dict:
         return {
-            "r_range": [_num(v) for v in self.r_range],
+            "r_range": [finite_or_none(v) for v in self.r_range],
             "rows": [
-                {"definition": lab, "r_region_mean": _num(a), "r_cluster": _num(b)}
+                {"definition": lab, "r_region_mean": finite_or_none(a), "r_cluster": finite_or_none(b)}
                 for lab, a, b in zip(self.labels, self.r_region_mean, self.r_cluster)
             ],
         }
@@ -586,7 +580,7 @@ class RoundingRangeResult:
             "half_width_higher": self.half_width_higher,
             "n_starts": self.n_starts,
             "method": "L-BFGS-B, analytic gradient, multistart (printed values, linearised vertex, random points)",
-            "statistics": {k: {kk: _num(vv) for kk, vv in v.items()} for k, v in self.statistics.items()},
+            "statistics": {k: {kk: finite_or_none(vv) for kk, vv in v.items()} for k, v in self.statistics.items()},
         }
 
 
@@ -651,10 +645,10 @@ class ScenarioTable:
             "n": int(self.n),
             "table": {"rows": ["unit high", "unit low"], "columns": ["higher high", "higher low"], "counts": self.table.tolist()},
             "counts": self.counts,
-            "odds_ratio": _num(self.odds_ratio),
-            "ci_low": _num(self.ci_low),
-            "ci_high": _num(self.ci_high),
-            "pvalue": _num(self.pvalue),
+            "odds_ratio": finite_or_none(self.odds_ratio),
+            "ci_low": finite_or_none(self.ci_low),
+            "ci_high": finite_or_none(self.ci_high),
+            "pvalue": finite_or_none(self.pvalue),
             "note": self.note,
         }
 
