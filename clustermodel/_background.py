@@ -93,8 +93,8 @@ class Background:
             self._errors.append(error)
 
     def outcome(self, pid: int) -> str | None:
-        """Wait for one child; None if it succeeded, else its error (then not counted among :meth:`wait`'s failures)."""
-        self._awaited.add(pid)
+        """Wait for one child of :func:`compute` (in ``_awaited``); None if it succeeded, else its error (then not
+        counted among :meth:`wait`'s failures)."""
         while pid in self._children:
             self._reap(block=True, pid=pid)
         self._awaited.discard(pid)
@@ -157,7 +157,7 @@ class Pending:
     Collect it inside the context that started it: leaving the context removes unread results."""
 
     def __init__(self, fn, args, what, bg: Background | None):
-        self._fn, self._args, self._what = fn, args, what
+        self._fn, self._args = fn, args
         self._bg, self._pid, self._path = bg, None, None
         self._done, self._value = False, None
         if bg is not None:

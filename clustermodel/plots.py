@@ -1235,7 +1235,7 @@ def rank_intervals(ranks, path=None, *, title: str | None = None, nouns: Nouns |
         ax.set_ylim(n - 0.5, -0.5)
         if labelled:
             ax.set_yticks(y)
-            names = [ranks.names[k] for k in order] if getattr(ranks, "names", ()) else None
+            names = [ranks.names[k] for k in order] if ranks.names else None
             ax.set_yticklabels(_unit_labels([ranks.units[k] for k in order], names, 24), fontsize=7 if n > 30 else 8)
         else:
             ax.set_yticks([])

@@ -676,7 +676,8 @@ def run_audit(study, config: dict, out) -> dict:
     write_csv(out / "audit_profiles.csv", prof)
     if opt is not None:
         write_csv(out / "audit_optimised_structure.csv", opt.structure.file_frame().set_index("node"))
-    draw(coherence_heatmap, bundle["coherence"].correlations, path=out / "audit_correlation.png", node_labels=tree.node_labels())
+    labels = tree.node_labels()
+    draw(coherence_heatmap, bundle["coherence"].correlations, path=out / "audit_correlation.png", node_labels=labels)
     raw = np.where(np.isfinite(c.raw), c.raw, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column is NaN, drawn as nothing
@@ -687,7 +688,7 @@ def run_audit(study, config: dict, out) -> dict:
         amax = np.nanmax(after, axis=0)
         after = (after - amin) / np.where(amax > amin, amax - amin, 1.0)  # z-scores too, so both panels share [0, 1]
     flagged = [r["indicator"] for r in bundle["stats_raw"].records if r["flags"]]
-    draw(distribution_strips, tree.leaves, before, after, path=out / "audit_distributions.png", flagged=flagged, node_labels=tree.node_labels())
+    draw(distribution_strips, tree.leaves, before, after, path=out / "audit_distributions.png", flagged=flagged, node_labels=labels)
     return data
 
 

@@ -297,15 +297,16 @@ def fragility(cluster_index, region_index, regions, most_influential: str, *, n_
         Outer samples of the coverage check (0: no check).
     rng : numpy Generator, int or None
     """
+    return _fragility(cluster_index, region_index, regions, most_influential, n_resamples, confidence_level, coverage_samples, as_rng(rng).spawn(3))
+
+
+def _fragility(cluster_index, region_index, regions, most_influential, n_resamples, confidence_level, coverage_samples, r) -> Fragility:
+    """:func:`fragility` with its three streams ``r`` already spawned."""
     x, y, codes, names, values = _check_relationship(cluster_index, region_index, regions)
     k = np.flatnonzero(names == str(most_influential))
     if k.size != 1:
         raise ClusterModelError(f"`most_influential` must be one of the higher-level units {names.tolist()}, got {most_influential!r}")
-    return _fragility(x, y, codes, names, values, regions, int(k[0]), n_resamples, confidence_level, coverage_samples, as_rng(rng).spawn(3))
-
-
-def _fragility(x, y, codes, names, values, regions, k, n_resamples, confidence_level, coverage_samples, r) -> Fragility:
-    """:func:`fragility` on checked input, higher-level unit ``k`` removed, with its three streams ``r``."""
+    k = int(k[0])
     keep = codes != k
     without = region_level_tests(x[keep], y[keep], np.asarray(regions)[keep], methods=("pearson",), n_resamples=n_resamples, confidence_level=confidence_level, rng=r[0])[0]
     xm = _region_means(x, codes, names.size)
@@ -850,9 +851,7 @@ def _simulation_checks(x, y, regions, most_influential, first, n_resamples, conf
     own pre-spawned streams."""
     frag = None
     if most_influential is not None:
-        cx, cy, codes, names, values = _check_relationship(x, y, regions)
-        k = int(np.flatnonzero(names == str(most_influential))[0])
-        frag = _fragility(cx, cy, codes, names, values, regions, k, n_resamples, confidence_level, coverage_samples, fragility_streams)
+        frag = _fragility(x, y, regions, most_influential, n_resamples, confidence_level, coverage_samples, fragility_streams)
     mc = _wild_mc_error(x, y, regions, first, n_resamples=n_resamples, confidence_level=confidence_level, weights=weights, streams=mc_streams)
     return frag, mc
 

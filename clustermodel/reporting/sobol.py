@@ -506,11 +506,10 @@ def write_outputs(result, out, *, stem: str = "sobol", figures: bool = True, ext
     if figures:
         from clustermodel.plots import draw, sobol_bars, sobol_convergence, sobol_heatmap
 
-        labels = {"node_labels": node_labels} if node_labels else {}
-        written.append(draw(sobol_bars, result, path=out / f"{stem}_bars.png", nouns=nouns, **labels))
-        written.append(draw(sobol_heatmap, result, path=out / f"{stem}_heatmap.png", nouns=nouns, **labels))
+        written.append(draw(sobol_bars, result, path=out / f"{stem}_bars.png", nouns=nouns, node_labels=node_labels))
+        written.append(draw(sobol_heatmap, result, path=out / f"{stem}_heatmap.png", nouns=nouns, node_labels=node_labels))
         if result.indices.convergence is not None:
-            written.append(draw(sobol_convergence, result, path=out / f"{stem}_convergence.png", nouns=nouns, **labels))
+            written.append(draw(sobol_convergence, result, path=out / f"{stem}_convergence.png", nouns=nouns, node_labels=node_labels))
     return written
 
 
