@@ -16,6 +16,7 @@ BLAS builds and CPUs do not change a committed file (docs/packaging.md).
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import json
 import math
@@ -47,6 +48,8 @@ __all__ = [
     "write_json",
     "write_netcdf",
     "write_text",
+    "UNIT_KEY",
+    "unit_key",
 ]
 
 #: A file or folder path.
@@ -70,6 +73,55 @@ def _round_float(x: float) -> float:
     if abs(x) < ZERO_BELOW:
         return 0.0
     return float(f"{x:.{SIGNIFICANT_DIGITS}g}")
+
+
+#: The name the estimators give a unit's label in their tables, datasets and records (the paper's clusters).
+UNIT_KEY = "cluster"
+_FILE_UNIT_KEY: contextvars.ContextVar[str] = contextvars.ContextVar("clustermodel_file_unit_key", default=UNIT_KEY)
+
+
+@contextmanager
+def unit_key(key: str) -> Iterator[None]:
+    """Within the block, :func:`write_csv`, :func:`write_json` and :func:`write_netcdf` call a unit's label ``key``
+    instead of :data:`UNIT_KEY`: a column, an index level, a record key, a NetCDF dimension or variable, and the
+    attributes ``cluster_coord`` / ``threshold_cluster`` (the report's stages name it ``unit`` for any study but
+    the paper's). A name the written object already uses is left alone rather than overwritten.
+    """
+    if not isinstance(key, str) or not key.isidentifier():
+        raise ClusterModelError(f"`key` must be an identifier such as 'unit', got {key!r}")
+    token = _FILE_UNIT_KEY.set(key)
+    try:
+        yield
+    finally:
+        _FILE_UNIT_KEY.reset(token)
+
+
+def _keyed_frame(df: pd.DataFrame, key: str) -> pd.DataFrame:
+    if UNIT_KEY in df.columns and key not in df.columns:
+        df = df.rename(columns={UNIT_KEY: key})
+    names = list(df.index.names)
+    if UNIT_KEY in names and key not in names and key not in df.columns:
+        df = df.rename_axis(index=[key if n == UNIT_KEY else n for n in names])
+    return df
+
+
+def _keyed_records(obj: Any, key: str) -> Any:
+    if isinstance(obj, dict):
+        rename = UNIT_KEY in obj and key not in obj
+        return {(key if rename and k == UNIT_KEY else k): _keyed_records(v, key) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_keyed_records(v, key) for v in obj]
+    return obj
+
+
+def _keyed_dataset(ds: xr.Dataset, key: str) -> xr.Dataset:
+    if (UNIT_KEY in ds.variables or UNIT_KEY in ds.dims) and key not in ds.variables and key not in ds.dims:
+        ds = ds.rename({UNIT_KEY: key})
+    moved = {f"{UNIT_KEY}_coord": f"{key}_coord", f"threshold_{UNIT_KEY}": f"threshold_{key}"}
+    if any(a in ds.attrs and b not in ds.attrs for a, b in moved.items()):
+        ds = ds.copy(deep=False)
+        ds.attrs = {(moved[a] if a in moved and moved[a] not in ds.attrs else a): v for a, v in ds.attrs.items()}
+    return ds
 
 
 def round_numbers(obj: Any) -> Any:
@@ -129,6 +181,9 @@ def _finite(obj: Any) -> Any:
 def json_text(obj: Any) -> str:
     """Pretty-printed JSON (two-space indent, UTF-8 characters kept) with numbers at the stated precision; always
     valid JSON: NaN and infinities are written as null (``allow_nan=False`` guarantees no other slips through)."""
+    key = _FILE_UNIT_KEY.get()
+    if key != UNIT_KEY:  # a unit's key as unit_key() sets it
+        obj = _keyed_records(obj, key)
     return json.dumps(_finite(round_numbers(obj)), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
@@ -211,7 +266,8 @@ def write_text(path: PathLike, text: str) -> Path:
 
 
 def write_json(path: PathLike, obj: Any) -> Path:
-    """Pretty-printed UTF-8 JSON with numbers at the stated precision (:func:`round_numbers`), written atomically."""
+    """Pretty-printed UTF-8 JSON with numbers at the stated precision (:func:`round_numbers`), written atomically;
+    a unit's key as :func:`unit_key` sets it."""
     return write_text(path, json_text(obj))
 
 
@@ -259,7 +315,8 @@ def _neutral_labels(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(path: PathLike, df: pd.DataFrame, *, index: bool | None = None) -> Path:
-    """A table as CSV with numbers at the stated precision, written atomically.
+    """A table as CSV with numbers at the stated precision, written atomically; a unit's key as :func:`unit_key`
+    sets it.
 
     Parameters
     ----------
@@ -273,7 +330,8 @@ def write_csv(path: PathLike, df: pd.DataFrame, *, index: bool | None = None) ->
 
     if index is None:
         index = any(n is not None for n in df.index.names)
-    out = df.copy()
+    key = _FILE_UNIT_KEY.get()
+    out = df.copy() if key == UNIT_KEY else _keyed_frame(df, key).copy()
     for column in out.columns:
         values = out[column]
         if values.dtype.kind == "f" or values.dtype == object:
@@ -287,7 +345,11 @@ def write_csv(path: PathLike, df: pd.DataFrame, *, index: bool | None = None) ->
 
 
 def write_netcdf(path: PathLike, ds: xr.Dataset, *, compress: bool = False) -> Path:
-    """An xarray Dataset as NetCDF, written atomically; ``compress`` zlib-compresses the numeric variables."""
+    """An xarray Dataset as NetCDF, written atomically; ``compress`` zlib-compresses the numeric variables; a unit's
+    key as :func:`unit_key` sets it."""
+    key = _FILE_UNIT_KEY.get()
+    if key != UNIT_KEY:
+        ds = _keyed_dataset(ds, key)
     encoding = None
     if compress:
         encoding = {k: {"zlib": True, "complevel": 4} for k, v in ds.data_vars.items() if v.dtype.kind in "fiub"}

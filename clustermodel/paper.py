@@ -13,7 +13,7 @@ from pathlib import Path
 from clustermodel.nouns import PAPER_NOUNS
 from clustermodel.spec import PAPER_SPEC
 
-__all__ = ["PAPER_SPEC", "PAPER_NOUNS", "PAPER_COUNTS", "PAPER_SUPPORTED_REGIONS", "paper_data_dir", "is_paper"]
+__all__ = ["PAPER_SPEC", "PAPER_NOUNS", "PAPER_COUNTS", "PAPER_SUPPORTED_REGIONS", "paper_data_dir", "is_paper", "file_unit_key"]
 
 #: Figure 13 as described in Section 4.2.2.
 PAPER_COUNTS = {"supported": 3, "lonely": 14, "potential": 8, "late": 0}
@@ -58,3 +58,9 @@ def is_paper(study) -> bool:
         except OSError:
             continue
     return False
+
+
+def file_unit_key(study) -> str:
+    """What a report's files call a unit's label (a CSV column, a JSON key, a NetCDF dimension): ``cluster`` for
+    the paper's study, whose files keep the names they have always had, ``unit`` for any other study."""
+    return "cluster" if is_paper(study) else "unit"

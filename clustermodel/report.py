@@ -262,9 +262,12 @@ def _output_folder(study, out) -> Path:
 def _run_stage(name, study, config, stage, say, *, say_skipped: bool = True) -> tuple[str | None, dict]:
     """Run one stage's runner into ``stage``; return (the reason it could not run or None, {part: why} of the parts
     of it that could not), each said to ``say`` (the reason only with ``say_skipped``)."""
+    from clustermodel._io import unit_key
+    from clustermodel.paper import file_unit_key
     from clustermodel.workflow import STAGES
 
-    result = STAGES[name](study, config, stage)
+    with unit_key(file_unit_key(study)):
+        result = STAGES[name](study, config, stage)
     reason = result.get("skipped") if isinstance(result, dict) else ("not applicable to this study" if result is None else None)
     if isinstance(reason, dict):  # the stage ran; some of its parts could not (its report names them)
         for part, why in reason.items():

@@ -3,6 +3,7 @@ Markdown table column, no raw HTML or ``javascript:`` link in report.md or repor
 
 from __future__ import annotations
 
+import json
 import csv
 import re
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from conftest import DATA
 from test_report import dump_toml, small_config
 
+from clustermodel._errors import ClusterModelError
 from clustermodel._io import FORMULA_START
 from clustermodel.cli import main
 
@@ -126,3 +128,42 @@ def test_no_raw_html_or_script_link_in_markdown_or_html(hostile_run, name):
     assert 'href="javascript:' not in text and "href='javascript:" not in text
     if name.endswith(".md"):  # the brackets are escaped, so Markdown never makes a link of it
         assert not re.search(r"(?<!\\)\]\(javascript:", text)
+
+
+# --- the unit's key in written files -------------------------------------------------------------------------------
+
+
+def test_unit_key_renames_the_unit_in_every_writer_and_nothing_else(tmp_path):
+    import pandas as pd
+    import xarray as xr
+
+    from clustermodel._io import json_text, unit_key, write_csv, write_json, write_netcdf
+
+    frame = pd.DataFrame({"cluster": ["a", "b"], "x": [1.0, 2.0]})
+    indexed = frame.set_index("cluster")
+    records = {"thresholds": {"cluster": 0.25, "region": 0.5}, "rows": [{"cluster": "a", "kind": "cluster_bootstrap"}]}
+    ds = xr.Dataset({"v": ("cluster", [1.0, 2.0])}, coords={"cluster": ["a", "b"]}, attrs={"threshold_cluster": 0.25, "clustermodel_version": "x"})
+    clash = pd.DataFrame({"cluster": ["a"], "unit": ["kg"]})  # a name already taken is left alone
+    with unit_key("unit"):
+        write_csv(tmp_path / "a.csv", frame)
+        write_csv(tmp_path / "b.csv", indexed)
+        write_csv(tmp_path / "c.csv", clash)
+        write_json(tmp_path / "a.json", records)
+        write_netcdf(tmp_path / "a.nc", ds)
+        inside = json_text(records)
+    assert (tmp_path / "a.csv").read_text().splitlines()[0] == "unit,x"
+    assert (tmp_path / "b.csv").read_text().splitlines()[0] == "unit,x"
+    assert (tmp_path / "c.csv").read_text().splitlines()[0] == "cluster,unit"
+    back = json.loads((tmp_path / "a.json").read_text())
+    assert back == {"thresholds": {"unit": 0.25, "region": 0.5}, "rows": [{"unit": "a", "kind": "cluster_bootstrap"}]}
+    assert json.loads(inside) == back
+    with xr.open_dataset(tmp_path / "a.nc") as got:
+        assert list(got.sizes) == ["unit"] and list(got["unit"].values) == ["a", "b"]
+        assert got.attrs["threshold_unit"] == 0.25 and "threshold_cluster" not in got.attrs
+    # outside the block (the API's own exporters, the paper's report) the estimators' key is kept
+    assert list(frame.columns) == ["cluster", "x"] and "cluster" in json.loads(json_text(records))["thresholds"]
+    write_csv(tmp_path / "d.csv", frame)
+    assert (tmp_path / "d.csv").read_text().startswith("cluster,")
+    with pytest.raises(ClusterModelError, match="`key` must be an identifier"):
+        with unit_key("a unit"):
+            pass

@@ -625,6 +625,27 @@ def test_in_a_hierarchy_importance_is_compared_with_the_effective_weight(tmp_pat
     assert f"a 0.38 vs {share['a']:.2f}" in text and f"c 0.12 vs {share['c']:.2f}" in text
 
 
+def test_a_large_study_without_scenarios_lists_its_least_stable_ranks(tmp_path, monkeypatch):
+    # beyond MAX_UNITS_LISTED the table keeps the units whose 5-95 % rank interval is widest (a study without
+    # higher-level units has no scenario to lose, so the scenario rule would pick units in table order)
+    from clustermodel.data import load_study
+    from clustermodel.reporting import sobol as report
+
+    monkeypatch.setattr(report, "MAX_UNITS_LISTED", 5)
+    rng = np.random.default_rng(7)
+    rows = "".join(f"u{i:02d}," + ",".join(f"{v:.3f}" for v in rng.gamma(2.0, 1.0, 4)) + "\n" for i in range(20))
+    (tmp_path / "u.csv").write_text("id,a,b,c,d\n" + rows)
+    (tmp_path / "w.csv").write_text("indicator,weight\na,0.4\nb,0.3\nc,0.2\nd,0.1\n")
+    study = load_study(tmp_path / "u.csv", tmp_path / "w.csv", id_column="id")
+    res = weight_sensitivity(study, n=32, replicates=2, rng=2, progress=False)
+    md = report.markdown(res, nouns=Nouns())
+    assert "The 5 of 20 units with the widest 5–95 % rank interval are listed" in md and "scenario" not in md.lower()
+    out = {r["output"]: r for r in res.output_table()}
+    width = {u: out[f"rank[{u}]"]["q95"] - out[f"rank[{u}]"]["q05"] for u in res.cluster_names}
+    listed = [u for u in width if f"| {u} |" in md]
+    assert len(listed) == 5 and min(width[u] for u in listed) >= max(w for u, w in width.items() if u not in listed)
+
+
 def test_estimator_modules_hold_no_prose():
     # Estimator modules return numbers; sentences and Markdown live in clustermodel.reporting.sobol.
     import inspect

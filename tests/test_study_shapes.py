@@ -87,6 +87,37 @@ def test_no_paper_only_word_in_a_users_report(runs, shape):
     assert not found, found
 
 
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_a_users_files_call_a_unit_a_unit(runs, shape):
+    # the estimators' `cluster` key is the paper's word: any other study's CSV columns, JSON keys and NetCDF
+    # dimensions say `unit` (issue 22.3); values such as the data bootstrap's kind `cluster_bootstrap` are codes
+    import pandas as pd
+    import xarray as xr
+
+    folder = runs[shape]
+
+    def keys(obj):
+        if isinstance(obj, dict):
+            return set(obj) | set().union(*(keys(v) for v in obj.values()))
+        if isinstance(obj, list):
+            return set().union(*(keys(v) for v in obj)) if obj else set()
+        return set()
+
+    for path in folder.glob("*.csv"):
+        assert "cluster" not in pd.read_csv(path, nrows=0).columns, path.name
+    for path in folder.glob("*.json"):
+        assert "cluster" not in keys(json.loads(path.read_text(encoding="utf-8"))), path.name
+    for path in folder.glob("*.nc"):
+        if path.name == "correlation.nc":  # its `unit` variable already names each test's unit of inference
+            continue
+        with xr.open_dataset(path) as ds:
+            assert "cluster" not in ds.variables and "cluster" not in ds.sizes, path.name
+            assert not [a for a in ds.attrs if "cluster" in a.replace("clustermodel", "")], path.name
+    assert "unit" in pd.read_csv(folder / "sobol.csv", nrows=0).columns
+    with xr.open_dataset(folder / "scores.nc") as ds:
+        assert "unit" in ds.sizes
+
+
 def test_nouns_from_the_config_name_the_units(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text(SMALL.replace('order = ["scores", "reproduction", "sobol", "bootstrap", "correlation"]', 'order = ["scores"]') + '\n[study]\nunit_noun = "city"\n')

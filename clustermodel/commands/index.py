@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clustermodel._io import finite_or_none, staged_outputs, write_csv, write_json, write_text
+from clustermodel._io import finite_or_none, staged_outputs, unit_key, write_csv, write_json, write_text
 from clustermodel.commands._common import (
     add_data_arguments,
     add_output_arguments,
@@ -96,15 +96,18 @@ def _frame(table):
 
 
 def run(args) -> int:
+    from clustermodel.paper import file_unit_key
+
     study = load_from_args(args)
     table = _table(study, spec_from_args(args, study))
-    if args.out is not None:
-        with staged_outputs(args.out) as out:
-            write_text(out / "index.md", _markdown(table))
-            write_json(out / "index.json", table)
-            write_csv(out / "index.csv", _frame(table))
-    if args.json:
-        emit_json(table)
-    elif args.out is None:
-        print(_markdown(table), end="")
+    with unit_key(file_unit_key(study)):
+        if args.out is not None:
+            with staged_outputs(args.out) as out:
+                write_text(out / "index.md", _markdown(table))
+                write_json(out / "index.json", table)
+                write_csv(out / "index.csv", _frame(table))
+        if args.json:
+            emit_json(table)
+        elif args.out is None:
+            print(_markdown(table), end="")
     return 0

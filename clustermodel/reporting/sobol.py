@@ -220,11 +220,19 @@ def _units_shown(result, out, nouns):
     units = list(result.cluster_names)
     if len(units) <= MAX_UNITS_LISTED:
         return units, ""
-    kept = {u: out.get(f"scenario_kept[{u}]", {}).get("mean", 1.0) for u in units}
-    shown = sorted(units, key=lambda u: (kept[u], units.index(u)))[:MAX_UNITS_LISTED]
-    shown = [u for u in units if u in set(shown)]
+    if result.nominal_scenario:
+        # the least likely to keep their scenario first
+        key = {u: out.get(f"scenario_kept[{u}]", {}).get("mean", 1.0) for u in units}
+        which = "least likely to keep their scenario"
+    else:
+        # no scenarios: the widest 5-95 % rank interval first
+        key = {u: -(out[f"rank[{u}]"]["q95"] - out[f"rank[{u}]"]["q05"]) if f"rank[{u}]" in out else 0.0 for u in units}
+        which = "with the widest 5–95 % rank interval"
+    order = {u: i for i, u in enumerate(units)}
+    shown = set(sorted(units, key=lambda u: (key[u], order[u]))[:MAX_UNITS_LISTED])
+    shown = [u for u in units if u in shown]
     return shown, (
-        f"The {len(shown)} of {len(units)} {nouns.units} least likely to keep their scenario are listed; every "
+        f"The {len(shown)} of {len(units)} {nouns.units} {which} are listed (in table order); every "
         f"{nouns.unit} is in the CSV and NetCDF outputs."
     )
 
