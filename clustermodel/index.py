@@ -431,6 +431,7 @@ def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=N
         goalpost_lower=structure.attribute("goalpost_lower"),
         goalpost_upper=structure.attribute("goalpost_upper"),
         normalised_range=spec.normalised_range,
+        target_cap=spec.target_cap,
     )
     if not np.all(np.isfinite(normalised)):
         i, j = np.argwhere(~np.isfinite(normalised).reshape(-1, *normalised.shape[-2:]).all(axis=0))[0]
@@ -439,7 +440,7 @@ def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=N
             f"indicator {leaves[j]!r} of unit {unit!r} does not normalise to a finite number (value "
             f"{float(x.reshape(-1, *x.shape[-2:])[0, i, j])!r}); check the cell"
         )
-    top = scale_top(spec.normalisation, normalised, present, spec.normalised_range)
+    top = scale_top(spec.normalisation, normalised, present, spec.normalised_range, spec.target_cap)
     return {"raw": raw, "x": x, "normalised": normalised, "present": present, "top": top, "imputed": imputed, "treatment": info, "before_treatment": before_treatment}
 
 

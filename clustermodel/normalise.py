@@ -29,7 +29,7 @@ Degenerate sets are never NaN: ``max`` gives 0 where the set's maximum is not
 positive (the paper's convention: nobody scores on the indicator); a constant
 indicator gives the middle of the scale (0.5 for ``minmax`` and ``rank``, 0 for
 ``zscore``); ``target`` gives 1 to everyone when the whole set has reached the
-target. ``prank`` and ``borda`` rank ties at their lowest rank, as COINr does (its
+target; ``target_cap = False`` drops the min(1, ·) (COINr's ``n_dist2targ`` default). ``prank`` and ``borda`` rank ties at their lowest rank, as COINr does (its
 ``ties.method = "min"``): a constant indicator gives every unit 0, and a set of one
 unit 0.5 (``prank``) or 0 (``borda``).
 """
@@ -216,7 +216,8 @@ def _target(x, d, present, codes, g, params):
     num = np.where(d > 0, x - lo, hi - x)
     den = np.where(d > 0, t - lo, hi - t)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, np.minimum(1.0, num / np.where(den > 0, den, 1.0)), 1.0)
+        ratio = num / np.where(den > 0, den, 1.0)
+    return np.where(den > 0, np.minimum(1.0, ratio) if params["target_cap"] else ratio, 1.0)
 
 
 def _goalposts(x, d, present, codes, g, params):
@@ -254,6 +255,7 @@ def normalise_array(
     goalpost_lower=None,
     goalpost_upper=None,
     normalised_range=(0.0, 1.0),
+    target_cap: bool = True,
 ):
     """Normalise every indicator over each unit's reference set.
 
@@ -274,6 +276,10 @@ def normalise_array(
     normalised_range : (lower, upper)
         ``minmax`` and ``rank`` map onto [lower, upper] instead of [0, 1] (COINr's ``n_minmax(l_u)``); e.g.
         (1, 100) keeps a geometric or harmonic mean away from the zero the worst unit would otherwise give.
+    target_cap : bool
+        ``target`` scores a unit beyond the target 1 (default); false keeps the ratio above 1 (COINr's
+        ``n_dist2targ(cap_max = FALSE)``). A target at or beyond the reference set's best value scores every
+        unit's distance to it; a target no unit falls short of (denominator 0) scores 1.
 
     Returns
     -------
@@ -302,6 +308,9 @@ def normalise_array(
         k: (np.full(m, np.nan) if v is None else np.asarray(v, dtype=float))
         for k, v in (("targets", targets), ("goalpost_lower", goalpost_lower), ("goalpost_upper", goalpost_upper))
     }
+    if not isinstance(target_cap, bool):
+        raise ClusterModelError(f"`target_cap` must be true or false; got {target_cap!r}")
+    params["target_cap"] = target_cap
     present = ~np.isnan(x)
     xt = _treat_negative(x, negative)
     codes, g = _as_codes(group_codes, x.shape)
@@ -318,16 +327,19 @@ RANGED = ("minmax", "rank", "prank")
 UNBOUNDED = ("zscore", "borda")
 
 
-def scale_top(method: str, normalised, present, normalised_range=(0.0, 1.0)) -> np.ndarray:
+def scale_top(method: str, normalised, present, normalised_range=(0.0, 1.0), target_cap: bool = True) -> np.ndarray:
     """The top of the normalised scale of every indicator, shape (..., m).
 
     1 for the bounded methods (a unit holding the best value of its set);
     the largest observed value for ``zscore`` and ``borda`` (:data:`UNBOUNDED`), whose scale has no fixed top
-    (a Borda score's top is the size of the reference set less one).
+    (a Borda score's top is the size of the reference set less one), and for an uncapped ``target``
+    (``target_cap = False``) the larger of 1 and the largest observed value (a unit beyond the target).
     This is what a virtual unit scores when it is best on every indicator,
     and so defines the attainable maximum of the index.
     """
     normalised = np.asarray(normalised, dtype=float)
+    if method == "target" and not target_cap:
+        return np.maximum(1.0, np.where(present, normalised, -np.inf).max(axis=-2))
     if method not in UNBOUNDED:
         top = float(normalised_range[1]) if method in RANGED else 1.0
         return np.full(normalised.shape[:-2] + normalised.shape[-1:], top)

@@ -55,7 +55,8 @@ NORMALISATIONS = {
     "best = 1 (COINr's n_prank)",
     "borda": "Borda score: how many units of the reference set the unit beats, (min rank - 1) in 0 .. n - 1 "
     "(COINr's n_borda)",
-    "target": "distance to the structure's target, (x - min) / (target - min), capped at 1; "
+    "target": "distance to the structure's target, (x - min) / (target - min), capped at 1 (unless target_cap = "
+    "false); "
     "(max - x) / (max - target) for lower-is-better indicators",
     "goalposts": "(x - lower) / (upper - lower) between the structure's goalposts, truncated to [0, 1]; "
     "(upper - x) / (upper - lower) for lower-is-better indicators",
@@ -252,6 +253,10 @@ class IndexSpec:
     normalised_range : (lower, upper)
         The scale ``minmax`` and ``rank`` map onto (default [0, 1]; COINr's ``n_minmax(l_u)``); [1, 100] keeps a
         geometric or harmonic mean away from the zero that the worst unit on any indicator would give it.
+    target_cap : bool
+        ``normalisation = 'target'`` scores a unit beyond its indicator's target 1 (default, the JRC's
+        distance-to-target); false keeps its score above 1, as COINr's ``n_dist2targ`` does by default
+        (``cap_max = FALSE``), so surpassing the target still counts.
     aggregation : str or tuple of str
         One aggregator (:data:`AGGREGATIONS`) for every level, or one per
         aggregation level from the lowest (level 2: the parents of indicators)
@@ -277,6 +282,7 @@ class IndexSpec:
     impute_reference: str = "same"
     negative: str = "keep"
     normalised_range: tuple = (0.0, 1.0)
+    target_cap: bool = True
     aggregation: str | tuple = "arithmetic"
 
     def __post_init__(self):
@@ -301,6 +307,8 @@ class IndexSpec:
         if not lo < hi:
             raise ClusterModelError(f"`normalised_range` must have lower < upper; got {list(r)!r}")
         object.__setattr__(self, "normalised_range", (lo, hi))
+        if not isinstance(self.target_cap, bool):
+            raise ClusterModelError(f"`target_cap` must be true or false; got {self.target_cap!r}")
         agg = self.aggregation
         if isinstance(agg, list):
             agg = tuple(agg)
@@ -408,7 +416,8 @@ class IndexSpec:
                 else ""
             ),
             f"normalisation: {self.normalisation} ({NORMALISATIONS[self.normalisation]})"
-            + (f", mapped onto [{self.normalised_range[0]:g}, {self.normalised_range[1]:g}]" if self.normalisation in ("minmax", "rank") and self.normalised_range != (0.0, 1.0) else ""),
+            + (f", mapped onto [{self.normalised_range[0]:g}, {self.normalised_range[1]:g}]" if self.normalisation in ("minmax", "rank") and self.normalised_range != (0.0, 1.0) else "")
+            + (", not capped: a unit beyond the target scores above 1" if self.normalisation == "target" and not self.target_cap else ""),
             f"reference set: {self.reference} ({REFERENCE_SETS[self.reference]})",
             f"negative values: {self.negative} ({NEGATIVE_POLICIES[self.negative]})",
             f"aggregation: {agg} (" + "; ".join(f"{a}: {AGGREGATIONS[a]}" for a in aggs) + ")",

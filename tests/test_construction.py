@@ -108,6 +108,35 @@ def test_distance_to_target_is_capped_at_one():
     np.testing.assert_allclose(_norm("target", targets=[3.0], directions=[-1]), [1.0, (10 - 4) / (10 - 3), 0.0])
 
 
+def _dist2targ(x, targ, direction=1, cap_max=False):
+    """COINr's n_dist2targ written out from its documented formula (R/normalise.R), for the comparison."""
+    x = np.asarray(x, dtype=float)
+    y = (x - x.min()) / (targ - x.min()) if direction == 1 else (x.max() - x) / (x.max() - targ)
+    return np.minimum(y, 1.0) if cap_max else y
+
+
+def test_an_uncapped_target_keeps_surpassing_it_and_matches_coinr():
+    rng = np.random.default_rng(11)
+    x = rng.gamma(2.0, 3.0, size=(30, 1))
+    for targ, d in ((np.quantile(x, 0.7), 1), (np.quantile(x, 0.2), -1)):
+        got = normalise_array(x, method="target", targets=[targ], directions=[d], target_cap=False)[0].ravel()
+        np.testing.assert_allclose(got, _dist2targ(x.ravel(), targ, d), rtol=1e-13)
+        assert got.max() > 1.0  # units beyond the target score above 1
+        capped = normalise_array(x, method="target", targets=[targ], directions=[d])[0].ravel()
+        np.testing.assert_allclose(capped, _dist2targ(x.ravel(), targ, d, cap_max=True), rtol=1e-13)
+    # the spec field reaches the index, and the attainable maximum is the best observed score (here above 1)
+    data = xr.DataArray(np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 4.0]]), dims=("cluster", "indicator"), coords={"indicator": ["a", "b"]})
+    tree = Structure(["index", "a", "b"], [None, "index", "index"], [np.nan, 1.0, 1.0], targets=[np.nan, 3.0, 4.0])
+    spec = IndexSpec(normalisation="target", aggregation="arithmetic", target_cap=False)
+    a, b = np.array([0.0, 1.0, 2.0]), np.array([0.0, 2.0, 1.0])  # (x - min) / (target - min) per indicator
+    np.testing.assert_allclose(compute_index(data, tree, spec).values, (a + b) / 2, rtol=1e-13)
+    assert float(index_maximum(data, tree, spec)) == pytest.approx(2.0)
+    assert float(index_maximum(data, tree, IndexSpec(normalisation="target", aggregation="arithmetic"))) == pytest.approx(1.0)
+    with pytest.raises(ClusterModelError, match="`target_cap` must be true or false"):
+        IndexSpec(target_cap="no")
+    assert "not capped" in spec.describe()
+
+
 def test_goalposts_are_truncated():
     kw = dict(goalpost_lower=[0.0], goalpost_upper=[5.0])
     np.testing.assert_allclose(_norm("goalposts", **kw), [0.4, 0.8, 1.0])
