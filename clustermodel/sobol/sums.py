@@ -44,14 +44,15 @@ def _block_stats(Yb, shift, boot=(), keep_rows=0, mode=None):
     flat = Yb.reshape(c * dp2, k)
     is_one = flat == 1
     ones = is_one.reshape(c, dp2, k)
-    ones_ab = ones[:, 0, :].sum(axis=0) + ones[:, d + 1, :].sum(axis=0)
-    ones_all = is_one.sum(axis=0)
+    # counts summed as int32 (exact below 2**31 runs per block, and about twice as fast as the default int64)
+    ones_ab = ones[:, 0, :].sum(axis=0, dtype=np.int32) + ones[:, d + 1, :].sum(axis=0, dtype=np.int32)
+    ones_all = is_one.sum(axis=0, dtype=np.int32)
     del is_one, ones
-    zeros_all = (flat == 0).sum(axis=0)
+    zeros_all = (flat == 0).sum(axis=0, dtype=np.int32)
     if mode is None:
         off_ab = np.zeros(k)
     else:
-        off_ab = ((Yb[:, 0, :] != mode).sum(axis=0) + (Yb[:, d + 1, :] != mode).sum(axis=0)).astype(float)
+        off_ab = ((Yb[:, 0, :] != mode).sum(axis=0, dtype=np.int32) + (Yb[:, d + 1, :] != mode).sum(axis=0, dtype=np.int32)).astype(float)
     # slot-major copy of the shifted outputs: Z[0] = A, Z[1 + j] = AB_j, Z[D + 1] = B, each contiguous
     Z = np.empty((dp2, c, k))
     np.subtract(Yb.transpose(1, 0, 2), shift, out=Z)
