@@ -468,6 +468,18 @@ def test_gamma_mapping_is_dirichlet():
     assert ks.pvalue > 0.001
 
 
+def test_gamma_quantiles_are_scipys_gamma_ppf_to_the_bit():
+    from clustermodel.sensitivity import _gamma_quantiles
+
+    rng = np.random.default_rng(4)
+    shape = np.array([0.3, 2.0, 12.5, 40.0])
+    few = rng.random((5, 4))  # the direct path
+    repeated = np.repeat(rng.random((40, 4)), 6, axis=0)  # the distinct-values path (a Saltelli design repeats values)
+    repeated[:, 2] = np.clip(repeated[:, 2], 1e-300, 1 - 1e-16)
+    for U in (few, repeated, np.array([[np.nextafter(0.0, 1.0), 0.5, np.nextafter(1.0, 0.0), 1e-9]])):
+        np.testing.assert_array_equal(_gamma_quantiles(U, shape), scipy.stats.gamma.ppf(U, shape))
+
+
 def test_uniform_mapping_bounds():
     alpha = np.array([0.21, 0.31, 0.22, 0.26])
     U = np.random.default_rng(2).random((10_000, 4))
