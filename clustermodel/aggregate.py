@@ -159,8 +159,18 @@ def _negative_error(node, values, present, unit_labels, aggregation):
     )
 
 
+#: ``den`` of a node whose children every unit observes (missing='rescale'): the observed weight is the total weight,
+#: the rescaling factor total / den is 1, and neither den nor the division is computed (in floating point that
+#: factor came out within an ulp of 1, so such scores can move in their last bit; one pass and one matrix product
+#: fewer per node).
+_ALL_OBSERVED = object()
+
+
 def _finish(num, den, total, zero_hit, Finv):
-    if den is not None:
+    if den is _ALL_OBSERVED:
+        if np.any(np.asarray(total) <= 0):  # no weight at all: the node is undefined, as when nothing is observed
+            num = np.where(np.asarray(total) > 0, num, np.nan)
+    elif den is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
             num = np.where(den > 0, num * (total / np.where(den > 0, den, 1.0)), np.nan)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -216,12 +226,13 @@ def _node_block(values, present, w, aggregation, missing, node, unit_labels):
         return _node_list([values[..., k] for k in range(c)], [present[..., k] for k in range(c)], w, aggregation, missing, node, unit_labels)
     F, Finv, positive_only, zero_rule, cancels = aggregator(aggregation)
     e = (w > 0).astype(float) if cancels else w / w.sum(axis=-1, keepdims=True)
-    rescale = missing == "rescale"
+    observed = bool(present.all())
+    rescale = missing == "rescale" and not observed
     if positive_only and np.any((values < 0) & present):
         _negative_error(node, np.moveaxis(values, -1, 0), np.moveaxis(present, -1, 0), unit_labels, aggregation)
     fv = F(values)
     num = _wsum(np.where(present, fv, 0.0) if rescale else fv, e)
-    den = _wsum(present.astype(float), e) if rescale else None
+    den = _wsum(present.astype(float), e) if rescale else (_ALL_OBSERVED if missing == "rescale" else None)
     zero_hit = _wsum((present & (values == 0)).astype(float), (e > 0).astype(float)) > 0 if zero_rule else None
     return _finish(num, den, e.sum(axis=-1)[..., None], zero_hit, Finv)
 
@@ -236,7 +247,8 @@ def _node_list(children, present, w, aggregation, missing, node, unit_labels):
         return _copeland(children, present, w / w.sum(axis=-1, keepdims=True), missing == "rescale")
     F, Finv, positive_only, zero_rule, cancels = aggregator(aggregation)
     e = (w > 0).astype(float) if cancels else w / w.sum(axis=-1, keepdims=True)
-    rescale = missing == "rescale"
+    observed = all(bool(np.all(p)) for p in present)
+    rescale = missing == "rescale" and not observed
     num = den = zero_hit = None
     with np.errstate(invalid="ignore"):
         for k, (v, p) in enumerate(zip(children, present)):
@@ -253,6 +265,8 @@ def _node_list(children, present, w, aggregation, missing, node, unit_labels):
             if zero_rule:
                 z = (ek > 0) & (v == 0) & p
                 zero_hit = z if zero_hit is None else zero_hit | z
+    if missing == "rescale" and observed:
+        den = _ALL_OBSERVED
     return _finish(num, den, e.sum(axis=-1)[..., None] if e.ndim > 1 else e.sum(), zero_hit, Finv)
 
 

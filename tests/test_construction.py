@@ -220,6 +220,36 @@ def test_the_generalised_mean_is_scipys_weighted_power_mean(order):
         np.testing.assert_allclose(got, aggregate_array(np.where(present, x, 0.0), present, w, aggregation=same, missing="rescale"), rtol=1e-12)
 
 
+@pytest.mark.parametrize("aggregation", ["arithmetic", "geometric", "quadratic", "genmean:0.5"])
+def test_rescale_on_complete_data_is_the_plain_weighted_mean(aggregation):
+    """missing='rescale' with every child observed is the weighted mean over all children, bit for bit what
+    missing='zero' gives (the aggregator skips the observed-weight division there); one missing cell rescales that
+    unit only, against the formula written out; a hierarchy of complete nodes under rescale is the zero policy too."""
+    g = np.random.default_rng(7)
+    x = g.uniform(0.05, 1.0, size=(40, 6))
+    full = np.ones_like(x, dtype=bool)
+    w = g.uniform(0.5, 2.0, size=(3, 6))
+    rescaled = aggregate_array(x, full, w, aggregation=aggregation, missing="rescale")
+    np.testing.assert_array_equal(rescaled, aggregate_array(x, full, w, aggregation=aggregation, missing="zero"))
+    present = full.copy()
+    present[4, 2] = False
+    one_gap = aggregate_array(np.where(present, x, 0.0), present, w, aggregation=aggregation, missing="rescale")
+    keep = np.arange(6) != 2
+    want = aggregate_array(x[4:5, keep], full[4:5, keep], w[:, keep], aggregation=aggregation, missing="zero")
+    np.testing.assert_allclose(one_gap[:, 4], want[:, 0], rtol=1e-13)
+    np.testing.assert_allclose(np.delete(one_gap, 4, axis=1), np.delete(rescaled, 4, axis=1), rtol=1e-13)
+    from clustermodel.aggregate import aggregate_tree
+    from clustermodel.structure import Structure
+
+    tree = Structure(["root", "p", "q", *[f"i{j}" for j in range(6)]], [None, "root", "root", *["p"] * 3, *["q"] * 3], [np.nan, 1.0, 2.0, *[1.0] * 6])
+    W = g.uniform(0.5, 2.0, size=(3, 8))
+    agg = {2: aggregation, 3: "arithmetic"}
+    kw = dict(structure=tree, aggregation_at=lambda lv: agg.get(lv, aggregation))
+    np.testing.assert_array_equal(
+        aggregate_tree(x, full, W, missing="rescale", **kw)["root"], aggregate_tree(x, full, W, missing="zero", **kw)["root"]
+    )
+
+
 def test_the_generalised_mean_at_zero_and_below_zero_and_its_name():
     zero = np.array([[0.0, 1.0]])
     assert aggregate_array(zero, ONES, [1.0, 1.0], aggregation="genmean:-2").tolist() == [0.0]  # p < 0: the limit
