@@ -309,8 +309,14 @@ def aggregate_tree(leaves, present, weights, *, structure, aggregation_at, missi
         agg = aggregation_at(structure.level(node))
         if all(k in pos_leaf for k in kids):
             idx = [pos_leaf[k] for k in kids]
-            p = present[..., idx]
-            values[node] = _node_block(leaves[..., idx], p, wk, agg, missing, node, unit_labels)
+            # all the leaves in order (every one-level index) need no copy of the data when it is C-contiguous; any
+            # other selection is a C-contiguous copy, so the matrix products see one memory layout (their rounding
+            # can depend on it)
+            if idx == list(range(leaves.shape[-1])):
+                p, block = np.ascontiguousarray(present), np.ascontiguousarray(leaves)
+            else:
+                p, block = present[..., idx], leaves[..., idx]
+            values[node] = _node_block(block, p, wk, agg, missing, node, unit_labels)
             pres[node] = p.any(axis=-1)
         else:
             cols = [values[k] if k in values else leaves[..., pos_leaf[k]] for k in kids]

@@ -76,7 +76,7 @@ _FILL = {"max": -np.inf, "min": np.inf}
 def _reduce(x, valid, kind):
     """Statistic over the unit axis (-2) of the valid cells, keepdims."""
     if kind in _FILL:
-        v = np.where(valid, x, _FILL[kind])
+        v = x if np.all(valid) else np.where(valid, x, _FILL[kind])  # (no copy when every cell is observed)
         return v.max(axis=-2, keepdims=True) if kind == "max" else v.min(axis=-2, keepdims=True)
     count = valid.sum(axis=-2, keepdims=True)
     if kind == "count":
@@ -178,8 +178,11 @@ def _minmax(x, d, present, codes, g, params):
     hi = reference_statistic(y, present, codes, g, "max")
     lo = reference_statistic(y, present, codes, g, "min")
     span = hi - lo
+    spread = span > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(span > 0, (y - lo) / np.where(span > 0, span, 1.0), 0.5)
+        if np.all(spread):  # every indicator varies in every reference set (the common case): no masking passes
+            return (y - lo) / span
+        return np.where(spread, (y - lo) / np.where(spread, span, 1.0), 0.5)
 
 
 def _zscore(x, d, present, codes, g, params):
