@@ -30,6 +30,7 @@ import xarray as xr
 
 from clustermodel._display import ResultDisplay, fmt
 from clustermodel._errors import ClusterModelError
+from clustermodel._validation import check_number
 from clustermodel.index import rank_values
 from clustermodel.scenarios import pearson
 from clustermodel.sobol import (
@@ -541,16 +542,6 @@ def weight_model(
     return model, weight_problem(model.labels, model.triggers)
 
 
-def _positive_float(value, name):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ClusterModelError(f"`{name}` must be a number, got {value!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise ClusterModelError(f"`{name}` must be a positive finite number, got {value!r}")
-    return v
-
-
 def _weight_sensitivity_iv(study, spec, distribution, concentration, delta, triggers, thresholds):
     spec = study.spec if spec is None else spec
     if not isinstance(spec, IndexSpec):
@@ -558,10 +549,9 @@ def _weight_sensitivity_iv(study, spec, distribution, concentration, delta, trig
     thresholds = ScenarioThresholds() if thresholds is None else thresholds
     if distribution not in WEIGHT_DISTRIBUTIONS:
         raise ClusterModelError(f"`distribution` must be one of {', '.join(map(repr, WEIGHT_DISTRIBUTIONS))}; got {distribution!r}")
-    concentration = _positive_float(concentration, "concentration")
-    delta = _positive_float(delta, "delta")
-    if delta >= 1:
-        raise ClusterModelError(f"`delta` must lie in (0, 1) so that every perturbed weight stays positive, got {delta!r}")
+    concentration = check_number(concentration, "`concentration`", minimum=0, exclusive_minimum=True)
+    # (0, 1): every perturbed weight stays positive
+    delta = check_number(delta, "`delta`", minimum=0, maximum=1, exclusive_minimum=True, exclusive_maximum=True)
     dropped = {}
     triggers = trigger_options(study, triggers, spec, dropped=dropped)
     w = study.structure.weight_vector()

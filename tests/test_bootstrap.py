@@ -625,9 +625,9 @@ def test_in_memory_expert_table_checks():
     [
         (dict(mode="nonparametric"), "needs `experts`"),
         (dict(mode="bogus"), "`mode` must be one of"),
-        (dict(concentration=0.0), "`concentration` must be a positive"),
-        (dict(concentration=float("nan")), "`concentration` must be a positive"),
-        (dict(concentration="20"), "`concentration` must be a positive"),
+        (dict(concentration=0.0), "`concentration` must be a number > 0"),
+        (dict(concentration=float("nan")), "`concentration` must be a number > 0"),
+        (dict(concentration="20"), "`concentration` must be a number > 0"),
         (dict(panel_size=0), "`panel_size` must be at least 1"),
         (dict(n_resamples=0), "`n_resamples` must be at least 1"),
         (dict(confidence_level=1.5), "`confidence_level` must lie in"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 import warnings
 from pathlib import Path
 
@@ -11,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from clustermodel._errors import ClusterModelError, ClusterModelWarning, InputError
-from clustermodel.bootstrap.constants import DEFAULT_CONCENTRATION, ROW_SUM_TOLERANCE, _ROW_SUM_EXACT
+from clustermodel.bootstrap.constants import ROW_SUM_TOLERANCE, _ROW_SUM_EXACT
 
 
 # --------------------------------------------------------------------------- expert tables
@@ -226,18 +224,6 @@ def check_experts(experts, indicators=None) -> xr.DataArray:
     out = experts.copy(data=w)
     out.attrs = dict(experts.attrs)
     return out
-
-
-def _check_concentration(concentration) -> float:
-    if isinstance(concentration, (bool, np.bool_)) or not isinstance(concentration, numbers.Real):
-        raise ClusterModelError(f"`concentration` must be a positive number, got {concentration!r}")
-    k = float(concentration)
-    if not math.isfinite(k) or k <= 0:
-        raise ClusterModelError(
-            f"`concentration` must be a positive finite number (the Dirichlet's kappa, e.g. {DEFAULT_CONCENTRATION:g}), "
-            f"got {concentration!r}"
-        )
-    return k
 
 
 _NEEDS_EXPERTS = (

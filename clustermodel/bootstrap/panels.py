@@ -10,9 +10,9 @@ import numpy as np
 import xarray as xr
 
 from clustermodel._errors import ClusterModelError, ClusterModelWarning
-from clustermodel._validation import as_rng, check_choice, check_positive_int
+from clustermodel._validation import as_rng, check_choice, check_number, check_positive_int
 from clustermodel.bootstrap.constants import DEFAULT_CONCENTRATION, DEFAULT_PANEL_SIZE, MODES, _BLOCK_ELEMENTS, _MAX_BLOCK
-from clustermodel.bootstrap.experts import _NEEDS_EXPERTS, _check_concentration, check_experts
+from clustermodel.bootstrap.experts import _NEEDS_EXPERTS, check_experts
 
 
 # --------------------------------------------------------------------------- random draws in fixed blocks
@@ -145,7 +145,7 @@ def _panel_design(structure, *, mode, experts, panel_size, concentration, root, 
             raise ClusterModelError(
                 "`experts` was given but `mode` is 'parametric'; use mode='nonparametric' to resample your experts"
             )
-        kappa = _check_concentration(concentration)
+        kappa = check_number(concentration, "`concentration`", minimum=0, exclusive_minimum=True)
         size = DEFAULT_PANEL_SIZE if panel_size is None else check_positive_int(panel_size, "panel_size")
         a = _nominal_shares(structure)
         positive = a[a > 0]
