@@ -10,6 +10,8 @@ itself, on one line, in a table cell or in running text.
 
 from __future__ import annotations
 
+import math
+
 import re
 
 __all__ = ["md_escape", "fmt", "spec_text", "counts_text"]
@@ -72,6 +74,17 @@ def fmt(x, digits: int = 3) -> str:
         return md_escape(x)
     if v != v:
         return "n/a"
+    return f"{v:.{digits}f}"
+
+
+def figure(v, digits: int = 3) -> str:
+    """A number in a sentence: ``digits`` decimals, a non-zero value too small for them in ``digits`` significant
+    digits (4e-05, not 0.000), and a dash for None, NaN or infinity."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    v = float(v)
+    if v != 0 and abs(v) < 10 ** -digits:
+        return f"{v:.{digits}g}"
     return f"{v:.{digits}f}"
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from clustermodel._display import cap
 from clustermodel.reporting._text import md_escape as E
-from clustermodel.reporting._text import seed_text
+from clustermodel.reporting._text import figure as _f, seed_text
 from clustermodel.nouns import Nouns
 from clustermodel.spec import SCENARIOS
 
@@ -46,12 +46,6 @@ SKIP_REASONS = ("too_few_units", "no_weight_varies", "no_higher_level", "weights
 
 
 # --------------------------------------------------------------------------- small helpers
-def _f(v, d: int = 3) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "—"
-    return f"{float(v):.{d}f}"
-
-
 def _g(v) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "—"

@@ -15,22 +15,13 @@ import math
 
 from clustermodel._display import cap
 from clustermodel.nouns import Nouns
-from clustermodel.reporting._text import md_escape, spec_text
+from clustermodel.reporting._text import figure as _f, md_escape, spec_text
 from clustermodel.spec import SCENARIOS
 
 __all__ = ["markdown", "findings", "conclusions", "conclusion_text", "describe_test"]
 
 
 # --------------------------------------------------------------------------- small helpers
-def _f(v, d: int = 3) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "—"
-    v = float(v)
-    if v != 0 and abs(v) < 10 ** -d:
-        return f"{v:.{d}g}"
-    return f"{v:.{d}f}"
-
-
 def _p(v) -> str:
     if v is None:
         return "—"
