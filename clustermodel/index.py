@@ -267,6 +267,8 @@ class Construction(ResultDisplay):
     treatment : TreatmentLog or None
     coords : dict
         Unit coordinates (name, group, region …) of the kept units.
+    reference_values : ndarray (m,) or None
+        ``normalisation = 'dist2ref'``: the reference unit's values every unit is measured against.
     """
 
     spec: IndexSpec
@@ -282,6 +284,7 @@ class Construction(ResultDisplay):
     missing_cells: tuple = ()
     treatment: TreatmentLog | None = None
     coords: dict = field(default_factory=dict)
+    reference_values: np.ndarray | None = None
 
     def treated_cells(self) -> list:
         """One record per treated cell: indicator, unit, method, and the value ``before`` and ``after`` treatment."""
@@ -384,7 +387,7 @@ def _py(v):
 _SAME_SET = object()
 
 
-def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=None, denominator_names=(), group_codes=None, unit_labels=None, impute_codes=_SAME_SET):
+def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=None, denominator_names=(), group_codes=None, unit_labels=None, impute_codes=_SAME_SET, reference_values=None):
     """Steps 1-4 on plain arrays (leading batch dimensions allowed; no screen).
 
     Parameters
@@ -397,6 +400,10 @@ def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=N
         Reference-set codes of the normalisation (``None`` for the whole sample).
     impute_codes : ndarray of int or None, optional
         Reference-set codes of the imputation (default: ``group_codes``; ``None`` for the whole sample).
+    reference_values : ndarray, shape (..., m), optional
+        ``normalisation = 'dist2ref'``: the reference unit's values after imputation and treatment (the data
+        bootstrap passes the full sample's); by default its row of ``x``, found by ``spec.reference_unit`` among
+        ``unit_labels``.
 
     Returns
     -------
@@ -421,6 +428,8 @@ def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=N
         x, info = treat_array(
             x, winsor_max=spec.winsor_max, skew_threshold=spec.skew_threshold, kurtosis_threshold=spec.kurtosis_threshold, transform=spec.transform
         )
+    if spec.normalisation == "dist2ref" and reference_values is None:
+        reference_values = _reference_row(x, spec.reference_unit, unit_labels, leaves)
     normalised, present = normalise_array(
         x,
         method=spec.normalisation,
@@ -432,6 +441,7 @@ def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=N
         goalpost_upper=structure.attribute("goalpost_upper"),
         normalised_range=spec.normalised_range,
         target_cap=spec.target_cap,
+        reference_values=reference_values if spec.normalisation == "dist2ref" else None,
     )
     if not np.all(np.isfinite(normalised)):
         i, j = np.argwhere(~np.isfinite(normalised).reshape(-1, *normalised.shape[-2:]).all(axis=0))[0]
@@ -441,7 +451,29 @@ def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=N
             f"{float(x.reshape(-1, *x.shape[-2:])[0, i, j])!r}); check the cell"
         )
     top = scale_top(spec.normalisation, normalised, present, spec.normalised_range, spec.target_cap)
-    return {"raw": raw, "x": x, "normalised": normalised, "present": present, "top": top, "imputed": imputed, "treatment": info, "before_treatment": before_treatment}
+    return {
+        "raw": raw, "x": x, "normalised": normalised, "present": present, "top": top, "imputed": imputed, "treatment": info,
+        "before_treatment": before_treatment, "reference_values": reference_values if spec.normalisation == "dist2ref" else None,
+    }
+
+
+def _reference_row(x, unit, unit_labels, leaves) -> np.ndarray:
+    """The values (..., m) of the unit ``dist2ref`` measures against: its row of ``x``, or a message naming the fix."""
+    labels = [str(v) for v in (unit_labels if unit_labels is not None else ())]
+    if unit not in labels:
+        shown = ", ".join(labels[:5]) + (", …" if len(labels) > 5 else "")
+        raise ClusterModelError(
+            f"reference_unit {unit!r} is not among the units scored ({shown or 'no unit labels given'}); name one of "
+            "them (a unit screened out by min_coverage cannot be the reference)"
+        )
+    row = x[..., labels.index(unit), :]
+    bad = np.flatnonzero(np.isnan(row.reshape(-1, row.shape[-1])).any(axis=0))
+    if bad.size:
+        raise ClusterModelError(
+            f"reference_unit {unit!r} has no value for indicator {leaves[int(bad[0])]!r}, so no unit's distance to it "
+            "can be measured; impute it (missing = 'mean' or 'median') or choose another reference unit"
+        )
+    return row
 
 
 def construct(
@@ -580,6 +612,7 @@ def _construct(ind, den, structure, spec, *, warn=False) -> Construction:
         missing_cells=missing_cells,
         treatment=tlog,
         coords=coords,
+        reference_values=arrs["reference_values"],
     )
 
 

@@ -23,13 +23,15 @@ method         more is better (d = +1)                          less is better (
 ``borda``      min rank - 1 (the units beaten)                  the same on -x
 ``target``     min(1, (x - min) / (target - min))               min(1, (max - x) / (max - target))
 ``goalposts``  clip((x - lower) / (upper - lower), 0, 1)        clip((upper - x) / (upper - lower), 0, 1)
+``dist2ref``   (x - min) / (x_ref - min), uncapped              (max - x) / (max - x_ref)
 =============  ===============================================  ==========================================
 
 Degenerate sets are never NaN: ``max`` gives 0 where the set's maximum is not
 positive (the paper's convention: nobody scores on the indicator); a constant
 indicator gives the middle of the scale (0.5 for ``minmax`` and ``rank``, 0 for
 ``zscore``); ``target`` gives 1 to everyone when the whole set has reached the
-target; ``target_cap = False`` drops the min(1, ·) (COINr's ``n_dist2targ`` default). ``prank`` and ``borda`` rank ties at their lowest rank, as COINr does (its
+target; ``target_cap = False`` drops the min(1, ·) (COINr's ``n_dist2targ`` default); ``dist2ref`` gives 1 to
+everyone when the reference unit holds the set's worst value, whose minimum includes the reference unit. ``prank`` and ``borda`` rank ties at their lowest rank, as COINr does (its
 ``ties.method = "min"``): a constant indicator gives every unit 0, and a set of one
 unit 0.5 (``prank``) or 0 (``borda``).
 """
@@ -223,6 +225,18 @@ def _target(x, d, present, codes, g, params):
     return np.where(den > 0, np.minimum(1.0, ratio) if params["target_cap"] else ratio, 1.0)
 
 
+def _dist2ref(x, d, present, codes, g, params):
+    r = params["reference_values"]
+    if r is None:
+        raise ClusterModelError("normalisation='dist2ref' needs the reference unit's values (`reference_values`)")
+    y, yr = d * x, d * r
+    lo = np.minimum(reference_statistic(y, present, codes, g, "min"), yr)  # the reference belongs to its own scale
+    den = yr - lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = (y - lo) / np.where(den > 0, den, 1.0)
+    return np.where(den > 0, ratio, 1.0)  # a reference at the set's worst value: no distance to measure, as target
+
+
 def _goalposts(x, d, present, codes, g, params):
     lo, hi = params["goalpost_lower"], params["goalpost_upper"]
     if np.any(np.isnan(lo)) or np.any(np.isnan(hi)):
@@ -243,6 +257,7 @@ NORMALISERS = {
     "borda": _borda,
     "target": _target,
     "goalposts": _goalposts,
+    "dist2ref": _dist2ref,
 }
 assert set(NORMALISERS) == set(NORMALISATIONS)
 
@@ -259,6 +274,7 @@ def normalise_array(
     goalpost_upper=None,
     normalised_range=(0.0, 1.0),
     target_cap: bool = True,
+    reference_values=None,
 ):
     """Normalise every indicator over each unit's reference set.
 
@@ -279,6 +295,9 @@ def normalise_array(
     normalised_range : (lower, upper)
         ``minmax`` and ``rank`` map onto [lower, upper] instead of [0, 1] (COINr's ``n_minmax(l_u)``); e.g.
         (1, 100) keeps a geometric or harmonic mean away from the zero the worst unit would otherwise give.
+    reference_values : array_like, shape (..., m), optional
+        ``dist2ref``: the reference unit's values (after imputation and treatment, like ``x``), one row per batch
+        row; the minimum of each set is taken with them, so a set that lacks the reference unit keeps it in scale.
     target_cap : bool
         ``target`` scores a unit beyond the target 1 (default); false keeps the ratio above 1 (COINr's
         ``n_dist2targ(cap_max = FALSE)``). A target at or beyond the reference set's best value scores every
@@ -314,6 +333,13 @@ def normalise_array(
     if not isinstance(target_cap, bool):
         raise ClusterModelError(f"`target_cap` must be true or false; got {target_cap!r}")
     params["target_cap"] = target_cap
+    if reference_values is not None:
+        ref = _treat_negative(np.asarray(reference_values, dtype=float), negative)
+        if ref.shape[-1:] != (m,) or not np.all(np.isfinite(ref)):
+            raise ClusterModelError(f"`reference_values` must be {m} finite numbers (one per indicator), got {ref!r}")
+        params["reference_values"] = ref[..., None, :]
+    else:
+        params["reference_values"] = None
     present = ~np.isnan(x)
     xt = _treat_negative(x, negative)
     codes, g = _as_codes(group_codes, x.shape)
@@ -341,7 +367,7 @@ def scale_top(method: str, normalised, present, normalised_range=(0.0, 1.0), tar
     and so defines the attainable maximum of the index.
     """
     normalised = np.asarray(normalised, dtype=float)
-    if method == "target" and not target_cap:
+    if (method == "target" and not target_cap) or method == "dist2ref":  # uncapped: a unit can score above 1
         return np.maximum(1.0, np.where(present, normalised, -np.inf).max(axis=-2))
     if method not in UNBOUNDED:
         top = float(normalised_range[1]) if method in RANGED else 1.0

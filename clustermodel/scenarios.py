@@ -68,11 +68,13 @@ def region_spec(spec: IndexSpec) -> IndexSpec:
 
     Higher-level units have no groups, no denominators and no screen; a
     normaliser that needs the structure's targets or goalposts (which a
-    regional table has none of) becomes min-max.
+    regional table has none of), or a reference unit (``dist2ref``: the unit is
+    not a region), becomes min-max.
     """
     changes = {"reference": "sample", "min_coverage": 0.0}
-    if spec.normalisation in ("target", "goalposts"):
+    if spec.normalisation in ("target", "goalposts", "dist2ref"):
         changes["normalisation"] = "minmax"
+        changes["reference_unit"] = None
     if not isinstance(spec.aggregation, str):
         changes["aggregation"] = spec.top_aggregation
     return spec.replace(**changes)

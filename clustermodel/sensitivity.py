@@ -113,7 +113,7 @@ TRIGGER_OPTIONS = {
     "missing": tuple(MISSING_POLICIES),
     "treatment": tuple(TREATMENTS),
     "transform": ("log", "log1", "none"),  # Box-Cox needs its order: give it explicitly, e.g. boxcox:0.5
-    "normalisation": tuple(NORMALISATIONS),
+    "normalisation": tuple(n for n in NORMALISATIONS if n != "dist2ref"),  # dist2ref needs its reference unit: name it
     "reference": tuple(REFERENCE_SETS),
     "impute_reference": tuple(IMPUTE_REFERENCE_SETS),
     "negative": ("keep", "zero"),
@@ -256,7 +256,7 @@ def trigger_options(study, triggers, spec: IndexSpec | None = None, *, dropped: 
             if t == "denominate" and all(d is None for d in study.structure.attribute("denominators")):
                 opts = [True]
             if spec is not None:
-                opts = [o for o in opts if _computes(study, spec.replace(**{t: o}), t, o, dropped)]
+                opts = [o for o in opts if _computes(study, spec, t, o, dropped)]
         opts = tuple(opts)
         if len(opts) < 2:
             raise ClusterModelError(f"trigger {t!r} has fewer than two options for this study ({list(opts)}); drop it")
@@ -292,10 +292,11 @@ def _exclude_options(structure, opts) -> tuple:
 
 
 def _computes(study, spec, field, option, dropped) -> bool:
+    """Whether ``spec`` with ``field = option`` builds on this study (the reason recorded in ``dropped`` if not)."""
     from clustermodel.scenarios import StudyModel
 
     try:
-        model = StudyModel(study, spec)
+        model = StudyModel(study, spec.replace(**{field: option}))
         model.outputs(model.nominal_weights[None, :])
     except ClusterModelError as exc:
         if dropped is not None:

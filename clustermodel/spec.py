@@ -60,6 +60,9 @@ NORMALISATIONS = {
     "(max - x) / (max - target) for lower-is-better indicators",
     "goalposts": "(x - lower) / (upper - lower) between the structure's goalposts, truncated to [0, 1]; "
     "(upper - x) / (upper - lower) for lower-is-better indicators",
+    "dist2ref": "distance to a reference unit (reference_unit), (x - min) / (x_ref - min): the reference unit scores "
+    "1 and a better unit above 1, uncapped (COINr's n_dist2ref); (max - x) / (max - x_ref) for lower-is-better "
+    "indicators",
 }
 
 #: Sets over which a normaliser's statistics (max, min, mean, sd, ranks) and group imputation are taken.
@@ -253,6 +256,10 @@ class IndexSpec:
     normalised_range : (lower, upper)
         The scale ``minmax`` and ``rank`` map onto (default [0, 1]; COINr's ``n_minmax(l_u)``); [1, 100] keeps a
         geometric or harmonic mean away from the zero that the worst unit on any indicator would give it.
+    reference_unit : str, optional
+        The id of the unit ``normalisation = 'dist2ref'`` measures every unit against (COINr's ``iref``); required
+        by that method and ignored by the others. Its values are the full sample's: a data-bootstrap resample that
+        does not draw it still scores against them.
     target_cap : bool
         ``normalisation = 'target'`` scores a unit beyond its indicator's target 1 (default, the JRC's
         distance-to-target); false keeps its score above 1, as COINr's ``n_dist2targ`` does by default
@@ -283,6 +290,7 @@ class IndexSpec:
     negative: str = "keep"
     normalised_range: tuple = (0.0, 1.0)
     target_cap: bool = True
+    reference_unit: str | None = None
     aggregation: str | tuple = "arithmetic"
 
     def __post_init__(self):
@@ -309,6 +317,21 @@ class IndexSpec:
         object.__setattr__(self, "normalised_range", (lo, hi))
         if not isinstance(self.target_cap, bool):
             raise ClusterModelError(f"`target_cap` must be true or false; got {self.target_cap!r}")
+        if self.reference_unit is not None:
+            if isinstance(self.reference_unit, bool) or not isinstance(self.reference_unit, (str, numbers.Integral)):
+                raise ClusterModelError(f"`reference_unit` must be a unit's id (text), got {self.reference_unit!r}")
+            object.__setattr__(self, "reference_unit", str(self.reference_unit))
+        if self.normalisation == "dist2ref":
+            if self.reference_unit is None:
+                raise ClusterModelError(
+                    "normalisation='dist2ref' scores every unit against a reference unit: name it with "
+                    "reference_unit = '<unit id>' in the spec (--reference-unit on the command line)"
+                )
+            if self.reference != "sample":
+                raise ClusterModelError(
+                    "normalisation='dist2ref' compares every unit with one reference unit, which belongs to one group: "
+                    "use reference='sample'"
+                )
         agg = self.aggregation
         if isinstance(agg, list):
             agg = tuple(agg)
@@ -389,9 +412,12 @@ class IndexSpec:
         return d
 
     def to_attrs(self, prefix: str = "spec_") -> dict:
-        """NetCDF-safe attributes, one per field (booleans as 0/1, per-level aggregators joined by ' / ')."""
+        """NetCDF-safe attributes, one per field that is set (booleans as 0/1, per-level aggregators joined by ' / ';
+        an unset optional field such as ``reference_unit`` has no attribute, NetCDF having no null)."""
         out = {}
         for k, v in self.to_dict().items():
+            if v is None:
+                continue
             if isinstance(v, bool):
                 v = int(v)
             elif isinstance(v, list) and all(isinstance(x, str) for x in v):
@@ -417,7 +443,8 @@ class IndexSpec:
             ),
             f"normalisation: {self.normalisation} ({NORMALISATIONS[self.normalisation]})"
             + (f", mapped onto [{self.normalised_range[0]:g}, {self.normalised_range[1]:g}]" if self.normalisation in ("minmax", "rank") and self.normalised_range != (0.0, 1.0) else "")
-            + (", not capped: a unit beyond the target scores above 1" if self.normalisation == "target" and not self.target_cap else ""),
+            + (", not capped: a unit beyond the target scores above 1" if self.normalisation == "target" and not self.target_cap else "")
+            + (f", reference unit {self.reference_unit}" if self.normalisation == "dist2ref" else ""),
             f"reference set: {self.reference} ({REFERENCE_SETS[self.reference]})",
             f"negative values: {self.negative} ({NEGATIVE_POLICIES[self.negative]})",
             f"aggregation: {agg} (" + "; ".join(f"{a}: {AGGREGATIONS[a]}" for a in aggs) + ")",

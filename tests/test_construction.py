@@ -16,7 +16,7 @@ import pytest
 import scipy.stats
 import xarray as xr
 
-from clustermodel import ClusterModelError, IndexSpec
+from clustermodel import ClusterModelError, ClusterModelWarning, IndexSpec
 from clustermodel.aggregate import aggregate_array
 from clustermodel.denominate import denominate_array
 from clustermodel.impute import impute_array
@@ -135,6 +135,69 @@ def test_an_uncapped_target_keeps_surpassing_it_and_matches_coinr():
     with pytest.raises(ClusterModelError, match="`target_cap` must be true or false"):
         IndexSpec(target_cap="no")
     assert "not capped" in spec.describe()
+
+
+def _coinr_dist2ref(x, iref, direction=1):
+    """COINr's n_dist2ref written out from its documented formula (R/normalise.R: 1 - (xref - x) / (xref - min x)),
+    on the indicator multiplied by its direction first, as COINr's Normalise does."""
+    y = direction * np.asarray(x, dtype=float)
+    return 1 - (y[iref] - y) / (y[iref] - np.nanmin(y))
+
+
+def test_dist2ref_is_coinrs_distance_to_a_reference_unit():
+    rng = np.random.default_rng(12)
+    x = rng.gamma(2.0, 3.0, size=(40, 3))
+    d = np.array([1.0, -1.0, 1.0])
+    k = 7
+    got, _ = normalise_array(x, method="dist2ref", directions=d, reference_values=x[k])
+    for j in range(3):
+        np.testing.assert_allclose(got[:, j], _coinr_dist2ref(x[:, j], k, d[j]), rtol=1e-13)
+    np.testing.assert_allclose(got[k], 1.0, rtol=1e-15)  # the reference scores 1, better units above, the worst 0
+    assert np.all(got.max(axis=0) > 1) and np.all(got.min(axis=0) == 0)
+    # properties: positive rescaling of an indicator changes nothing; a better value never scores lower
+    scaled, _ = normalise_array(x * [2.0, 5.0, 0.1], method="dist2ref", directions=d, reference_values=x[k] * [2.0, 5.0, 0.1])
+    np.testing.assert_allclose(scaled, got, rtol=1e-12)
+    order = np.argsort(d * x, axis=0)
+    assert np.all(np.diff(np.take_along_axis(got, order, axis=0), axis=0) >= 0)
+    # a set without the reference unit (a data-bootstrap resample) measures against its values as before; one whose
+    # units are all better than the reference has nothing to measure (the reference is the scale's minimum): 1
+    rest, _ = normalise_array(np.delete(x, k, axis=0), method="dist2ref", directions=d, reference_values=x[k])
+    np.testing.assert_allclose(rest, np.delete(got, k, axis=0), rtol=1e-13)
+    better, _ = normalise_array(x[x[:, 0] > x[k, 0]][:, :1], method="dist2ref", reference_values=x[k, :1])
+    np.testing.assert_array_equal(better, 1.0)
+    worst = int(np.argmin(x[:, 0]))
+    np.testing.assert_array_equal(normalise_array(x[:, :1], method="dist2ref", reference_values=x[worst, :1])[0], 1.0)
+
+
+def test_dist2ref_through_the_spec_the_index_and_the_data_bootstrap(paper):
+    from clustermodel.bootstrap.units import _cluster_statistics
+    from clustermodel.scenarios import ScenarioThresholds
+
+    base = construct(paper, IndexSpec(normalisation="minmax", reference="sample"))
+    complete = [str(u) for u, row in zip(base.units, base.present) if row.all()]
+    gappy = next(str(u) for u, row in zip(base.units, base.present) if not row.all())
+    spec = IndexSpec(normalisation="dist2ref", reference_unit=complete[0], aggregation="arithmetic")
+    c = construct(paper, spec)
+    i = list(map(str, c.units)).index(complete[0])
+    np.testing.assert_allclose(c.normalised[i], 1.0, rtol=1e-15)
+    np.testing.assert_allclose(c.top, np.maximum(1.0, np.where(c.present, c.normalised, -np.inf).max(axis=0)))
+    assert float(index_maximum(paper, spec=spec)) >= 1.0
+    assert f"reference unit {complete[0]}" in spec.describe()
+    # a resample that does not draw the reference unit measures against the full sample's values
+    others = np.array([[j for j in range(len(c.units)) if j != i] * 2][0][: len(c.units)])[None, :]
+    st = _cluster_statistics(paper, spec, ScenarioThresholds(), others)
+    assert np.all(np.isfinite(st["mean_index"]))
+    with pytest.raises(ClusterModelError, match="name it with reference_unit"):
+        IndexSpec(normalisation="dist2ref")
+    with pytest.raises(ClusterModelError, match="use reference='sample'"):
+        IndexSpec(normalisation="dist2ref", reference_unit=complete[0], reference="group")
+    with pytest.raises(ClusterModelError, match="reference_unit 'nowhere' is not among the units scored"):
+        construct(paper, spec.replace(reference_unit="nowhere"))
+    with pytest.raises(ClusterModelError, match=f"reference_unit '{gappy}' has no value for indicator"):
+        construct(paper, spec.replace(reference_unit=gappy))
+    with pytest.warns(ClusterModelWarning, match="imputed with the mean"):
+        filled = construct(paper, spec.replace(reference_unit=gappy, missing="mean"))
+    assert np.all(np.isfinite(filled.normalised))
 
 
 def test_goalposts_are_truncated():

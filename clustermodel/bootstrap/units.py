@@ -195,6 +195,7 @@ def _cluster_statistics(study, spec, thresholds, positions, maxima="resample", *
             denominator_names=() if den is None else [str(v) for v in den["denominator"].values],
             group_codes=codes,
             impute_codes=fill_codes,
+            reference_values=c.reference_values,  # dist2ref: the full sample's reference unit, drawn or not
         )
         full = aggregate_tree(arrs["normalised"], arrs["present"], W, **agg)
         # the virtual top unit of each resample, aggregated on its own (no copy of the units with a row appended)

@@ -149,13 +149,14 @@ def add_spec_arguments(parser):
                    help="what treats an indicator winsorising does not fix: " + ", ".join(TRANSFORMS) + " (boxcox:p, e.g. boxcox:0.5)")
     g.add_argument("--normalisation", choices=list(NORMALISATIONS), default=None, help="normaliser: " + ", ".join(NORMALISATIONS))
     g.add_argument("--reference", choices=list(REFERENCE_SETS), default=None, help="normalisation reference set: sample or group")
+    g.add_argument("--reference-unit", default=None, metavar="ID", help="the unit --normalisation dist2ref measures every unit against")
     g.add_argument("--impute-reference", choices=list(IMPUTE_REFERENCE_SETS), default=None, help="set whose mean or median fills a missing cell: same (the --reference set), sample or group")
     g.add_argument("--negative", choices=list(NEGATIVE_POLICIES), default=None, help="negative values: " + ", ".join(NEGATIVE_POLICIES))
     g.add_argument("--aggregation", type=_aggregation, default=None, metavar="NAME[,NAME…]",
                    help="aggregator for every level, or one per level bottom-up: " + ", ".join(AGGREGATIONS))
 
 
-_SPEC_OPTIONS = ("denominate", "min_coverage", "missing", "treatment", "winsor_max", "transform", "normalisation", "reference", "impute_reference", "negative", "aggregation")
+_SPEC_OPTIONS = ("denominate", "min_coverage", "missing", "treatment", "winsor_max", "transform", "normalisation", "reference", "reference_unit", "impute_reference", "negative", "aggregation")
 
 
 def spec_from_args(args, study) -> IndexSpec:
