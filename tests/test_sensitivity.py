@@ -535,6 +535,14 @@ def test_seed_without_rng_is_recorded_and_repeatable():
     a = sobol_indices(ishigami, ISHIGAMI_PROBLEM, n=64)
     again = sobol_indices(ishigami, ISHIGAMI_PROBLEM, n=64, rng=np.random.SeedSequence(int(a.entropy)))
     assert a.seed is None and np.array_equal(a.S1, again.S1)
+    # what a run records of its seed is _validation.seed_record's rule: a SeedSequence of an integer is that seed
+    # (the same stream as the integer), a spawned one records no bare seed (its key is in the entropy)
+    assert again.seed == int(a.entropy)
+    five = sobol_indices(ishigami, ISHIGAMI_PROBLEM, n=64, rng=5)
+    assert five.seed == 5 and np.array_equal(five.S1, sobol_indices(ishigami, ISHIGAMI_PROBLEM, n=64, rng=np.random.SeedSequence(5)).S1)
+    child = np.random.SeedSequence(5).spawn(2)[1]
+    spawned = sobol_indices(ishigami, ISHIGAMI_PROBLEM, n=64, rng=child)
+    assert spawned.seed is None and "spawn_key=(1,)" in spawned.entropy
 
 
 def test_different_seeds_agree_within_intervals(paper):

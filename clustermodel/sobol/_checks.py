@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from clustermodel._errors import ClusterModelError
-from clustermodel._validation import as_rng, check_choice, check_positive_int
+from clustermodel._validation import as_rng, check_choice, check_positive_int, seed_record
 from clustermodel.sobol.constants import DEFAULT_REPLICATES, METHODS
 
 
@@ -80,8 +80,8 @@ def _rng_iv(rng, seed):
         raise ClusterModelError("pass either `rng` or `seed` (SALib's name for it), not both")
     name, value = ("seed", seed) if seed is not None else ("rng", rng)
     gen = as_rng(value, name=name)
-    user = int(value) if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) else None
-    return gen, user
+    seed, spawn_key = seed_record(value)  # the one rule for what a result records of its seed
+    return gen, (seed if not spawn_key else None)  # a spawned stream is recorded with its key by _entropy
 
 
 def _entropy(gen: np.random.Generator) -> str:
