@@ -187,6 +187,8 @@ TRANSFORMS = {
     "indicator's units",
     "boxcox": "Box-Cox of order p of the values shifted to start at 1, ((x - min + 1)^p - 1) / p, and log(x - min + 1) "
     "at p = 0; written boxcox:p (COINr's boxcox with makepos); p < 1 reduces a positive skew, p > 1 a negative one",
+    "loggii": "log((max - 1)(x - min) / (max - min) + 1): the values mapped onto [1, max] before the log, so the "
+    "result spans [0, log max] (COINr's log_GII, from the UNDP's Gender Inequality Index); needs max > 1",
     "none": "no second step: the indicator keeps its values winsorised up to winsor_max points although they are "
     "still beyond the limits",
 }

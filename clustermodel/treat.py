@@ -9,7 +9,8 @@ or ``winsor_max`` points are used. If that does not bring it within the limits
 its untreated values are transformed instead (``transform``, COINr's ``f2``):
 by default log-transformed (COINr's ``log_CT``; ``-log(max + a - x)`` for a
 negative skew, as in ``log_CT_plus``), with a = 0.01 (max - min); or
-``log(x - min + 1)`` (``'log1'``), a Box-Cox transform of order p of
+``log(x - min + 1)`` (``'log1'``), ``log((max - 1)(x - min)/(max - min) + 1)`` (``'loggii'``, COINr's ``log_GII``),
+a Box-Cox transform of order p of
 ``x - min + 1`` (``'boxcox:p'``), or left winsorised (``'none'``). Each is
 increasing, so no indicator changes direction.
 
@@ -33,6 +34,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from clustermodel._errors import ClusterModelError
 
 __all__ = ["skew_kurtosis", "treat_array", "TreatmentLog"]
 
@@ -149,6 +152,16 @@ def treat_array(x, *, winsor_max: int = 5, skew_threshold: float = 2.0, kurtosis
         active, _, _ = fails(current)
         active &= bad0
     still = (active & bad0) if kind != "none" else np.zeros_like(bad0)
+    if kind == "loggii" and still.any():
+        top = np.where(np.isnan(x), -np.inf, x).max(axis=-2)
+        low = still & ~(top > 1)
+        if low.any():
+            j = int(np.flatnonzero(low.reshape(-1, low.shape[-1]).any(axis=0))[0])
+            raise ClusterModelError(
+                f"transform='loggii' maps an indicator onto [1, max] before its log, so it needs a maximum above 1; the "
+                f"indicator at position {j} to be transformed has maximum {float(top.reshape(-1, top.shape[-1])[:, j].max())!r}: "
+                "use transform='log' or 'log1'"
+            )
     # the transform of the original values where winsorising did not suffice
     transformed = _transform(x, kind, order, s0) if still.any() else x
     treated = np.where(still[..., None, :], transformed, np.where(bad0[..., None, :], current, x))
@@ -175,6 +188,8 @@ def _transform(x, kind, order, skew):
         if kind == "log":
             a = 0.01 * (xmax - xmin)
             return np.where((skew >= 0)[..., None, :], np.log(x - xmin + a), -np.log(xmax + a - x))
+        if kind == "loggii":  # onto [1, max], then the log: [0, log max] (max > 1 is checked by treat_array)
+            return np.log((xmax - 1.0) * (x - xmin) / (xmax - xmin) + 1.0)
         shifted = x - xmin + 1.0  # >= 1 on every observed value
         if kind == "log1" or order == 0:
             return np.log(shifted)

@@ -596,6 +596,22 @@ def test_log1_is_the_coin_tools_log_and_none_keeps_the_winsorised_values():
     assert abs(float(info["skew_after"][0])) > 2  # the log shows it was not enough
 
 
+def test_loggii_is_coinrs_log_gii():
+    """COINr's log_GII written out from R/treat.R: log((max - 1)(x - min)/(max - min) + 1), only where winsorising
+    did not suffice; a maximum at or below 1 (the map onto [1, max] would reverse or flatten the order) is refused."""
+    x = np.column_stack([_HEAVY, np.arange(24.0)])
+    treated, info = treat_array(x, winsor_max=1, transform="loggii")
+    assert info["method"].tolist() == [2, 0]
+    h = _HEAVY
+    np.testing.assert_allclose(treated[:, 0], np.log((h.max() - 1) * (h - h.min()) / (h.max() - h.min()) + 1), rtol=1e-13)
+    assert treated[:, 0].min() == 0.0 and treated[:, 0].max() == pytest.approx(np.log(h.max()))
+    assert np.all(np.diff(treated[np.argsort(h), 0]) >= 0)  # order kept
+    np.testing.assert_array_equal(treated[:, 1], x[:, 1])
+    with pytest.raises(ClusterModelError, match="needs a maximum above 1"):
+        treat_array(_HEAVY[:, None] / 1e4, winsor_max=1, transform="loggii")
+    assert "else loggii" in IndexSpec(treatment="winsorise", transform="loggii").describe()
+
+
 def test_the_transform_is_a_spec_field_named_in_the_construction_log_and_checked():
     x = xr.DataArray(
         np.column_stack([_HEAVY, np.arange(24.0)]),
