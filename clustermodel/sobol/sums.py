@@ -109,30 +109,38 @@ def _block_stats(Yb, shift, boot=(), keep_rows=0, mode=None):
     return st
 
 
-def _combine(*parts):
-    """Fold chunk statistics (in the given order)."""
-    out = {key: (value.copy() if isinstance(value, np.ndarray) else value) for key, value in parts[0].items() if key not in ("boot", "keep")}
-    boot = {lvl: {k: v.copy() for k, v in bs.items()} for lvl, bs in parts[0].get("boot", {}).items()}
-    keep = list(parts[0].get("keep", []))
-    for p in parts[1:]:
-        for key in _SUM_KEYS:
-            out[key] += p[key]
-        for key in _MIN_KEYS:
-            np.minimum(out[key], p[key], out=out[key])
-        for key in _MAX_KEYS:
-            np.maximum(out[key], p[key], out=out[key])
-        out["binary"] &= p["binary"]
-        for lvl, bs in p.get("boot", {}).items():
+def _fold(out, p):
+    """Add chunk statistics ``p`` into ``out`` in place (``out`` must own its arrays); returns ``out``."""
+    for key in _SUM_KEYS:
+        out[key] += p[key]
+    for key in _MIN_KEYS:
+        np.minimum(out[key], p[key], out=out[key])
+    for key in _MAX_KEYS:
+        np.maximum(out[key], p[key], out=out[key])
+    out["binary"] &= p["binary"]
+    if p.get("boot"):
+        boot = out.setdefault("boot", {})
+        for lvl, bs in p["boot"].items():
             if lvl in boot:
                 for k, v in bs.items():
                     boot[lvl][k] += v
             else:
                 boot[lvl] = {k: v.copy() for k, v in bs.items()}
-        keep += p.get("keep", [])
+    if p.get("keep"):
+        out["keep"] = list(out.get("keep", [])) + list(p["keep"])
+    return out
+
+
+def _combine(*parts):
+    """Fold chunk statistics (in the given order) into a new set, leaving the parts as they are."""
+    out = {key: (value.copy() if isinstance(value, np.ndarray) else value) for key, value in parts[0].items() if key not in ("boot", "keep")}
+    boot = {lvl: {k: v.copy() for k, v in bs.items()} for lvl, bs in parts[0].get("boot", {}).items()}
     if boot:
         out["boot"] = boot
-    if keep:
-        out["keep"] = keep
+    if parts[0].get("keep"):
+        out["keep"] = list(parts[0]["keep"])
+    for p in parts[1:]:
+        _fold(out, p)
     return out
 
 
@@ -173,22 +181,28 @@ SUB_BLOCK_BYTES = 8 * 2**20
 
 
 def _sub_blocks(lo, hi, d, k):
-    """[lo, hi) split into runs of design rows whose outputs take about SUB_BLOCK_BYTES each."""
-    step = max(1, SUB_BLOCK_BYTES // (8 * (d + 2) * max(k, 1)))
+    """[lo, hi) split into runs of design rows whose outputs take about SUB_BLOCK_BYTES each, but never fewer rows
+    than make the block 4x the size of its own sums (K x (14 + 3D) numbers against K x (D + 2) a row): with
+    thousands of outputs and many factors a block of one row would sum into more memory than it holds."""
+    by_bytes = SUB_BLOCK_BYTES // (8 * (d + 2) * max(k, 1))
+    by_sums = 4 * -(-(14 + 3 * d) // (d + 2))
+    step = max(1, by_bytes, by_sums)
     return [(a, min(a + step, hi)) for a in range(lo, hi, step)]
 
 
 def _chunk_task(model, designs, r, lo, hi, k, shift, boot, keep_rows, mode=None):
     """The sums of design ``r``'s rows lo..hi-1, run and summed a cache-sized block of rows at a time."""
-    parts = []
+    total = None
     for a, b in _sub_blocks(lo, hi, designs.d, k):
         X = designs.rows(r, a, b)
         Y = _evaluate(model, X, k, f"design {r}, rows {a}..{b - 1}")
         del X
         sub_boot = [(lvl, cnt[:, a - lo : b - lo]) for lvl, cnt in boot]
         keep = max(0, min(b, lo + keep_rows) - a)
-        parts.append(_block_stats(Y.reshape(b - a, designs.d + 2, k), shift, sub_boot, keep, mode))
+        st = _block_stats(Y.reshape(b - a, designs.d + 2, k), shift, sub_boot, keep, mode)
         del Y
-    return parts[0] if len(parts) == 1 else _combine(*parts)
+        total = st if total is None else _fold(total, st)  # a running total: one block's sums held at a time
+        del st
+    return total
 
 
