@@ -214,7 +214,7 @@ def test_bootstrap_streamed_equals_unchunked():
 @pytest.mark.parametrize("method", ["replicate", "bootstrap"])
 def test_a_chunk_summed_in_sub_blocks_equals_one_block(monkeypatch, method):
     """A chunk is run and summed a cache-sized block of design rows at a time (sums.SUB_BLOCK_BYTES); with the
-    blocks forced to their smallest (20 design rows for D = 3) the estimates, intervals, resampled indices and the
+    blocks forced to their smallest (10 design rows for D = 3) the estimates, intervals, resampled indices and the
     quantile rows' output summaries equal the one-block run to rounding."""
     import clustermodel.sobol.sums as sums
 
@@ -222,7 +222,7 @@ def test_a_chunk_summed_in_sub_blocks_equals_one_block(monkeypatch, method):
     kw.update(replicates=3) if method == "replicate" else kw.update(method="bootstrap", n_resamples=20)
     one = sobol_indices(_many_outputs, ISHIGAMI_PROBLEM, **kw)
     monkeypatch.setattr(sums, "SUB_BLOCK_BYTES", 1)
-    assert sums._sub_blocks(0, 64, 3, 5) == [(a, min(a + 20, 64)) for a in range(0, 64, 20)]
+    assert sums._sub_blocks(0, 64, 3, 5) == [(a, min(a + 10, 64)) for a in range(0, 64, 10)]
     split = sobol_indices(_many_outputs, ISHIGAMI_PROBLEM, **kw)
     keys = ["S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high", "output_mean", "output_std", "output_low", "output_high"]
     keys += ["S1_replicates"] if method == "replicate" else ["S1_resamples", "ST_resamples"]
