@@ -428,7 +428,9 @@ def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=N
         x, info = treat_array(
             x, winsor_max=spec.winsor_max, skew_threshold=spec.skew_threshold, kurtosis_threshold=spec.kurtosis_threshold, transform=spec.transform
         )
-    if spec.normalisation == "dist2ref" and reference_values is None:
+    if spec.normalisation != "dist2ref":
+        reference_values = None  # only dist2ref measures against a unit
+    elif reference_values is None:
         reference_values = _reference_row(x, spec.reference_unit, unit_labels, leaves)
     normalised, present = normalise_array(
         x,
@@ -441,7 +443,7 @@ def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=N
         goalpost_upper=structure.attribute("goalpost_upper"),
         normalised_range=spec.normalised_range,
         target_cap=spec.target_cap,
-        reference_values=reference_values if spec.normalisation == "dist2ref" else None,
+        reference_values=reference_values,
     )
     if not np.all(np.isfinite(normalised)):
         i, j = np.argwhere(~np.isfinite(normalised).reshape(-1, *normalised.shape[-2:]).all(axis=0))[0]
@@ -453,7 +455,7 @@ def construct_arrays(x, *, structure: Structure, spec: IndexSpec, denominators=N
     top = scale_top(spec.normalisation, normalised, present, spec.normalised_range, spec.target_cap)
     return {
         "raw": raw, "x": x, "normalised": normalised, "present": present, "top": top, "imputed": imputed, "treatment": info,
-        "before_treatment": before_treatment, "reference_values": reference_values if spec.normalisation == "dist2ref" else None,
+        "before_treatment": before_treatment, "reference_values": reference_values,
     }
 
 

@@ -333,13 +333,12 @@ def normalise_array(
     if not isinstance(target_cap, bool):
         raise ClusterModelError(f"`target_cap` must be true or false; got {target_cap!r}")
     params["target_cap"] = target_cap
+    params["reference_values"] = None
     if reference_values is not None:
         ref = _treat_negative(np.asarray(reference_values, dtype=float), negative)
         if ref.shape[-1:] != (m,) or not np.all(np.isfinite(ref)):
             raise ClusterModelError(f"`reference_values` must be {m} finite numbers (one per indicator), got {ref!r}")
-        params["reference_values"] = ref[..., None, :]
-    else:
-        params["reference_values"] = None
+        params["reference_values"] = ref[..., None, :]  # broadcast over the units
     present = ~np.isnan(x)
     xt = _treat_negative(x, negative)
     codes, g = _as_codes(group_codes, x.shape)

@@ -152,14 +152,14 @@ def treat_array(x, *, winsor_max: int = 5, skew_threshold: float = 2.0, kurtosis
         active, _, _ = fails(current)
         active &= bad0
     still = (active & bad0) if kind != "none" else np.zeros_like(bad0)
-    if kind == "loggii" and still.any():
-        top = np.where(np.isnan(x), -np.inf, x).max(axis=-2)
-        low = still & ~(top > 1)
+    if kind == "loggii":
+        top = _kth(srt, n_obs, 0, True)  # each column's largest observed value
+        low = (still & ~(top > 1)).reshape(-1, still.shape[-1])
         if low.any():
-            j = int(np.flatnonzero(low.reshape(-1, low.shape[-1]).any(axis=0))[0])
+            row, j = np.argwhere(low)[0]
             raise ClusterModelError(
                 f"transform='loggii' maps an indicator onto [1, max] before its log, so it needs a maximum above 1; the "
-                f"indicator at position {j} to be transformed has maximum {float(top.reshape(-1, top.shape[-1])[:, j].max())!r}: "
+                f"indicator at position {j} to be transformed has maximum {float(top.reshape(low.shape)[row, j])!r}: "
                 "use transform='log' or 'log1'"
             )
     # the transform of the original values where winsorising did not suffice

@@ -199,15 +199,15 @@ def _cluster_statistics(study, spec, thresholds, positions, maxima="resample", *
         )
         full = aggregate_tree(arrs["normalised"], arrs["present"], W, **agg)
         # the virtual top unit of each resample, aggregated on its own (no copy of the units with a row appended)
-        top = aggregate_tree(arrs["top"][:, None, :], np.ones(arrs["top"][:, None, :].shape, bool), W, **agg)[tree.root][:, 0]
+        tops = arrs["top"][:, None, :]
+        top = aggregate_tree(tops, np.ones(tops.shape, bool), W, **agg)[tree.root][:, 0]
         # a cell changed when it is not np.isclose(..., rtol=1e-12, atol=0) to its nominal value, written out (the
         # same test on finite values, without isclose's extra passes)
         nominal = c.normalised[positions]
         moved = np.abs(arrs["normalised"] - nominal) > 1e-12 * np.abs(nominal)
         moved &= arrs["present"]
         changed = moved.mean(axis=(-2, -1))
-        del nominal, moved
-        del arrs
+        del arrs, nominal, moved
     ci = full[tree.root]
     # the mean over the units that have a score (as numpy's nanmean, without its warning: this runs in worker
     # threads, where warnings.catch_warnings is not safe); NaN where a node is missing in every drawn unit

@@ -11,10 +11,9 @@ itself, on one line, in a table cell or in running text.
 from __future__ import annotations
 
 import math
-
 import re
 
-__all__ = ["md_escape", "fmt", "spec_text", "counts_text"]
+__all__ = ["md_escape", "fmt", "figure", "spec_text", "counts_text"]
 
 #: Characters with a meaning in inline Markdown, escaped with a backslash (the backslash first).
 _BACKSLASHED = "\\`*_[]|"
